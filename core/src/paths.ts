@@ -1,0 +1,40 @@
+import path from 'node:path';
+
+/**
+ * Every host path the daemon and the CLI use, built from one root so that a test can run
+ * a whole daemon inside a temporary directory (`--root /tmp/x`).
+ */
+export interface Paths {
+  root: string;
+  dataDir: string;
+  runtimeDir: string;
+  configFile: string;
+  logFile: string;
+  database: string;
+  /** The daemon's local socket: the CLI on the box talks to it. */
+  socket: string;
+  /** Root-only file holding the secret that lets root's CLI act without logging in. */
+  localCookie: string;
+}
+
+export interface PathOverrides {
+  dataDir?: string | undefined;
+  runtimeDir?: string | undefined;
+  configFile?: string | undefined;
+}
+
+export function makePaths(root: string, overrides: PathOverrides = {}): Paths {
+  const at = (p: string) => path.join(root, p);
+  const dataDir = overrides.dataDir ?? at('var/lib/hearth');
+  const runtimeDir = overrides.runtimeDir ?? at('run/hearth');
+  return {
+    root,
+    dataDir,
+    runtimeDir,
+    configFile: overrides.configFile ?? at('etc/hearth/config.json'),
+    logFile: at('var/log/hearth/hearth.log'),
+    database: path.join(dataDir, 'hearth.db'),
+    socket: path.join(runtimeDir, 'hearth.sock'),
+    localCookie: path.join(runtimeDir, 'local.cookie'),
+  };
+}

@@ -1,0 +1,62 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { HearthError } from '../errors.ts';
+import { loadSqliteBinding } from '../host/native-addon.ts';
+import type { Migration } from './migrations.ts';
+
+export type Db = Database.Database;
+
+let binding: object | undefined | null = null;
+
+/** Opens (creating if needed) a SQLite database in WAL mode with foreign keys on. */
+export function openDatabase(file: string): Db {
+  if (binding === null) binding = loadSqliteBinding();
+  if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  const db = new Database(file, binding ? { nativeBinding: binding as unknown as string } : {});
+  db.pragma('journal_mode = WAL');
+  // NORMAL is durable against a crash of the process (kill -9); only a power cut can
+  // lose the last transactions, never corrupt the database.
+  db.pragma('synchronous = NORMAL');
+  db.pragma('foreign_keys = ON');
+  db.pragma('busy_timeout = 5000');
+  return db;
+}
+
+export class DatabaseTooNew extends HearthError {
+  constructor(file: string, found: number, known: number) {
+    super(
+      'database_too_new',
+      `the database ${file} is at schema version ${found}, but this Hearth knows only up to ${known}`,
+      {
+        hint: 'a newer Hearth wrote it: run that version again, or restore a backup made by this one',
+        data: { found, known },
+      },
+    );
+  }
+}
+
+export interface MigrationResult {
+  from: number;
+  to: number;
+}
+
+/**
+ * Applies forward migrations in order, each in its own transaction together with the
+ * bump of `user_version`, so a crash leaves the database at a whole version.
+ */
+export function migrate(db: Db, migrations: readonly Migration[], file = db.name): MigrationResult {
+  const known = migrations.length === 0 ? 0 : migrations[migrations.length - 1]!.version;
+  migrations.forEach((m, i) => {
+    if (m.version !== i + 1) throw new Error(`migration ${m.name} has version ${m.version}, expected ${i + 1}`);
+  });
+  const from = db.pragma('user_version', { simple: true }) as number;
+  if (from > known) throw new DatabaseTooNew(file, from, known);
+  for (const m of migrations.slice(from)) {
+    db.transaction(() => {
+      db.exec(m.sql);
+      db.pragma(`user_version = ${m.version}`);
+    })();
+  }
+  return { from, to: known };
+}

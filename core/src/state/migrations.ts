@@ -1,0 +1,80 @@
+/**
+ * Forward migrations of the daemon's database, in order. Never edit one that has shipped:
+ * add the next. `migrate()` runs each pending one in a transaction.
+ */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'foundation',
+    sql: `
+      CREATE TABLE meta (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+      ) STRICT;
+
+      CREATE TABLE settings (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+      ) STRICT;
+
+      CREATE TABLE account (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        password_hash TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+      ) STRICT;
+
+      CREATE TABLE sessions (
+        id TEXT PRIMARY KEY,
+        token_hash TEXT NOT NULL UNIQUE,
+        created_at INTEGER NOT NULL,
+        last_seen_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        address TEXT NOT NULL,
+        user_agent TEXT NOT NULL
+      ) STRICT;
+
+      CREATE TABLE api_tokens (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        scope TEXT NOT NULL CHECK (scope IN ('read', 'operate', 'admin')),
+        secret_hash TEXT NOT NULL UNIQUE,
+        created_at INTEGER NOT NULL,
+        last_used_at INTEGER
+      ) STRICT;
+
+      CREATE TABLE audit (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        at INTEGER NOT NULL,
+        method TEXT NOT NULL,
+        surface TEXT NOT NULL,
+        caller_kind TEXT NOT NULL,
+        caller_id TEXT,
+        caller_name TEXT,
+        address TEXT NOT NULL,
+        duration_ms REAL NOT NULL,
+        outcome TEXT NOT NULL CHECK (outcome IN ('ok', 'error')),
+        error_code TEXT,
+        params TEXT NOT NULL
+      ) STRICT;
+      CREATE INDEX audit_at ON audit (at);
+      CREATE INDEX audit_method ON audit (method, at);
+
+      CREATE TABLE notifications (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        at INTEGER NOT NULL,
+        level TEXT NOT NULL CHECK (level IN ('info', 'success', 'warning', 'error')),
+        title TEXT NOT NULL,
+        message TEXT NOT NULL,
+        source TEXT NOT NULL,
+        seen INTEGER NOT NULL DEFAULT 0
+      ) STRICT;
+    `,
+  },
+];
