@@ -1,21 +1,36 @@
 import path from 'node:path';
-import { runCli } from './cli/cli.ts';
+import { describeError, runCli } from './cli/cli.ts';
+import { startDaemonFromArgs } from './cli/daemon-command.ts';
 
 /**
- * The multi-call entry point of the `hearth` binary. It only picks what to run:
- * invoked as `hearthd` it is the daemon; otherwise the first word decides
- * (`hearth daemon`, `hearth version`, `hearth server info`, …).
+ * The multi-call entry point of the `hearth` binary: invoked as `hearthd` it is the
+ * daemon; otherwise the first word decides (`hearth daemon`, `hearth server info`, …).
+ * Only argv and signals are handled here.
  */
 const invokedAs = path.basename(process.argv0);
 const args = process.argv.slice(2);
 const argv = invokedAs === 'hearthd' ? ['daemon', ...args] : args;
 
-runCli(argv).then(
-  (code) => {
+if (argv[0] === 'daemon') {
+  startDaemonFromArgs(argv.slice(1)).then(
+    (daemon) => {
+      const stop = (signal: string) => {
+        daemon.log.info('signal', { signal });
+        daemon.stop().then(
+          () => process.exit(0),
+          () => process.exit(1),
+        );
+      };
+      process.once('SIGTERM', () => stop('SIGTERM'));
+      process.once('SIGINT', () => stop('SIGINT'));
+    },
+    (err: unknown) => {
+      process.stderr.write(`${describeError(err)}\n`);
+      process.exit(1);
+    },
+  );
+} else {
+  runCli(argv).then((code) => {
     process.exitCode = code;
-  },
-  (err: unknown) => {
-    process.stderr.write(`hearth: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    process.exitCode = 70;
-  },
-);
+  });
+}

@@ -1,25 +1,274 @@
+import fs from 'node:fs';
 import { parseArgs } from 'node:util';
+import { HearthClient, RpcError } from '../client/client.ts';
+import { nodeTransport, type NodeTarget } from '../client/node-transport.ts';
+import { WsClient } from '../client/ws-client.ts';
+import { HearthError } from '../errors.ts';
 import { makePaths } from '../paths.ts';
+import { describeMethod, jsonSchemaOf } from '../rpc/discover.ts';
+import { METHODS } from '../rpc/methods.ts';
+import type { MethodDef } from '../rpc/registry.ts';
+import { renderSettingsDocs } from '../settings/settings.ts';
 import { migrate, openDatabase } from '../state/db.ts';
 import { MIGRATIONS } from '../state/migrations.ts';
 import { COMMIT, VERSION } from '../version.ts';
+import { type ParamInfo, paramsOf, parseParams, UsageError } from './args.ts';
+import { formatResult } from './format.ts';
+import { promptSecret } from './prompt.ts';
+import { forgetSession, resolveTarget, saveSession } from './target.ts';
 
-/** Placeholder front door; the registry-generated CLI replaces it. */
-export async function runCli(argv: string[]): Promise<number> {
-  const [cmd, ...rest] = argv;
-  if (cmd === 'version') {
-    process.stdout.write(`hearth ${VERSION} (${COMMIT}) node ${process.version} ${process.arch}\n`);
-    return 0;
+const EXIT = { ok: 0, failed: 1, usage: 2, unavailable: 69, internal: 70 } as const;
+
+interface Globals {
+  json: boolean;
+  help: boolean;
+  host: string | undefined;
+  token: string | undefined;
+  root: string;
+  runtimeDir: string | undefined;
+}
+
+/** The front door of every command but `daemon`: returns the exit code. */
+export async function runCli(argv: string[], out = process.stdout, err = process.stderr): Promise<number> {
+  try {
+    const { globals, rest } = splitGlobals(argv);
+    return await dispatch(rest, globals, out);
+  } catch (e) {
+    err.write(`${describeError(e)}\n`);
+    if (e instanceof UsageError) return EXIT.usage;
+    if ((e instanceof HearthError || e instanceof RpcError) && e.code === 'unreachable') return EXIT.unavailable;
+    if (e instanceof HearthError || e instanceof RpcError) return EXIT.failed;
+    return EXIT.internal;
   }
-  if (cmd === 'db' && rest[0] === 'migrate') {
-    const { values } = parseArgs({ args: rest.slice(1), options: { root: { type: 'string', default: '/' } } });
-    const paths = makePaths(values.root!);
-    const db = openDatabase(paths.database);
-    const r = migrate(db, MIGRATIONS);
+}
+
+export function describeError(e: unknown): string {
+  if (e instanceof UsageError || e instanceof HearthError || e instanceof RpcError) {
+    const hint = e instanceof RpcError ? e.hint : e.hint;
+    return `hearth: ${e.message}${hint ? ` — hint: ${hint}` : ''}`;
+  }
+  const detail = process.env['HEARTH_DEBUG'] && e instanceof Error ? `\n${e.stack}` : '';
+  return `hearth: internal error: ${e instanceof Error ? e.message : String(e)}${detail}`;
+}
+
+function splitGlobals(argv: string[]): { globals: Globals; rest: string[] } {
+  const globals: Globals = {
+    json: false,
+    help: false,
+    host: process.env['HEARTH_HOST'],
+    token: process.env['HEARTH_TOKEN'],
+    root: process.env['HEARTH_ROOT'] ?? '/',
+    runtimeDir: process.env['HEARTH_RUNTIME_DIR'],
+  };
+  const rest: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const [flag, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
+    const value = () => {
+      const v = inline ?? argv[++i];
+      if (v === undefined) throw new UsageError(`${flag} needs a value`);
+      return v;
+    };
+    if (flag === '--json') globals.json = true;
+    else if (flag === '--help' || flag === '-h') globals.help = true;
+    else if (flag === '--host') globals.host = value();
+    else if (flag === '--token') globals.token = value();
+    else if (flag === '--root' && rest[0] !== 'daemon') globals.root = value();
+    else if (flag === '--runtime-dir' && rest[0] !== 'daemon') globals.runtimeDir = value();
+    else rest.push(a);
+  }
+  return { globals, rest };
+}
+
+async function dispatch(args: string[], g: Globals, out: NodeJS.WritableStream): Promise<number> {
+  const [first, ...more] = args;
+  switch (first) {
+    case undefined:
+      out.write(topHelp());
+      return g.help ? EXIT.ok : EXIT.usage;
+    case 'help':
+      out.write(topHelp());
+      return EXIT.ok;
+    case 'version':
+      out.write(
+        g.json
+          ? `${JSON.stringify({ version: VERSION, commit: COMMIT, node: process.version, arch: process.arch })}\n`
+          : `hearth ${VERSION} (${COMMIT}) node ${process.version} ${process.arch}\n`,
+      );
+      return EXIT.ok;
+    case 'settings':
+      out.write(renderSettingsDocs());
+      return EXIT.ok;
+    case 'db':
+      return dbCommand(more, g, out);
+    case 'login':
+      return login(g, out);
+    case 'logout':
+      return logout(g, out);
+  }
+  const words = args.filter((a, i) => !a.startsWith('-') && args.slice(0, i).every((b) => !b.startsWith('-')));
+  const method = METHODS.find((m) => m.name === words.join('.')) as MethodDef | undefined;
+  if (!method) {
+    const group = METHODS.filter((m) => m.name.startsWith(`${words.join('.')}.`));
+    if (group.length > 0) {
+      out.write(groupHelp(words, group as MethodDef[]));
+      return g.help ? EXIT.ok : EXIT.usage;
+    }
+    throw new UsageError(`unknown command '${words.join(' ')}'`, 'hearth --help lists the commands');
+  }
+  if (g.help) {
+    out.write(methodHelp(method));
+    return EXIT.ok;
+  }
+  return callMethod(method, args.slice(words.length), g, out);
+}
+
+async function callMethod(method: MethodDef, flags: string[], g: Globals, out: NodeJS.WritableStream): Promise<number> {
+  const info = paramsOf(jsonSchemaOf(method.params, 'input'));
+  const params = parseParams(flags, info);
+  for (const p of info) {
+    if (p.secret && p.required && params[p.key] === undefined) {
+      params[p.key] = await promptSecret(`${p.key === 'new' ? 'New password' : capitalise(p.key)}: `);
+    }
+  }
+  const target = resolveTarget(g);
+  const resultSchema = jsonSchemaOf(method.result, 'output');
+  const streams = 'stream' in ((resultSchema['properties'] ?? {}) as object);
+  const follows = streams && (params['follow'] === true || !info.some((p) => p.key === 'follow'));
+  if (follows) return follow(method.name, params, target, g, out);
+  const result = await new HearthClient(nodeTransport(target)).callRaw(method.name, params);
+  out.write(g.json ? `${JSON.stringify(result, null, 2)}\n` : formatResult(result));
+  return EXIT.ok;
+}
+
+/** Calls over /ws and prints the stream the method opens until it ends or Ctrl-C. */
+async function follow(
+  name: string,
+  params: Record<string, unknown>,
+  target: NodeTarget,
+  g: Globals,
+  out: NodeJS.WritableStream,
+): Promise<number> {
+  const ws = await WsClient.connect(target);
+  const result = (await ws.call(name, params)) as { stream: string; entries?: unknown[] };
+  const print = (item: unknown) => out.write(g.json ? `${JSON.stringify(item)}\n` : `${oneLine(item)}\n`);
+  for (const e of result.entries ?? []) print(e);
+  await new Promise<void>((resolve) => {
+    ws.onStream(result.stream, print, resolve);
+    process.once('SIGINT', resolve);
+    void ws.closed.then(() => resolve());
+  });
+  await ws.close();
+  return EXIT.ok;
+}
+
+function oneLine(item: unknown): string {
+  if (item === null || typeof item !== 'object') return String(item);
+  return Object.entries(item as Record<string, unknown>)
+    .map(([k, v]) => (k === 'time' && typeof v === 'number' ? new Date(v).toISOString() : typeof v === 'object' ? JSON.stringify(v) : String(v)))
+    .join(' ');
+}
+
+async function login(g: Globals, out: NodeJS.WritableStream): Promise<number> {
+  if (!g.host) throw new UsageError('login needs --host', 'on the box itself, root needs no login');
+  const password = await promptSecret('Password: ');
+  const client = new HearthClient(nodeTransport({ url: g.host }));
+  const s = await client.call('auth.login', { password });
+  saveSession(g.host, { token: s.token, expiresAt: s.expiresAt });
+  out.write(g.json ? `${JSON.stringify({ sessionId: s.sessionId, expiresAt: s.expiresAt })}\n` : `logged in to ${g.host}\n`);
+  return EXIT.ok;
+}
+
+async function logout(g: Globals, out: NodeJS.WritableStream): Promise<number> {
+  if (!g.host) throw new UsageError('logout needs --host');
+  const client = new HearthClient(nodeTransport(resolveTarget(g)));
+  try {
+    await client.call('auth.logout');
+  } finally {
+    forgetSession(g.host);
+  }
+  out.write(g.json ? '{"ok":true}\n' : `logged out of ${g.host}\n`);
+  return EXIT.ok;
+}
+
+/** Opens the database under --root and brings its schema up to date (offline). */
+function dbCommand(args: string[], g: Globals, out: NodeJS.WritableStream): number {
+  if (args[0] !== 'migrate') throw new UsageError('unknown db command', 'hearth db migrate [--root DIR]');
+  const { values } = parseArgs({ args: args.slice(1), options: { 'data-dir': { type: 'string' } } });
+  const paths = makePaths(g.root, { dataDir: values['data-dir'] });
+  fs.mkdirSync(paths.dataDir, { recursive: true });
+  const db = openDatabase(paths.database);
+  try {
+    const r = migrate(db, MIGRATIONS, paths.database);
+    out.write(g.json ? `${JSON.stringify({ database: paths.database, ...r })}\n` : `database ${paths.database}: schema ${r.from} → ${r.to}\n`);
+  } finally {
     db.close();
-    process.stdout.write(`database ${paths.database}: schema ${r.from} → ${r.to}\n`);
-    return 0;
   }
-  process.stderr.write(`hearth: unknown command '${argv.join(' ')}'\n`);
-  return 64;
+  return EXIT.ok;
+}
+
+// --- help ------------------------------------------------------------------
+
+const firstSentence = (s: string) => s.split(/(?<=\.)\s/)[0] ?? s;
+const capitalise = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
+
+function topHelp(): string {
+  const groups = new Map<string, number>();
+  for (const m of METHODS) groups.set(m.name.split('.')[0]!, (groups.get(m.name.split('.')[0]!) ?? 0) + 1);
+  return [
+    'Usage: hearth <command> [flags]',
+    '',
+    'Commands of the box (generated from its API; `hearth <group> --help` lists them):',
+    ...[...groups].map(([g, n]) => `  ${g.padEnd(14)} ${n} command${n === 1 ? '' : 's'}`),
+    '',
+    'Other commands:',
+    '  daemon         run the Hearth daemon (also as `hearthd`); `hearth settings` lists its flags',
+    '  login          log in to a box given with --host; the session is kept in ~/.config/hearth',
+    '  logout         end that session',
+    '  settings       print the reference of every daemon setting',
+    '  db migrate     bring the database under --root up to date',
+    '  version        print the version',
+    '',
+    'Flags for every command:',
+    '  --json               print the result as JSON',
+    '  --host URL           talk to another box (default: this box, over its local socket)',
+    '  --token TOKEN        use an API token (or $HEARTH_TOKEN)',
+    '  --root DIR           the root the local daemon runs under (default /)',
+    '  --help               explain a command',
+    '',
+  ].join('\n');
+}
+
+function groupHelp(words: string[], methods: MethodDef[]): string {
+  const rows = methods.map((m) => [m.name.split('.').join(' '), firstSentence(m.description)] as const);
+  const width = Math.max(...rows.map(([c]) => c.length));
+  return [
+    `Usage: hearth ${words.join(' ')} <command> [flags]`,
+    '',
+    ...rows.map(([c, d]) => `  ${c.padEnd(width)}  ${d}`),
+    '',
+  ].join('\n');
+}
+
+function methodHelp(m: MethodDef): string {
+  const params = paramsOf(jsonSchemaOf(m.params, 'input'));
+  const d = describeMethod(m);
+  const flag = (p: ParamInfo) => {
+    const value = p.type === 'boolean' ? '' : p.enum ? ` ${p.enum.join('|')}` : ` <${p.type}>`;
+    const notes = [
+      p.required ? 'required' : undefined,
+      p.default !== undefined ? `default ${JSON.stringify(p.default)}` : undefined,
+      p.secret ? 'asked for if not given' : undefined,
+    ].filter(Boolean);
+    return `  ${`${p.flag}${value}`.padEnd(30)} ${p.description ?? ''}${notes.length ? ` (${notes.join(', ')})` : ''}`;
+  };
+  return [
+    `Usage: hearth ${m.name.split('.').join(' ')}${params.length ? ' [flags]' : ''}`,
+    '',
+    m.description,
+    '',
+    `Access: ${m.access}${d['x-annotations'].destructive ? ' — destructive' : ''}${d['x-annotations'].readOnly ? ' — read-only' : ''}`,
+    ...(params.length ? ['', 'Flags:', ...params.map(flag), `  ${'--params <json>'.padEnd(30)} all params as one JSON object`] : []),
+    '',
+  ].join('\n');
 }

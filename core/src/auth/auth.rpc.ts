@@ -1,0 +1,130 @@
+import { z } from 'zod';
+import { HearthError } from '../errors.ts';
+import { type CallContext, defineMethod, noParams, SCOPES, secret } from '../rpc/registry.ts';
+
+const ok = z.object({ ok: z.literal(true) });
+
+const sessionOf = (ctx: CallContext): string => {
+  if (ctx.caller.kind !== 'session') {
+    throw new HearthError('not_a_session', 'this call belongs to a login session, and you called without one');
+  }
+  return ctx.caller.id;
+};
+const currentSession = (ctx: CallContext) => (ctx.caller.kind === 'session' ? ctx.caller.id : undefined);
+
+const token = z.object({
+  id: z.string(),
+  name: z.string(),
+  scope: z.enum(SCOPES),
+  createdAt: z.number().describe('milliseconds since the epoch'),
+  lastUsedAt: z.number().nullable(),
+});
+
+export const authMethods = [
+  defineMethod({
+    name: 'auth.login',
+    description:
+      'Log in with the owner’s password. Starts a session: browsers get an HttpOnly cookie, other clients use ' +
+      'the returned token as `Authorization: Bearer`. Five failures a minute from one address lock it out briefly.',
+    access: 'public',
+    annotations: { readOnly: false },
+    params: z.object({ password: secret(z.string().min(1).max(1024)) }).strict(),
+    result: z.object({ sessionId: z.string(), token: secret(z.string()), expiresAt: z.number() }),
+    handler: async ({ password }, ctx) => {
+      const s = await ctx.services.auth.login(password, ctx);
+      ctx.sessionCookie?.set(s.token, s.expiresAt);
+      return { sessionId: s.id, token: s.token, expiresAt: s.expiresAt };
+    },
+  }),
+  defineMethod({
+    name: 'auth.logout',
+    description: 'End the current login session (and clear its cookie).',
+    access: 'read',
+    annotations: { readOnly: false, idempotent: true },
+    params: noParams,
+    result: ok,
+    handler: (_, ctx) => {
+      ctx.services.auth.logout(sessionOf(ctx));
+      ctx.sessionCookie?.clear();
+      return { ok: true as const };
+    },
+  }),
+  defineMethod({
+    name: 'auth.session.list',
+    description: 'List the open login sessions: when and from where each started, and which one is yours.',
+    access: 'admin',
+    params: noParams,
+    result: z.array(
+      z.object({
+        id: z.string(),
+        createdAt: z.number(),
+        lastSeenAt: z.number(),
+        expiresAt: z.number(),
+        address: z.string(),
+        userAgent: z.string(),
+        current: z.boolean(),
+      }),
+    ),
+    handler: (_, ctx) => ctx.services.auth.listSessions(currentSession(ctx)),
+  }),
+  defineMethod({
+    name: 'auth.session.kill',
+    description: 'End a login session by id (see auth.session.list), for example a browser you left logged in.',
+    access: 'admin',
+    annotations: { destructive: true, idempotent: true },
+    params: z.object({ id: z.string().min(1).max(64) }).strict(),
+    result: ok,
+    handler: ({ id }, ctx) => (ctx.services.auth.killSession(id), { ok: true as const }),
+  }),
+  defineMethod({
+    name: 'auth.password.change',
+    description:
+      'Change the owner’s password (at least 12 characters). Every other login session ends; API tokens stay valid.',
+    access: 'admin',
+    annotations: { destructive: true },
+    params: z
+      .object({
+        current: secret(z.string().min(1).max(1024)),
+        new: secret(z.string().min(1).max(1024)),
+      })
+      .strict(),
+    result: ok,
+    handler: async (p, ctx) => {
+      await ctx.services.auth.changePassword(p.current, p.new, currentSession(ctx));
+      return { ok: true as const };
+    },
+  }),
+  defineMethod({
+    name: 'auth.token.create',
+    description:
+      'Create an API token for a script or an agent. Scopes: `read` (look only), `operate` (start, stop, ' +
+      'back up…), `admin` (everything). The secret is shown once, in this answer; only its hash is kept.',
+    access: 'admin',
+    annotations: { readOnly: false },
+    params: z
+      .object({
+        name: z.string().trim().min(1).max(100).describe('what the token is for, e.g. "home assistant"'),
+        scope: z.enum(SCOPES),
+      })
+      .strict(),
+    result: token.extend({ token: secret(z.string()) }),
+    handler: ({ name, scope }, ctx) => ctx.services.auth.createToken(name, scope),
+  }),
+  defineMethod({
+    name: 'auth.token.list',
+    description: 'List the API tokens (never their secrets): name, scope, when created and last used.',
+    access: 'admin',
+    params: noParams,
+    result: z.array(token),
+    handler: (_, ctx) => ctx.services.auth.listTokens(),
+  }),
+  defineMethod({
+    name: 'auth.token.revoke',
+    description: 'Revoke an API token by id: every client using it is refused from now on.',
+    access: 'admin',
+    annotations: { destructive: true, idempotent: true },
+    params: z.object({ id: z.string().min(1).max(64) }).strict(),
+    result: ok,
+    handler: ({ id }, ctx) => (ctx.services.auth.revokeToken(id), { ok: true as const }),
+  }),
+];

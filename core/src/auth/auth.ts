@@ -1,0 +1,266 @@
+import { Conflict, HearthError, NotFound, Unauthorized } from '../errors.ts';
+import type { Logger } from '../log/log.ts';
+import type { Identity } from '../rpc/dispatch.ts';
+import type { Scope } from '../rpc/registry.ts';
+import type { Db } from '../state/db.ts';
+import { checkPasswordStrength, DEFAULT_KDF, hashPassword, type KdfParams, verifyPassword } from './passwords.ts';
+import type { FailureLimiter } from './rate-limit.ts';
+import { hashSecret, newId, newSecret, PREFIX, safeEqual } from './secrets.ts';
+
+export interface Credentials {
+  /** The `Authorization: Bearer` value. */
+  bearer?: string | undefined;
+  /** The `hearth_session` cookie. */
+  cookie?: string | undefined;
+}
+
+export interface NewSession {
+  id: string;
+  token: string;
+  expiresAt: number;
+}
+
+export interface SessionInfo {
+  id: string;
+  createdAt: number;
+  lastSeenAt: number;
+  expiresAt: number;
+  address: string;
+  userAgent: string;
+  current: boolean;
+}
+
+export interface TokenInfo {
+  id: string;
+  name: string;
+  scope: Scope;
+  createdAt: number;
+  lastUsedAt: number | null;
+}
+
+export class InvalidToken extends HearthError {
+  constructor(what: string) {
+    super('invalid_token', `the ${what} you sent is not valid (revoked, expired or mistyped)`, {
+      hint: 'log in again, or create a new API token',
+    });
+  }
+}
+
+export interface AuthOptions {
+  db: Db;
+  log: Logger;
+  limiter: FailureLimiter;
+  sessionDays: number;
+  /** The secret of root's local cookie file (see local-cookie.ts). */
+  localSecret: string;
+  kdf?: KdfParams;
+  now?: () => number;
+}
+
+const DAY = 86_400_000;
+// A session's last-seen time is written at most once a minute: reads stay read-only.
+const TOUCH_EVERY_MS = 60_000;
+
+/** The owner's password, login sessions and API tokens. */
+export class Auth {
+  readonly #o: AuthOptions & { now: () => number; kdf: KdfParams };
+  #setUp: boolean;
+
+  constructor(options: AuthOptions) {
+    this.#o = { now: Date.now, kdf: DEFAULT_KDF, ...options };
+    this.#setUp = this.#o.db.prepare('SELECT 1 FROM account WHERE id = 1').get() !== undefined;
+  }
+
+  /** Setup mode lasts until the first password is set. */
+  get isSetUp(): boolean {
+    return this.#setUp;
+  }
+
+  /** Hashes a password for `setPasswordHash`; slow (argon2id), so do it before a transaction. */
+  async hash(password: string): Promise<string> {
+    checkPasswordStrength(password);
+    return hashPassword(password, this.#o.kdf);
+  }
+
+  /** Sets the owner's password (inside the caller's transaction, if any). */
+  setPasswordHash(hash: string): void {
+    const now = this.#o.now();
+    this.#o.db
+      .prepare(
+        `INSERT INTO account (id, password_hash, created_at, updated_at) VALUES (1, ?, ?, ?)
+         ON CONFLICT (id) DO UPDATE SET password_hash = excluded.password_hash, updated_at = excluded.updated_at`,
+      )
+      .run(hash, now, now);
+    this.#setUp = true;
+  }
+
+  async login(password: string, client: { address: string; userAgent: string }): Promise<NewSession> {
+    this.#o.limiter.check(client.address);
+    const row = this.#o.db.prepare('SELECT password_hash FROM account WHERE id = 1').get() as
+      | { password_hash: string }
+      | undefined;
+    if (!row || !(await verifyPassword(password, row.password_hash))) {
+      this.#o.limiter.fail(client.address);
+      this.#o.log.warn('failed login', { address: client.address });
+      throw new HearthError('wrong_password', 'that password is not right', {
+        hint: 'check the password; after several failures you must wait a minute',
+      });
+    }
+    this.#o.limiter.succeed(client.address);
+    return this.createSession(client);
+  }
+
+  createSession(client: { address: string; userAgent: string }): NewSession {
+    const now = this.#o.now();
+    const session = { id: newId(), token: newSecret(PREFIX.session), expiresAt: now + this.#o.sessionDays * DAY };
+    this.#o.db
+      .prepare(
+        `INSERT INTO sessions (id, token_hash, created_at, last_seen_at, expires_at, address, user_agent)
+         VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(session.id, hashSecret(session.token), now, now, session.expiresAt, client.address, client.userAgent.slice(0, 300));
+    return session;
+  }
+
+  /** Works out who presented `creds`. Never throws: a bad credential is reported in `error`. */
+  identify(creds: Credentials): Identity {
+    const bearer = creds.bearer;
+    if (bearer) {
+      if (bearer.startsWith(PREFIX.local)) {
+        return safeEqual(bearer, this.#o.localSecret)
+          ? { caller: { kind: 'local' }, viaCookie: false }
+          : anonymous(new InvalidToken('local cookie'));
+      }
+      if (bearer.startsWith(PREFIX.token)) {
+        const token = this.#findToken(bearer);
+        return token
+          ? { caller: { kind: 'token', id: token.id, name: token.name, scope: token.scope }, viaCookie: false }
+          : anonymous(new InvalidToken('API token'));
+      }
+      if (bearer.startsWith(PREFIX.session)) {
+        const id = this.#findSession(bearer);
+        return id ? { caller: { kind: 'session', id }, viaCookie: false } : anonymous(new InvalidToken('session'));
+      }
+      return anonymous(new InvalidToken('bearer token'));
+    }
+    if (creds.cookie) {
+      const id = this.#findSession(creds.cookie);
+      return id
+        ? { caller: { kind: 'session', id }, viaCookie: true }
+        : anonymous(new Unauthorized('your session has ended — log in again'));
+    }
+    return { caller: { kind: 'anonymous' }, viaCookie: false };
+  }
+
+  logout(sessionId: string): void {
+    this.#o.db.prepare('DELETE FROM sessions WHERE id = ?').run(sessionId);
+  }
+
+  listSessions(currentId: string | undefined): SessionInfo[] {
+    const rows = this.#o.db
+      .prepare(
+        `SELECT id, created_at, last_seen_at, expires_at, address, user_agent FROM sessions
+         WHERE expires_at > ? ORDER BY last_seen_at DESC`,
+      )
+      .all(this.#o.now()) as {
+      id: string;
+      created_at: number;
+      last_seen_at: number;
+      expires_at: number;
+      address: string;
+      user_agent: string;
+    }[];
+    return rows.map((r) => ({
+      id: r.id,
+      createdAt: r.created_at,
+      lastSeenAt: r.last_seen_at,
+      expiresAt: r.expires_at,
+      address: r.address,
+      userAgent: r.user_agent,
+      current: r.id === currentId,
+    }));
+  }
+
+  killSession(id: string): void {
+    if (this.#o.db.prepare('DELETE FROM sessions WHERE id = ?').run(id).changes === 0) {
+      throw new NotFound('session', id, { hint: 'auth.session.list shows the sessions' });
+    }
+  }
+
+  /** Changes the password and ends every session but `keepSessionId`. */
+  async changePassword(current: string, next: string, keepSessionId: string | undefined): Promise<void> {
+    const row = this.#o.db.prepare('SELECT password_hash FROM account WHERE id = 1').get() as {
+      password_hash: string;
+    };
+    if (!(await verifyPassword(current, row.password_hash))) {
+      throw new HearthError('wrong_password', 'the current password is not right');
+    }
+    if (current === next) throw new Conflict('the new password is the same as the current one');
+    const hash = await this.hash(next);
+    this.#o.db.transaction(() => {
+      this.setPasswordHash(hash);
+      this.#o.db.prepare('DELETE FROM sessions WHERE id IS NOT ?').run(keepSessionId ?? null);
+    })();
+  }
+
+  createToken(name: string, scope: Scope): TokenInfo & { token: string } {
+    const token = newSecret(PREFIX.token);
+    const info: TokenInfo = { id: newId(), name, scope, createdAt: this.#o.now(), lastUsedAt: null };
+    this.#o.db
+      .prepare('INSERT INTO api_tokens (id, name, scope, secret_hash, created_at) VALUES (?, ?, ?, ?, ?)')
+      .run(info.id, name, scope, hashSecret(token), info.createdAt);
+    return { ...info, token };
+  }
+
+  listTokens(): TokenInfo[] {
+    const rows = this.#o.db
+      .prepare('SELECT id, name, scope, created_at, last_used_at FROM api_tokens ORDER BY created_at')
+      .all() as { id: string; name: string; scope: Scope; created_at: number; last_used_at: number | null }[];
+    return rows.map((r) => ({
+      id: r.id,
+      name: r.name,
+      scope: r.scope,
+      createdAt: r.created_at,
+      lastUsedAt: r.last_used_at,
+    }));
+  }
+
+  revokeToken(id: string): void {
+    if (this.#o.db.prepare('DELETE FROM api_tokens WHERE id = ?').run(id).changes === 0) {
+      throw new NotFound('API token', id, { hint: 'auth.token.list shows the tokens' });
+    }
+  }
+
+  /** Deletes expired sessions. */
+  prune(): void {
+    this.#o.db.prepare('DELETE FROM sessions WHERE expires_at <= ?').run(this.#o.now());
+  }
+
+  #findSession(token: string): string | undefined {
+    const now = this.#o.now();
+    const row = this.#o.db
+      .prepare('SELECT id, last_seen_at, expires_at FROM sessions WHERE token_hash = ?')
+      .get(hashSecret(token)) as { id: string; last_seen_at: number; expires_at: number } | undefined;
+    if (!row || row.expires_at <= now) return undefined;
+    if (now - row.last_seen_at > TOUCH_EVERY_MS) {
+      this.#o.db
+        .prepare('UPDATE sessions SET last_seen_at = ?, expires_at = ? WHERE id = ?')
+        .run(now, now + this.#o.sessionDays * DAY, row.id);
+    }
+    return row.id;
+  }
+
+  #findToken(token: string): { id: string; name: string; scope: Scope } | undefined {
+    const row = this.#o.db
+      .prepare('SELECT id, name, scope, last_used_at FROM api_tokens WHERE secret_hash = ?')
+      .get(hashSecret(token)) as { id: string; name: string; scope: Scope; last_used_at: number | null } | undefined;
+    if (!row) return undefined;
+    const now = this.#o.now();
+    if (row.last_used_at === null || now - row.last_used_at > TOUCH_EVERY_MS) {
+      this.#o.db.prepare('UPDATE api_tokens SET last_used_at = ? WHERE id = ?').run(now, row.id);
+    }
+    return { id: row.id, name: row.name, scope: row.scope };
+  }
+}
+
+const anonymous = (error: HearthError): Identity => ({ caller: { kind: 'anonymous' }, viaCookie: false, error });

@@ -1,0 +1,45 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { z } from 'zod';
+import { jsonSchemaOf } from '../rpc/discover.ts';
+import { secret } from '../rpc/registry.ts';
+import { flagOf, paramsOf, parseParams, UsageError } from './args.ts';
+
+const schema = z
+  .object({
+    name: z.string(),
+    limit: z.number().int().default(10),
+    unseenOnly: z.boolean().optional(),
+    scope: z.enum(['read', 'admin']),
+    ids: z.array(z.number()).optional(),
+    password: secret(z.string()),
+  })
+  .strict();
+const info = paramsOf(jsonSchemaOf(schema, 'input'));
+
+test('params come from the schema with flags, types and marks', () => {
+  const byKey = Object.fromEntries(info.map((p) => [p.key, p]));
+  assert.equal(flagOf('unseenOnly'), '--unseen-only');
+  assert.equal(byKey['limit']!.type, 'integer');
+  assert.equal(byKey['limit']!.required, false);
+  assert.equal(byKey['name']!.required, true);
+  assert.equal(byKey['scope']!.type, 'enum');
+  assert.equal(byKey['password']!.secret, true);
+});
+
+test('flags convert by type', () => {
+  assert.deepEqual(
+    parseParams(['--name', 'x', '--limit=5', '--unseen-only', '--scope', 'read', '--ids', '1,2', '--ids', '3'], info),
+    { name: 'x', limit: 5, unseenOnly: true, scope: 'read', ids: [1, 2, 3] },
+  );
+  assert.deepEqual(parseParams(['--no-unseen-only'], info), { unseenOnly: false });
+  assert.deepEqual(parseParams(['--params', '{"name":"y"}', '--limit', '2'], info), { name: 'y', limit: 2 });
+});
+
+test('mistakes are usage errors that say what to do', () => {
+  assert.throws(() => parseParams(['--bogus'], info), (e: unknown) => e instanceof UsageError && /--name/.test(e.hint!));
+  assert.throws(() => parseParams(['--limit', 'many'], info), /takes a number/);
+  assert.throws(() => parseParams(['--name'], info), /needs a value/);
+  assert.throws(() => parseParams(['stray'], info), /unexpected argument/);
+  assert.throws(() => parseParams(['--params', '{bad'], info), /needs JSON/);
+});

@@ -1,0 +1,139 @@
+import type { JsonSchema } from '../rpc/discover.ts';
+
+export class UsageError extends Error {
+  readonly hint: string | undefined;
+  constructor(message: string, hint?: string) {
+    super(message);
+    this.hint = hint;
+  }
+}
+
+/** `unseenOnly` → `--unseen-only`. */
+export const flagOf = (key: string): string => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+
+export interface ParamInfo {
+  key: string;
+  flag: string;
+  type: string;
+  required: boolean;
+  secret: boolean;
+  description: string | undefined;
+  enum: unknown[] | undefined;
+  default: unknown;
+}
+
+/** The named params of a method, from its params JSON Schema. */
+export function paramsOf(schema: JsonSchema): ParamInfo[] {
+  const props = (schema['properties'] ?? {}) as Record<string, JsonSchema>;
+  const required = new Set((schema['required'] ?? []) as string[]);
+  return Object.entries(props).map(([key, s]) => {
+    const inner = unwrapOptional(s);
+    return {
+      key,
+      flag: flagOf(key),
+      type: typeOf(inner),
+      required: required.has(key) && !('default' in s),
+      secret: inner['x-secret'] === true || s['x-secret'] === true,
+      description: (s['description'] ?? inner['description']) as string | undefined,
+      enum: inner['enum'] as unknown[] | undefined,
+      default: s['default'],
+    };
+  });
+}
+
+function unwrapOptional(s: JsonSchema): JsonSchema {
+  const any = s['anyOf'] as JsonSchema[] | undefined;
+  if (any) {
+    const nonNull = any.filter((x) => x['type'] !== 'null');
+    if (nonNull.length === 1) return nonNull[0]!;
+  }
+  return s;
+}
+
+function typeOf(s: JsonSchema): string {
+  if (s['enum']) return 'enum';
+  const t = s['type'];
+  if (typeof t === 'string') return t;
+  return 'json';
+}
+
+/**
+ * Turns `--name value` flags into a method's params, converting each value by the type
+ * its schema gives. `--params '{…}'` passes raw JSON that flags then override.
+ */
+export function parseParams(argv: string[], params: ParamInfo[]): Record<string, unknown> {
+  const byFlag = new Map(params.map((p) => [p.flag, p]));
+  const out: Record<string, unknown> = {};
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (!arg.startsWith('--')) {
+      throw new UsageError(`unexpected argument '${arg}'`, 'values go after a flag, like --name value');
+    }
+    const eq = arg.indexOf('=');
+    const flag = eq === -1 ? arg : arg.slice(0, eq);
+    const inline = eq === -1 ? undefined : arg.slice(eq + 1);
+    if (flag === '--params') {
+      const raw = inline ?? argv[++i];
+      Object.assign(out, parseJsonValue(raw, '--params'));
+      continue;
+    }
+    const negated = flag.startsWith('--no-') ? byFlag.get(`--${flag.slice(5)}`) : undefined;
+    if (negated && negated.type === 'boolean') {
+      out[negated.key] = false;
+      continue;
+    }
+    const p = byFlag.get(flag);
+    if (!p) {
+      const known = params.map((x) => x.flag).join(', ');
+      throw new UsageError(`unknown flag ${flag}`, known ? `this command takes ${known}` : 'this command takes no flags');
+    }
+    if (p.type === 'boolean') {
+      out[p.key] = inline === undefined ? true : parseBool(inline, flag);
+      continue;
+    }
+    const raw = inline ?? argv[++i];
+    if (raw === undefined) throw new UsageError(`${flag} needs a value`);
+    if (p.type === 'array') {
+      const list = (out[p.key] as unknown[] | undefined) ?? [];
+      list.push(...raw.split(',').map((v) => convertScalar(v)));
+      out[p.key] = list;
+    } else {
+      out[p.key] = convert(raw, p);
+    }
+  }
+  return out;
+}
+
+function convert(raw: string, p: ParamInfo): unknown {
+  switch (p.type) {
+    case 'integer':
+    case 'number': {
+      const n = Number(raw);
+      if (raw.trim() === '' || !Number.isFinite(n)) throw new UsageError(`${p.flag} takes a number, not '${raw}'`);
+      return n;
+    }
+    case 'object':
+    case 'json':
+      return parseJsonValue(raw, p.flag);
+    case 'enum':
+      return p.enum?.every((v) => typeof v === 'number') ? Number(raw) : raw;
+    default:
+      return raw;
+  }
+}
+
+const convertScalar = (v: string): unknown => (v !== '' && Number.isFinite(Number(v)) ? Number(v) : v);
+
+function parseBool(raw: string, flag: string): boolean {
+  if (['true', '1', 'yes'].includes(raw)) return true;
+  if (['false', '0', 'no'].includes(raw)) return false;
+  throw new UsageError(`${flag} takes true or false, not '${raw}'`);
+}
+
+function parseJsonValue(raw: string | undefined, flag: string): Record<string, unknown> {
+  try {
+    return JSON.parse(raw ?? '') as Record<string, unknown>;
+  } catch {
+    throw new UsageError(`${flag} needs JSON`, `for example ${flag} '{"key": "value"}'`);
+  }
+}

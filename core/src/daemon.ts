@@ -1,0 +1,239 @@
+import fs from 'node:fs';
+import type http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { Audit } from './audit/audit.ts';
+import { Auth } from './auth/auth.ts';
+import { writeLocalCookie } from './auth/local-cookie.ts';
+import type { KdfParams } from './auth/passwords.ts';
+import { FailureLimiter } from './auth/rate-limit.ts';
+import { fileLogSource, journalLogSource } from './host/logs.ts';
+import { logindPower } from './host/power.ts';
+import { hostProcfs } from './host/procfs.ts';
+import { type Notifier, systemdNotifier } from './host/sd-notify.ts';
+import { createLogger, fileSink, type Logger, type LogSink, stdoutSink } from './log/log.ts';
+import { Notifications } from './notifications/notifications.ts';
+import { makePaths, type Paths } from './paths.ts';
+import { Dispatcher } from './rpc/dispatch.ts';
+import { HttpSurface } from './rpc/http.ts';
+import { METHODS } from './rpc/methods.ts';
+import { Registry } from './rpc/registry.ts';
+import type { Services } from './services.ts';
+import type { Settings } from './settings/settings.ts';
+import { Setup } from './setup/setup.ts';
+import { type Db, migrate, openDatabase } from './state/db.ts';
+import { MIGRATIONS } from './state/migrations.ts';
+import { StateDocument } from './state/state-doc.ts';
+import { System } from './system/system.ts';
+import { VERSION } from './version.ts';
+
+export interface DaemonHooks {
+  /** Where log lines go; default stdout (with `<N>` priorities) plus a file off-journal. */
+  sinks?: LogSink[];
+  env?: NodeJS.ProcessEnv;
+  /** Password hashing cost; only tests lower it. */
+  kdf?: KdfParams;
+}
+
+export interface RunningDaemon {
+  paths: Paths;
+  port: number;
+  log: Logger;
+  stop(): Promise<void>;
+}
+
+/** Written to `<runtime>/daemon.json` so the CLI and tests find a daemon on port 0. */
+export interface DaemonInfo {
+  pid: number;
+  port: number;
+  socket: string;
+  version: string;
+}
+
+const HOUR = 3_600_000;
+
+/**
+ * The composition root: builds every service in dependency order, opens the surfaces,
+ * and tells systemd when it is ready. Order matters where commented.
+ */
+export async function startDaemon(settings: Settings, hooks: DaemonHooks = {}): Promise<RunningDaemon> {
+  const env = hooks.env ?? process.env;
+  const paths = makePaths(settings.root, {
+    dataDir: settings.dataDir || undefined,
+    runtimeDir: settings.runtimeDir || undefined,
+    configFile: settings.configFile || undefined,
+  });
+  // Under systemd, stdout is the journal; elsewhere we also keep a file to read back.
+  const underJournal = Boolean(env['JOURNAL_STREAM']);
+  const log = createLogger({
+    level: settings.logLevel,
+    sinks: hooks.sinks ?? [stdoutSink(), ...(underJournal ? [] : [fileSink(paths.logFile)])],
+    scope: 'hearthd',
+  });
+  const started = performance.now();
+
+  // The database first: a database newer than this binary stops everything here.
+  const db = openDatabase(paths.database);
+  const migrated = migrate(db, MIGRATIONS, paths.database);
+  if (migrated.from !== migrated.to) log.info('database migrated', { from: migrated.from, to: migrated.to });
+
+  const state = createState(db, settings.stateHistory);
+  const localSecret = writeLocalCookie(paths.localCookie);
+  const auth = new Auth({
+    db,
+    log: log.child('auth'),
+    sessionDays: settings.sessionDays,
+    localSecret,
+    limiter: new FailureLimiter({
+      maxFailures: settings.loginMaxFailures,
+      windowMs: settings.loginWindowSeconds * 1000,
+    }),
+    ...(hooks.kdf ? { kdf: hooks.kdf } : {}),
+  });
+  const audit = new Audit({
+    db,
+    log: log.child('audit'),
+    retentionDays: settings.auditRetentionDays,
+    maxEntries: settings.auditMaxEntries,
+  });
+  const notifications = new Notifications({ db, state });
+  const system = new System({
+    db,
+    state,
+    procfs: hostProcfs(),
+    power: logindPower(settings.dbusAddress || undefined),
+    logs: underJournal ? journalLogSource('hearth.service', log.child('journal')) : fileLogSource(paths.logFile),
+    log: log.child('system'),
+    dataDir: paths.dataDir,
+    dev: settings.dev,
+    defaultHostname: os.hostname(),
+  });
+  const setup = new Setup({ db, auth, system, state, log: log.child('setup') });
+  const registry = new Registry(METHODS);
+  const services: Services = { auth, audit, notifications, setup, state, system, registry };
+
+  // The state document is complete before anyone can subscribe to it.
+  await system.publishInfo(auth.isSetUp);
+  notifications.publish();
+  state.set(['packages'], {});
+  state.clearHistory();
+
+  const dispatcher = new Dispatcher({
+    registry,
+    services,
+    isSetupMode: () => !auth.isSetUp,
+    audit: (e) => audit.record(e),
+    log: log.child('rpc'),
+  });
+  const surface = new HttpSurface({
+    dispatcher,
+    identify: (c) => auth.identify(c),
+    maxBodyBytes: settings.maxBodyBytes,
+    log: log.child('http'),
+    fallback: (_, res) => {
+      res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
+      res.end(`<!doctype html><title>Hearth</title><h1>Hearth ${VERSION}</h1><p>The API is at /rpc/v1.</p>`);
+    },
+  });
+
+  const tcp = surface.createServer('http');
+  await listen(tcp, { port: settings.port, host: settings.listen });
+  const port = (tcp.address() as { port: number }).port;
+  const local = surface.createServer('local');
+  fs.rmSync(paths.socket, { force: true });
+  await listen(local, { path: paths.socket });
+  fs.chmodSync(paths.socket, 0o600);
+  writeJson(path.join(paths.runtimeDir, 'daemon.json'), {
+    pid: process.pid,
+    port,
+    socket: paths.socket,
+    version: VERSION,
+  } satisfies DaemonInfo);
+
+  const housekeeping = () => {
+    audit.prune();
+    auth.prune();
+  };
+  housekeeping();
+  const timers = [setInterval(housekeeping, HOUR)];
+  system.startMetrics(settings.metricsIntervalSeconds * 1000);
+
+  const notifier = systemdNotifier(env);
+  await notifier.notify('READY=1', `STATUS=listening on port ${port}`).catch((error) => {
+    log.warn('could not tell systemd we are ready', { error });
+  });
+  timers.push(...startWatchdog(notifier, log));
+  log.info('listening', { port, socket: paths.socket, setup: auth.isSetUp ? 'done' : 'waiting', ms: ms(started) });
+
+  let stopping: Promise<void> | undefined;
+  const stop = () => {
+    stopping ??= (async () => {
+      log.info('stopping');
+      await notifier.notify('STOPPING=1').catch(() => {});
+      for (const t of timers) clearInterval(t);
+      system.stop();
+      // Stop taking connections, let the calls under way finish, then close the database.
+      const closed = Promise.all([closeServer(tcp), closeServer(local)]);
+      await surface.drain();
+      await closed;
+      audit.flush();
+      db.close();
+      for (const f of [paths.socket, paths.localCookie, path.join(paths.runtimeDir, 'daemon.json')]) {
+        fs.rmSync(f, { force: true });
+      }
+      log.info('stopped');
+    })();
+    return stopping;
+  };
+  return { paths, port, log, stop };
+}
+
+/** The state document, its revision carried on from the last run so it never goes back. */
+function createState(db: Db, historySize: number): StateDocument {
+  const row = db.prepare("SELECT value FROM meta WHERE key = 'state.revision'").get() as { value: string } | undefined;
+  const save = db.prepare(
+    "INSERT INTO meta (key, value) VALUES ('state.revision', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+  );
+  return new StateDocument({
+    initial: {},
+    revision: row ? Number(row.value) : 0,
+    historySize,
+    onRevision: (r) => save.run(String(r)),
+  });
+}
+
+function startWatchdog(notifier: Notifier, log: Logger): NodeJS.Timeout[] {
+  if (notifier.watchdogMs === undefined) return [];
+  // Ping at half the interval, as systemd recommends.
+  const t = setInterval(() => {
+    notifier.notify('WATCHDOG=1').catch((error) => log.warn('watchdog ping failed', { error }));
+  }, notifier.watchdogMs / 2);
+  t.unref();
+  return [t];
+}
+
+function listen(server: http.Server, where: { port: number; host: string } | { path: string }): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(where, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+function closeServer(server: http.Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeIdleConnections();
+  });
+}
+
+function writeJson(file: string, value: unknown): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const tmp = `${file}.tmp`;
+  fs.writeFileSync(tmp, `${JSON.stringify(value, null, 2)}\n`);
+  fs.renameSync(tmp, file);
+}
+
+const ms = (since: number) => Math.round(performance.now() - since);

@@ -1,0 +1,35 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+
+/** Reads the kernel's views of the machine (/proc, /sys); parsing lives in system/metrics.ts. */
+export interface Procfs {
+  bootId(): Promise<string>;
+  stat(): Promise<string>;
+  meminfo(): Promise<string>;
+  loadavg(): Promise<string>;
+  uptime(): Promise<string>;
+  /** Millidegrees Celsius from every thermal zone, as the files say them. */
+  thermalZones(): Promise<string[]>;
+  statfs(dir: string): Promise<{ totalBytes: number; freeBytes: number; availableBytes: number }>;
+}
+
+export function hostProcfs(proc = '/proc', sys = '/sys'): Procfs {
+  const read = (p: string) => fs.readFile(p, 'utf8');
+  return {
+    bootId: async () => (await read(path.join(proc, 'sys/kernel/random/boot_id'))).trim(),
+    stat: () => read(path.join(proc, 'stat')),
+    meminfo: () => read(path.join(proc, 'meminfo')),
+    loadavg: () => read(path.join(proc, 'loadavg')),
+    uptime: () => read(path.join(proc, 'uptime')),
+    thermalZones: async () => {
+      const dir = path.join(sys, 'class/thermal');
+      const zones = (await fs.readdir(dir).catch(() => [])).filter((z) => z.startsWith('thermal_zone'));
+      const temps = await Promise.all(zones.map((z) => read(path.join(dir, z, 'temp')).catch(() => '')));
+      return temps.filter((t) => t.trim() !== '');
+    },
+    statfs: async (dir) => {
+      const s = await fs.statfs(dir);
+      return { totalBytes: s.blocks * s.bsize, freeBytes: s.bfree * s.bsize, availableBytes: s.bavail * s.bsize };
+    },
+  };
+}

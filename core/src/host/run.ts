@@ -1,0 +1,111 @@
+import { spawn } from 'node:child_process';
+import { HearthError } from '../errors.ts';
+import type { Logger } from '../log/log.ts';
+
+export class CommandFailed extends HearthError {
+  readonly argv: string[];
+  readonly exitCode: number | null;
+  readonly stderr: string;
+
+  constructor(argv: string[], exitCode: number | null, stderr: string, signal: string | null) {
+    const how = signal ? `was killed by ${signal}` : `exited with ${exitCode}`;
+    const last = stderr.trim().split('\n').slice(-3).join(' | ');
+    super('command_failed', `${argv[0]} ${how}${last ? `: ${last}` : ''}`, {
+      data: { command: argv[0], exitCode },
+    });
+    this.argv = argv;
+    this.exitCode = exitCode;
+    this.stderr = stderr;
+  }
+}
+
+export class CommandNotFound extends HearthError {
+  constructor(command: string, debianPackage?: string) {
+    super('command_not_found', `${command} is not installed`, {
+      ...(debianPackage ? { hint: `apt-get install ${debianPackage}` } : {}),
+    });
+  }
+}
+
+export interface RunOptions {
+  input?: string | Buffer;
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  timeoutMs?: number;
+  log?: Logger;
+  /** The Debian package that provides argv[0], named in the error if it is missing. */
+  debianPackage?: string;
+  signal?: AbortSignal;
+}
+
+export interface RunResult {
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * The one way Hearth runs a program: an argv array (never a shell string), logged at
+ * debug level; a non-zero exit throws CommandFailed with argv, exit code and stderr.
+ */
+export function run(argv: string[], options: RunOptions = {}): Promise<RunResult> {
+  const started = performance.now();
+  options.log?.debug('run', { argv });
+  return new Promise((resolve, reject) => {
+    const child = spawn(argv[0]!, argv.slice(1), {
+      env: options.env ?? process.env,
+      cwd: options.cwd,
+      stdio: ['pipe', 'pipe', 'pipe'],
+      timeout: options.timeoutMs,
+      signal: options.signal,
+    });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (d: Buffer) => out.push(d));
+    child.stderr.on('data', (d: Buffer) => err.push(d));
+    child.on('error', (e: NodeJS.ErrnoException) => {
+      reject(e.code === 'ENOENT' ? new CommandNotFound(argv[0]!, options.debianPackage) : e);
+    });
+    child.on('close', (code, signal) => {
+      const stdout = Buffer.concat(out).toString('utf8');
+      const stderr = Buffer.concat(err).toString('utf8');
+      options.log?.debug('ran', { argv0: argv[0], code, ms: Math.round(performance.now() - started) });
+      if (code === 0) resolve({ stdout, stderr });
+      else reject(new CommandFailed(argv, code, stderr, signal));
+    });
+    child.stdin.on('error', () => {});
+    child.stdin.end(options.input);
+  });
+}
+
+/**
+ * Runs a long-lived program and yields its stdout line by line until it exits or
+ * `signal` aborts (which kills it).
+ */
+export async function* runLines(argv: string[], options: RunOptions & { signal: AbortSignal }): AsyncGenerator<string> {
+  options.log?.debug('run (lines)', { argv });
+  const child = spawn(argv[0]!, argv.slice(1), { env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const kill = () => child.kill('SIGTERM');
+  options.signal.addEventListener('abort', kill, { once: true });
+  const failed = new Promise<never>((_, reject) =>
+    child.on('error', (e: NodeJS.ErrnoException) =>
+      reject(e.code === 'ENOENT' ? new CommandNotFound(argv[0]!, options.debianPackage) : e),
+    ),
+  );
+  failed.catch(() => {});
+  try {
+    let rest = '';
+    for await (const chunk of child.stdout) {
+      rest += (chunk as Buffer).toString('utf8');
+      const lines = rest.split('\n');
+      rest = lines.pop()!;
+      yield* lines;
+    }
+    if (rest) yield rest;
+    if (child.exitCode === null && child.signalCode === null) await Promise.race([failed, onceClosed(child)]);
+  } finally {
+    options.signal.removeEventListener('abort', kill);
+    if (child.exitCode === null) kill();
+  }
+}
+
+const onceClosed = (child: ReturnType<typeof spawn>) => new Promise<void>((r) => child.once('close', () => r()));

@@ -1,0 +1,177 @@
+import { z } from 'zod';
+import { needsSameOrigin, checkAccess } from '../auth/access.ts';
+import type { AuditEntry } from '../audit/audit.ts';
+import { redactParams } from '../audit/redact.ts';
+import { HearthError, InvalidParams } from '../errors.ts';
+import type { Logger } from '../log/log.ts';
+import type { Services } from '../services.ts';
+import { CrossOrigin, InvalidRequest, MethodNotFound, RPC, type RpcErrorObject, toRpcError } from './errors.ts';
+import type { CallContext, Caller, MethodDef, Registry } from './registry.ts';
+
+export type RpcId = string | number | null;
+
+export type RpcResponse =
+  | { jsonrpc: '2.0'; id: RpcId; result: unknown }
+  | { jsonrpc: '2.0'; id: RpcId; error: RpcErrorObject };
+
+/** Who is calling, as the surface found out from the request. */
+export interface Identity {
+  caller: Caller;
+  /** The session came from a browser cookie (cross-site requests are possible). */
+  viaCookie: boolean;
+  /** A credential was presented but is not valid: calls that need one fail with this. */
+  error?: HearthError;
+}
+
+/** What a surface knows about the connection a call came over. */
+export interface Transport extends Omit<CallContext, 'services' | 'caller'> {
+  /** Resolved for every call, so a session ended meanwhile stops working at once. */
+  identify(): Identity;
+  /** The request proved it comes from our own origin (Origin matches, or custom header). */
+  sameOrigin: boolean;
+}
+
+export interface DispatcherOptions {
+  registry: Registry;
+  services: Services;
+  isSetupMode: () => boolean;
+  audit: (entry: AuditEntry) => void;
+  log: Logger;
+}
+
+/**
+ * JSON-RPC 2.0 processing for every surface: request validation, batches, notifications,
+ * access, params validation, the call, result validation, audit.
+ */
+export class Dispatcher {
+  readonly #o: DispatcherOptions;
+
+  constructor(options: DispatcherOptions) {
+    this.#o = options;
+  }
+
+  /** Handles a parsed body: one request or a batch. Undefined means "send nothing". */
+  async handle(body: unknown, t: Transport): Promise<RpcResponse | RpcResponse[] | undefined> {
+    if (Array.isArray(body)) {
+      if (body.length === 0) return errorResponse(null, new InvalidRequest('an empty batch is not a request'));
+      const out = await Promise.all(body.map((r) => this.handleOne(r, t)));
+      const responses = out.filter((r): r is RpcResponse => r !== undefined);
+      return responses.length === 0 ? undefined : responses;
+    }
+    return this.handleOne(body, t);
+  }
+
+  async handleOne(request: unknown, t: Transport): Promise<RpcResponse | undefined> {
+    const shape = requestShape.safeParse(request);
+    if (!shape.success) {
+      const id = idOf(request);
+      return errorResponse(id, new InvalidRequest('not a JSON-RPC 2.0 request object'));
+    }
+    const { id, method: name, params } = shape.data;
+    const isNotification = !('id' in (request as object));
+    const method = this.#o.registry.get(name);
+    const started = performance.now();
+    const identity = t.identify();
+    let outcome: { result: unknown } | { error: unknown };
+    try {
+      if (!method) throw new MethodNotFound(name);
+      outcome = { result: await this.#invoke(method, params, identity, t) };
+    } catch (error) {
+      outcome = { error };
+    }
+    this.#audit(name, method, params, identity, t, started, outcome);
+    if (isNotification) return undefined;
+    if ('error' in outcome) return errorResponse(id ?? null, outcome.error, this.#o.log, name);
+    return { jsonrpc: '2.0', id: id ?? null, result: outcome.result };
+  }
+
+  async #invoke(method: MethodDef, rawParams: unknown, identity: Identity, t: Transport): Promise<unknown> {
+    try {
+      checkAccess(method.access, identity.caller, this.#o.isSetupMode());
+    } catch (e) {
+      throw identity.error && identity.caller.kind === 'anonymous' ? identity.error : e;
+    }
+    if (needsSameOrigin(identity.caller, identity.viaCookie, method.annotations) && !t.sameOrigin) {
+      throw new CrossOrigin();
+    }
+    if (Array.isArray(rawParams)) {
+      throw new InvalidParams('params must be an object of named fields, not an array');
+    }
+    const parsed = method.params.safeParse(rawParams ?? {});
+    if (!parsed.success) {
+      throw new InvalidParams(`invalid params for ${method.name}: ${describeIssues(parsed.error)}`, {
+        data: { issues: parsed.error.issues.map((i) => ({ path: i.path.map(String), message: i.message })) },
+      });
+    }
+    const ctx: CallContext = { ...t, services: this.#o.services, caller: identity.caller };
+    const result = await method.handler(parsed.data, ctx);
+    const checked = method.result.safeParse(result);
+    if (!checked.success) {
+      this.#o.log.error('method returned a result that does not match its schema', {
+        method: method.name,
+        issues: describeIssues(checked.error),
+      });
+      throw new Error(`bad result from ${method.name}`);
+    }
+    return checked.data;
+  }
+
+  #audit(
+    name: string,
+    method: MethodDef | undefined,
+    params: unknown,
+    identity: Identity,
+    t: Transport,
+    started: number,
+    outcome: { result: unknown } | { error: unknown },
+  ) {
+    const caller = identity.caller;
+    this.#o.audit({
+      at: Date.now(),
+      method: name,
+      surface: t.surface,
+      callerKind: caller.kind,
+      callerId: caller.kind === 'session' || caller.kind === 'token' ? caller.id : null,
+      callerName: caller.kind === 'token' ? caller.name : null,
+      address: t.address,
+      durationMs: performance.now() - started,
+      outcome: 'error' in outcome ? 'error' : 'ok',
+      errorCode: 'error' in outcome ? errorCode(outcome.error) : null,
+      params: method ? redactParams(method.params, params) : '[unknown method]',
+    });
+  }
+}
+
+const requestShape = z.object({
+  jsonrpc: z.literal('2.0'),
+  method: z.string().min(1).max(200),
+  id: z.union([z.string().max(200), z.number(), z.null()]).optional(),
+  params: z.union([z.record(z.string(), z.unknown()), z.array(z.unknown())]).optional(),
+});
+
+function idOf(request: unknown): RpcId {
+  if (typeof request !== 'object' || request === null || !('id' in request)) return null;
+  const id = (request as { id: unknown }).id;
+  return typeof id === 'string' || typeof id === 'number' ? id : null;
+}
+
+const errorCode = (e: unknown): string => (e instanceof HearthError ? e.code : 'internal');
+
+export function errorResponse(id: RpcId, err: unknown, log?: Logger, method?: string): RpcResponse {
+  if (!(err instanceof HearthError) && log) {
+    log.error('method failed unexpectedly', {
+      method,
+      error: err instanceof Error ? (err.stack ?? err.message) : String(err),
+    });
+  }
+  return { jsonrpc: '2.0', id, error: toRpcError(err) };
+}
+
+function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .slice(0, 5)
+    .map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message))
+    .join('; ');
+}
+
+export { RPC };

@@ -1,0 +1,281 @@
+import http from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocket, WebSocketServer } from 'ws';
+import type { Credentials } from '../auth/auth.ts';
+import type { Logger } from '../log/log.ts';
+import { type Dispatcher, errorResponse, type Identity, type RpcResponse, type Transport } from './dispatch.ts';
+import { ParseError, PayloadTooLarge } from './errors.ts';
+import type { OutputStream, Surface } from './registry.ts';
+
+export const SESSION_COOKIE = 'hearth_session';
+/** A header no other site can make a browser send without our consent (CORS preflight). */
+export const REQUEST_HEADER = 'x-hearth-request';
+// A subscriber this far behind is cut off; it reconnects and resumes from its revision.
+const MAX_WS_BUFFER = 8 << 20;
+const WS_PING_MS = 30_000;
+
+export interface HttpSurfaceOptions {
+  dispatcher: Dispatcher;
+  identify: (creds: Credentials) => Identity;
+  maxBodyBytes: number;
+  log: Logger;
+  /** Serves everything that is not the API (the web UI, in its own issue). */
+  fallback?: (req: http.IncomingMessage, res: http.ServerResponse) => void;
+}
+
+/**
+ * The HTTP side of the registry: `POST /rpc/v1` (JSON-RPC 2.0, batches, notifications)
+ * and the WebSocket `/ws` (the same calls, plus streams). The same handler serves the
+ * TCP port and the box's local socket; only the surface name differs.
+ */
+export class HttpSurface {
+  readonly #o: HttpSurfaceOptions;
+  readonly #wss: WebSocketServer;
+  #inFlight = 0;
+  #idle: (() => void) | undefined;
+  readonly #sockets = new Set<WebSocket>();
+
+  constructor(options: HttpSurfaceOptions) {
+    this.#o = options;
+    this.#wss = new WebSocketServer({ noServer: true, maxPayload: options.maxBodyBytes });
+  }
+
+  /** Creates a node:http server answering as `surface`. */
+  createServer(surface: Extract<Surface, 'http' | 'local'>): http.Server {
+    const server = http.createServer({ maxHeaderSize: 16 * 1024 }, (req, res) => {
+      this.#track(this.#onRequest(req, res, surface));
+    });
+    server.on('upgrade', (req, socket, head) => this.#onUpgrade(req, socket, head, surface));
+    server.headersTimeout = 20_000;
+    server.requestTimeout = 120_000;
+    return server;
+  }
+
+  /** Resolves once no call is running (for a clean stop). */
+  async drain(): Promise<void> {
+    for (const ws of this.#sockets) ws.close(1001, 'the daemon is stopping');
+    if (this.#inFlight === 0) return;
+    await new Promise<void>((resolve) => {
+      this.#idle = resolve;
+    });
+  }
+
+  async #track(p: Promise<void>): Promise<void> {
+    this.#inFlight += 1;
+    try {
+      await p;
+    } catch (error) {
+      this.#o.log.error('request failed', { error });
+    } finally {
+      this.#inFlight -= 1;
+      if (this.#inFlight === 0) this.#idle?.();
+    }
+  }
+
+  async #onRequest(req: http.IncomingMessage, res: http.ServerResponse, surface: Surface): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://x');
+    if (url.pathname !== '/rpc/v1') {
+      if (this.#o.fallback) return this.#o.fallback(req, res);
+      return send(res, 404, { error: 'not found' });
+    }
+    if (req.method !== 'POST') {
+      res.setHeader('Allow', 'POST');
+      return send(res, 405, { error: 'use POST with a JSON-RPC 2.0 body' });
+    }
+    const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+    if (type !== 'application/json') {
+      // Also keeps other sites' plain HTML forms out: they cannot send this type.
+      return send(res, 415, errorResponse(null, new ParseError()), 'send Content-Type: application/json');
+    }
+    let body: unknown;
+    try {
+      body = JSON.parse(await readBody(req, this.#o.maxBodyBytes));
+    } catch (e) {
+      if (e instanceof PayloadTooLarge) {
+        res.setHeader('Connection', 'close');
+        return send(res, 413, errorResponse(null, e));
+      }
+      return send(res, 400, errorResponse(null, new ParseError()));
+    }
+    const transport = this.#transport(req, surface, {
+      sessionCookie: {
+        set: (token, expiresAt) => res.appendHeader('Set-Cookie', sessionCookie(token, expiresAt, isSecure(req))),
+        clear: () => res.appendHeader('Set-Cookie', sessionCookie('', 0, isSecure(req))),
+      },
+    });
+    const answer = await this.#o.dispatcher.handle(body, transport);
+    if (answer === undefined) {
+      res.writeHead(204, { 'Cache-Control': 'no-store' }).end();
+      return;
+    }
+    send(res, 200, answer);
+  }
+
+  #transport(req: http.IncomingMessage, surface: Surface, extra: Partial<Transport>): Transport {
+    const creds = credentialsOf(req);
+    return {
+      identify: () => this.#o.identify(creds),
+      sameOrigin: isSameOrigin(req),
+      address: surface === 'local' ? 'local' : clientAddress(req),
+      userAgent: String(req.headers['user-agent'] ?? '').slice(0, 300),
+      surface,
+      secure: isSecure(req),
+      ...extra,
+    };
+  }
+
+  #onUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer, surface: Surface): void {
+    const url = new URL(req.url ?? '/', 'http://x');
+    // Browsers always send Origin on a WebSocket; another site's page must not ride our cookie.
+    if (url.pathname !== '/ws' || (req.headers.origin !== undefined && !isSameOrigin(req))) {
+      socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\n\r\n');
+      return;
+    }
+    this.#wss.handleUpgrade(req, socket, head, (ws) => this.#onSocket(ws, req, surface === 'local' ? 'local' : 'ws'));
+  }
+
+  #onSocket(ws: WebSocket, req: http.IncomingMessage, surface: Surface): void {
+    this.#sockets.add(ws);
+    const streams = new Map<string, AbortController>();
+    let nextStream = 1;
+    let alive = true;
+    const ping = setInterval(() => {
+      if (!alive) return ws.terminate();
+      alive = false;
+      ws.ping();
+    }, WS_PING_MS);
+    ws.on('pong', () => {
+      alive = true;
+    });
+    const sendJson = (msg: unknown) => {
+      if (ws.readyState !== WebSocket.OPEN) return;
+      if (ws.bufferedAmount > MAX_WS_BUFFER) {
+        ws.close(1013, 'too far behind: reconnect and resume from your revision');
+        return;
+      }
+      ws.send(JSON.stringify(msg));
+    };
+    const cancel = (id: string) => {
+      streams.get(id)?.abort();
+      streams.delete(id);
+    };
+    ws.on('close', () => {
+      clearInterval(ping);
+      this.#sockets.delete(ws);
+      for (const c of streams.values()) c.abort();
+      streams.clear();
+    });
+    ws.on('message', (data, isBinary) => {
+      if (isBinary) return sendJson(errorResponse(null, new ParseError()));
+      let body: unknown;
+      try {
+        body = JSON.parse(data.toString());
+      } catch {
+        return sendJson(errorResponse(null, new ParseError()));
+      }
+      // Streams opened by a call hold their data until the call's answer has gone out,
+      // so the client always knows a stream id before its first message.
+      const held: (() => void)[] = [];
+      let answered = false;
+      const openStream = (): OutputStream => {
+        const id = `s${nextStream++}`;
+        const controller = new AbortController();
+        streams.set(id, controller);
+        const out = (msg: unknown) => {
+          if (controller.signal.aborted) return;
+          if (answered) sendJson(msg);
+          else held.push(() => sendJson(msg));
+        };
+        return {
+          id,
+          signal: controller.signal,
+          send: (d) => out({ jsonrpc: '2.0', method: 'stream.data', params: { stream: id, data: d } }),
+          end: () => {
+            out({ jsonrpc: '2.0', method: 'stream.end', params: { stream: id } });
+            streams.delete(id);
+          },
+        };
+      };
+      const transport = this.#transport(req, surface, { openStream, cancelStream: cancel });
+      this.#track(
+        this.#o.dispatcher.handle(body, transport).then((answer) => {
+          if (answer !== undefined) sendJson(answer);
+          answered = true;
+          for (const f of held) f();
+        }),
+      );
+    });
+  }
+}
+
+function send(res: http.ServerResponse, status: number, body: RpcResponse | RpcResponse[] | object, hint?: string) {
+  const json = JSON.stringify(body);
+  res.writeHead(status, {
+    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Length': Buffer.byteLength(json),
+    'Cache-Control': 'no-store',
+    'X-Content-Type-Options': 'nosniff',
+    ...(hint ? { 'X-Hearth-Hint': hint } : {}),
+  });
+  res.end(json);
+}
+
+function readBody(req: http.IncomingMessage, limit: number): Promise<string> {
+  const declared = Number(req.headers['content-length']);
+  if (declared > limit) return Promise.reject(new PayloadTooLarge(limit));
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > limit) {
+        reject(new PayloadTooLarge(limit));
+        req.pause();
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+export function credentialsOf(req: http.IncomingMessage): Credentials {
+  const auth = req.headers.authorization;
+  const bearer = auth?.startsWith('Bearer ') ? auth.slice(7).trim() : undefined;
+  return { bearer, cookie: parseCookies(req.headers.cookie)[SESSION_COOKIE] };
+}
+
+export function parseCookies(header: string | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const part of (header ?? '').split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0) out[part.slice(0, eq).trim()] = part.slice(eq + 1).trim();
+  }
+  return out;
+}
+
+export function sessionCookie(token: string, expiresAt: number, secure: boolean): string {
+  const maxAge = Math.max(0, Math.floor((expiresAt - Date.now()) / 1000));
+  return `${SESSION_COOKIE}=${token}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${maxAge}${secure ? '; Secure' : ''}`;
+}
+
+/** Origin matches the Host the request was sent to, or our own request header is present. */
+export function isSameOrigin(req: http.IncomingMessage): boolean {
+  if (req.headers[REQUEST_HEADER] !== undefined) return true;
+  const origin = req.headers.origin;
+  if (!origin || origin === 'null') return false;
+  try {
+    const o = new URL(origin);
+    return o.host === req.headers.host && o.protocol === (isSecure(req) ? 'https:' : 'http:');
+  } catch {
+    return false;
+  }
+}
+
+const isSecure = (req: http.IncomingMessage): boolean => 'encrypted' in req.socket && req.socket.encrypted === true;
+
+function clientAddress(req: http.IncomingMessage): string {
+  const a = req.socket.remoteAddress ?? 'unknown';
+  return a.startsWith('::ffff:') ? a.slice(7) : a;
+}

@@ -1,0 +1,21 @@
+import { auditMethods } from '../audit/audit.rpc.ts';
+import { authMethods } from '../auth/auth.rpc.ts';
+import { notificationMethods } from '../notifications/notifications.rpc.ts';
+import { setupMethods } from '../setup/setup.rpc.ts';
+import { stateMethods } from '../state/state.rpc.ts';
+import { systemMethods } from '../system/system.rpc.ts';
+import { discoverMethods } from './discover.ts';
+
+/** Every method of the box, from every domain: the one registry behind all surfaces. */
+export const METHODS = [
+  ...discoverMethods,
+  ...setupMethods,
+  ...authMethods,
+  ...auditMethods,
+  ...notificationMethods,
+  ...stateMethods,
+  ...systemMethods,
+] as const;
+
+export type Methods = { [M in (typeof METHODS)[number] as M['name']]: M };
+export type MethodName = keyof Methods;

@@ -1,0 +1,131 @@
+import { z } from 'zod';
+import type { Services } from '../services.ts';
+
+/**
+ * Who may call a method:
+ * - `public`: anyone, always (also in setup mode);
+ * - `setup`: anyone, but only while the box is in setup mode;
+ * - `read` / `operate` / `admin`: a login session, root's local CLI, or an API token
+ *   whose scope is at least this level.
+ */
+export type Access = 'public' | 'setup' | 'read' | 'operate' | 'admin';
+export type Scope = 'read' | 'operate' | 'admin';
+export const SCOPES: readonly Scope[] = ['read', 'operate', 'admin'];
+
+export interface Annotations {
+  /** Changes nothing. */
+  readOnly: boolean;
+  /** May destroy data or interrupt service; clients should confirm with the person. */
+  destructive: boolean;
+  /** Calling it twice with the same params has the effect of calling it once. */
+  idempotent: boolean;
+  /** Reaches beyond the box (downloads, remote hosts). */
+  openWorld: boolean;
+}
+
+export type Surface = 'http' | 'ws' | 'local' | 'mcp';
+
+export type Caller =
+  | { kind: 'anonymous' }
+  | { kind: 'session'; id: string }
+  | { kind: 'token'; id: string; name: string; scope: Scope }
+  | { kind: 'local' };
+
+/** A stream opened by a method on a connection that can carry one (WebSocket). */
+export interface OutputStream {
+  readonly id: string;
+  readonly signal: AbortSignal;
+  send(data: unknown): void;
+  end(): void;
+}
+
+export interface CallContext {
+  services: Services;
+  caller: Caller;
+  /** The client's address, or `local` for the box's own socket. */
+  address: string;
+  userAgent: string;
+  surface: Surface;
+  /** Whether the connection is HTTPS (cookies get `Secure`). */
+  secure: boolean;
+  /** Opens an output stream for following methods; undefined where the surface has none. */
+  openStream?: () => OutputStream;
+  /** Ends a stream this connection opened; unknown ids are ignored. */
+  cancelStream?: (id: string) => void;
+  /** Lets a method start or end the caller's browser session (HTTP only). */
+  sessionCookie?: { set(token: string, expiresAt: number): void; clear(): void };
+}
+
+export interface MethodDef<
+  N extends string = string,
+  P extends z.ZodType = z.ZodType,
+  R extends z.ZodType = z.ZodType,
+> {
+  name: N;
+  /** For people and for LLMs: what it does, when to use it, what it returns. */
+  description: string;
+  access: Access;
+  params: P;
+  result: R;
+  annotations: Annotations;
+  handler: (params: z.output<P>, ctx: CallContext) => Promise<z.input<R>> | z.input<R>;
+}
+
+type AnnotationInput = Partial<Annotations>;
+
+/**
+ * Declares a method. Annotations default from the access level: read-only for `public`
+ * and `read` methods unless said otherwise.
+ */
+export function defineMethod<N extends string, P extends z.ZodType, R extends z.ZodType>(def: {
+  name: N;
+  description: string;
+  access: Access;
+  params: P;
+  result: R;
+  annotations?: AnnotationInput;
+  handler: MethodDef<N, P, R>['handler'];
+}): MethodDef<N, P, R> {
+  const readOnly = def.annotations?.readOnly ?? (def.access === 'read' || def.access === 'public');
+  return {
+    ...def,
+    annotations: {
+      readOnly,
+      destructive: def.annotations?.destructive ?? false,
+      idempotent: def.annotations?.idempotent ?? readOnly,
+      openWorld: def.annotations?.openWorld ?? false,
+    },
+  };
+}
+
+/**
+ * Marks a schema as a secret (a password, a token): redacted in the audit log, asked for
+ * without echo by the CLI, `writeOnly` with `x-secret` in the JSON Schema.
+ */
+export function secret<T extends z.ZodType>(schema: T): T {
+  return schema.meta({ writeOnly: true, 'x-secret': true }) as T;
+}
+
+export const isSecret = (schema: z.ZodType): boolean => z.globalRegistry.get(schema)?.['x-secret'] === true;
+
+/** Params that are a plain object with named fields: the only shape methods take. */
+export const noParams = z.object({}).strict();
+
+export class Registry {
+  readonly #methods = new Map<string, MethodDef>();
+
+  constructor(methods: readonly MethodDef[]) {
+    for (const m of methods) {
+      if (this.#methods.has(m.name)) throw new Error(`method ${m.name} is defined twice`);
+      this.#methods.set(m.name, m);
+    }
+  }
+
+  get(name: string): MethodDef | undefined {
+    return this.#methods.get(name);
+  }
+
+  list(): MethodDef[] {
+    return [...this.#methods.values()].sort((a, b) => a.name.localeCompare(b.name));
+  }
+}

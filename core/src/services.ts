@@ -1,0 +1,18 @@
+import type { Audit } from './audit/audit.ts';
+import type { Auth } from './auth/auth.ts';
+import type { Notifications } from './notifications/notifications.ts';
+import type { Registry } from './rpc/registry.ts';
+import type { Setup } from './setup/setup.ts';
+import type { StateDocument } from './state/state-doc.ts';
+import type { System } from './system/system.ts';
+
+/** The domain services a method handler may call into: one line each. */
+export interface Services {
+  auth: Auth;
+  audit: Audit;
+  notifications: Notifications;
+  setup: Setup;
+  state: StateDocument;
+  system: System;
+  registry: Registry;
+}

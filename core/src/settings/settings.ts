@@ -1,0 +1,226 @@
+import { z } from 'zod';
+import { HearthError } from '../errors.ts';
+import { LOG_LEVELS } from '../log/log.ts';
+
+/**
+ * One table drives every way to configure the daemon: defaults, the config file
+ * (`<root>/etc/hearth/config.json`), `HEARTH_*` environment variables and command-line
+ * flags — in rising precedence — and the generated docs (docs/settings.md).
+ */
+interface SettingSpec {
+  schema: z.ZodType;
+  default: unknown;
+  env: string;
+  flag: string;
+  description: string;
+}
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const bool = z.union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no'])]).transform(
+  (v) => v === true || v === 'true' || v === '1' || v === 'yes',
+);
+
+export const SETTINGS = {
+  root: {
+    schema: z.string().min(1),
+    default: '/',
+    env: 'HEARTH_ROOT',
+    flag: '--root',
+    description: 'Directory that every host path is relative to; a test runs a whole daemon inside a temp dir.',
+  },
+  dataDir: {
+    schema: z.string(),
+    default: '',
+    env: 'HEARTH_DATA_DIR',
+    flag: '--data-dir',
+    description: 'Where durable state lives (the database, packages, keys). Empty: <root>/var/lib/hearth.',
+  },
+  runtimeDir: {
+    schema: z.string(),
+    default: '',
+    env: 'HEARTH_RUNTIME_DIR',
+    flag: '--runtime-dir',
+    description: 'Sockets and the local CLI cookie. Empty: <root>/run/hearth.',
+  },
+  configFile: {
+    schema: z.string(),
+    default: '',
+    env: 'HEARTH_CONFIG',
+    flag: '--config',
+    description: 'JSON file with settings by name. Empty: <root>/etc/hearth/config.json (optional).',
+  },
+  listen: {
+    schema: z.string().min(1),
+    default: '::',
+    env: 'HEARTH_LISTEN',
+    flag: '--listen',
+    description: 'Address the HTTP server binds to (`::` is every address, IPv4 included).',
+  },
+  port: {
+    schema: int(0, 65535),
+    default: 80,
+    env: 'HEARTH_PORT',
+    flag: '--port',
+    description: 'TCP port of the web UI and the API; 0 picks a free one (written to <runtime>/daemon.json).',
+  },
+  logLevel: {
+    schema: z.enum(LOG_LEVELS),
+    default: 'info',
+    env: 'HEARTH_LOG_LEVEL',
+    flag: '--log-level',
+    description: 'Least severe level that is logged: debug, info, warn or error.',
+  },
+  dev: {
+    schema: bool,
+    default: false,
+    env: 'HEARTH_DEV',
+    flag: '--dev',
+    description: 'Development mode: nothing touches the machine (no power off, no reboot).',
+  },
+  dbusAddress: {
+    schema: z.string(),
+    default: '',
+    env: 'HEARTH_DBUS_ADDRESS',
+    flag: '--dbus-address',
+    description: 'D-Bus system bus address. Empty: the standard system bus.',
+  },
+  maxBodyBytes: {
+    schema: int(1024, 1 << 30),
+    default: 1 << 20,
+    env: 'HEARTH_MAX_BODY_BYTES',
+    flag: '--max-body-bytes',
+    description: 'Largest JSON-RPC request body accepted, in bytes.',
+  },
+  stateHistory: {
+    schema: int(1, 1_000_000),
+    default: 1000,
+    env: 'HEARTH_STATE_HISTORY',
+    flag: '--state-history',
+    description: 'How many state patches are kept for subscribers that resume; older ones get a full dump.',
+  },
+  sessionDays: {
+    schema: int(1, 3650),
+    default: 30,
+    env: 'HEARTH_SESSION_DAYS',
+    flag: '--session-days',
+    description: 'A login session ends after this many days without use.',
+  },
+  loginMaxFailures: {
+    schema: int(1, 1000),
+    default: 5,
+    env: 'HEARTH_LOGIN_MAX_FAILURES',
+    flag: '--login-max-failures',
+    description: 'Failed logins allowed per client address within the login window.',
+  },
+  loginWindowSeconds: {
+    schema: int(1, 86_400),
+    default: 60,
+    env: 'HEARTH_LOGIN_WINDOW_SECONDS',
+    flag: '--login-window-seconds',
+    description: 'Length of the login rate-limit window, in seconds.',
+  },
+  auditRetentionDays: {
+    schema: int(1, 3650),
+    default: 90,
+    env: 'HEARTH_AUDIT_RETENTION_DAYS',
+    flag: '--audit-retention-days',
+    description: 'Audit entries older than this are deleted.',
+  },
+  auditMaxEntries: {
+    schema: int(100, 100_000_000),
+    default: 200_000,
+    env: 'HEARTH_AUDIT_MAX_ENTRIES',
+    flag: '--audit-max-entries',
+    description: 'At most this many audit entries are kept; the oldest go first.',
+  },
+  metricsIntervalSeconds: {
+    schema: int(0, 86_400),
+    default: 30,
+    env: 'HEARTH_METRICS_INTERVAL_SECONDS',
+    flag: '--metrics-interval-seconds',
+    description: 'How often the metrics summary in the state document is refreshed; 0 turns it off.',
+  },
+} satisfies Record<string, SettingSpec>;
+
+export type SettingName = keyof typeof SETTINGS;
+export type Settings = { [K in SettingName]: z.output<(typeof SETTINGS)[K]['schema']> };
+
+export class InvalidSetting extends HearthError {
+  constructor(name: string, source: string, problem: string) {
+    super('invalid_setting', `setting ${name} from ${source} is invalid: ${problem}`, {
+      hint: `see \`hearth settings\` for what ${name} accepts`,
+    });
+  }
+}
+
+export interface SettingSources {
+  /** Values from the config file, by setting name. */
+  file?: Record<string, unknown>;
+  env?: Record<string, string | undefined>;
+  /** Values from flags, by setting name (already split by the argv parser). */
+  flags?: Record<string, unknown>;
+}
+
+/** Merges the sources in precedence order and validates every value. */
+export function resolveSettings(sources: SettingSources): Settings {
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(sources.file ?? {})) {
+    if (!(key in SETTINGS)) throw new InvalidSetting(key, 'the config file', 'no such setting');
+  }
+  for (const [name, spec] of Object.entries(SETTINGS) as [SettingName, SettingSpec][]) {
+    const candidates: [string, unknown][] = [
+      ['the command line', sources.flags?.[name]],
+      [`$${spec.env}`, sources.env?.[spec.env]],
+      ['the config file', sources.file?.[name]],
+    ];
+    const [source, raw] = candidates.find(([, v]) => v !== undefined) ?? ['the default', spec.default];
+    const parsed = spec.schema.safeParse(raw);
+    if (!parsed.success) {
+      throw new InvalidSetting(name, source, parsed.error.issues.map((i) => i.message).join('; '));
+    }
+    out[name] = parsed.data;
+  }
+  return out as Settings;
+}
+
+/** `{ root: { type: 'string' }, … }` for node:util parseArgs. */
+export function settingFlagOptions(): Record<string, { type: 'string' | 'boolean' }> {
+  return Object.fromEntries(
+    Object.entries(SETTINGS).map(([name, spec]) => [
+      spec.flag.slice(2),
+      { type: name === 'dev' ? 'boolean' : 'string' },
+    ]),
+  ) as Record<string, { type: 'string' | 'boolean' }>;
+}
+
+/** Maps parsed flag values (by flag name) back to setting names. */
+export function flagsToSettings(values: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(SETTINGS)
+      .map(([name, spec]) => [name, values[spec.flag.slice(2)]] as const)
+      .filter(([, v]) => v !== undefined),
+  );
+}
+
+/** The generated reference, docs/settings.md. */
+export function renderSettingsDocs(): string {
+  const rows = Object.entries(SETTINGS).map(
+    ([name, spec]) =>
+      `| \`${name}\` | \`${spec.flag}\` | \`${spec.env}\` | \`${JSON.stringify(spec.default)}\` | ${spec.description} |`,
+  );
+  return [
+    '# Daemon settings',
+    '',
+    '<!-- Generated from core/src/settings/settings.ts by `make docs`; do not edit. -->',
+    '',
+    'Each setting comes from, in rising precedence: its default, the config file',
+    '(`<root>/etc/hearth/config.json`, an object keyed by setting name), its environment',
+    'variable, and its command-line flag. Every value is validated at start-up; a bad one',
+    'stops the daemon with a message naming the setting and where it came from.',
+    '',
+    '| setting | flag | environment | default | meaning |',
+    '| --- | --- | --- | --- | --- |',
+    ...rows,
+    '',
+  ].join('\n');
+}

@@ -1,0 +1,116 @@
+import { z } from 'zod';
+import { InvalidParams } from '../errors.ts';
+import { LOG_LEVELS } from '../log/log.ts';
+import { type CallContext, defineMethod, noParams } from '../rpc/registry.ts';
+
+const ok = z.object({ ok: z.literal(true) });
+const logEntry = z.object({ time: z.number(), level: z.enum(LOG_LEVELS), scope: z.string(), message: z.string() });
+
+/** Starts pushing new log entries to the caller's stream; returns its id. */
+function followLogs(ctx: CallContext): string {
+  if (!ctx.openStream) {
+    throw new InvalidParams('follow needs a connection that can stream: call this over the WebSocket /ws');
+  }
+  const stream = ctx.openStream();
+  void (async () => {
+    try {
+      for await (const e of ctx.services.system.followLogs(stream.signal)) stream.send(e);
+    } finally {
+      stream.end();
+    }
+  })();
+  return stream.id;
+}
+
+export const systemMethods = [
+  defineMethod({
+    name: 'server.echo',
+    description: 'Answer with the message it was given. For checking that the box answers, and for benchmarks.',
+    access: 'public',
+    params: z.object({ message: z.string().max(65_536) }).strict(),
+    result: z.object({ message: z.string() }),
+    handler: ({ message }) => ({ message }),
+  }),
+  defineMethod({
+    name: 'server.info',
+    description:
+      'Who this box is: Hearth version, hostname, CPU architecture, machine uptime and boot id, daemon uptime.',
+    access: 'read',
+    params: noParams,
+    result: z.object({
+      version: z.string(),
+      commit: z.string(),
+      hostname: z.string(),
+      arch: z.string(),
+      nodeVersion: z.string(),
+      bootId: z.string(),
+      uptimeSeconds: z.number(),
+      daemonUptimeSeconds: z.number(),
+    }),
+    handler: (_, ctx) => ctx.services.system.info(),
+  }),
+  defineMethod({
+    name: 'server.time',
+    description: 'The box’s clock: now in ms since the epoch and ISO 8601, and its time zone.',
+    access: 'read',
+    params: noParams,
+    result: z.object({ epochMs: z.number(), iso: z.string(), timeZone: z.string() }),
+    handler: (_, ctx) => ctx.services.system.time(),
+  }),
+  defineMethod({
+    name: 'server.metrics',
+    description:
+      'How the box is doing: CPU use and load, memory, space on the data drive, and the hottest temperature ' +
+      'sensor (null where the machine has none).',
+    access: 'read',
+    params: noParams,
+    result: z.object({
+      cpu: z.object({ usagePercent: z.number(), cores: z.number(), load: z.tuple([z.number(), z.number(), z.number()]) }),
+      memory: z.object({ totalBytes: z.number(), availableBytes: z.number(), usedPercent: z.number() }),
+      disk: z.object({ path: z.string(), totalBytes: z.number(), availableBytes: z.number(), usedPercent: z.number() }),
+      temperatureCelsius: z.number().nullable(),
+    }),
+    handler: (_, ctx) => ctx.services.system.metrics(),
+  }),
+  defineMethod({
+    name: 'server.logs',
+    description:
+      'The Hearth daemon’s own log, newest last (from the journal on a real box). With `follow: true` — over ' +
+      'the WebSocket /ws only — new entries keep arriving as `stream.data` notifications until `stream.cancel`.',
+    access: 'read',
+    params: z
+      .object({
+        lines: z.number().int().min(1).max(10_000).default(100),
+        follow: z.boolean().default(false),
+      })
+      .strict(),
+    result: z.object({
+      source: z.enum(['journal', 'file']),
+      entries: z.array(logEntry),
+      stream: z.string().optional().describe('with follow: the id of the stream that carries new entries'),
+    }),
+    handler: async ({ lines, follow }, ctx) => ({
+      source: ctx.services.system.logSource,
+      entries: await ctx.services.system.logs(lines),
+      ...(follow ? { stream: followLogs(ctx) } : {}),
+    }),
+  }),
+  defineMethod({
+    name: 'server.shutdown',
+    description: 'Power the box off. Every service stops; someone has to press the power button to start it again.',
+    access: 'admin',
+    annotations: { destructive: true },
+    params: noParams,
+    result: ok,
+    handler: async (_, ctx) => (await ctx.services.system.shutdown(), { ok: true as const }),
+  }),
+  defineMethod({
+    name: 'server.restart',
+    description: 'Reboot the box. Services are unreachable for a minute or two.',
+    access: 'admin',
+    annotations: { destructive: true },
+    params: noParams,
+    result: ok,
+    handler: async (_, ctx) => (await ctx.services.system.restart(), { ok: true as const }),
+  }),
+];

@@ -1,0 +1,201 @@
+import os from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Unavailable } from '../errors.ts';
+import type { LogSource } from '../host/logs.ts';
+import type { Power } from '../host/power.ts';
+import type { Procfs } from '../host/procfs.ts';
+import type { Logger } from '../log/log.ts';
+import type { Db } from '../state/db.ts';
+import type { StateDocument } from '../state/state-doc.ts';
+import { COMMIT, VERSION } from '../version.ts';
+import {
+  type CpuTimes,
+  cpuUsagePercent,
+  hottestCelsius,
+  type LogEntry,
+  parseLoadavg,
+  parseMeminfo,
+  parseProcStat,
+  parseUptime,
+} from './parse.ts';
+
+export interface SystemOptions {
+  db: Db;
+  state: StateDocument;
+  procfs: Procfs;
+  power: Power;
+  logs: LogSource;
+  log: Logger;
+  dataDir: string;
+  /** Development mode: power control is refused. */
+  dev: boolean;
+  /** The machine's hostname before the owner chose one. */
+  defaultHostname: string;
+  now?: () => number;
+}
+
+export interface Metrics {
+  cpu: { usagePercent: number; cores: number; load: [number, number, number] };
+  memory: { totalBytes: number; availableBytes: number; usedPercent: number };
+  disk: { path: string; totalBytes: number; availableBytes: number; usedPercent: number };
+  temperatureCelsius: number | null;
+}
+
+const ARCH: Record<string, string> = { x64: 'x86_64', arm64: 'arm64' };
+
+/** The box itself: identity, time, health figures, the daemon's log, power. */
+export class System {
+  readonly #o: SystemOptions & { now: () => number };
+  readonly #startedAt: number;
+  #lastCpu: { at: number; times: CpuTimes } | undefined;
+  #metricsTimer: NodeJS.Timeout | undefined;
+
+  constructor(options: SystemOptions) {
+    this.#o = { now: Date.now, ...options };
+    this.#startedAt = this.#o.now();
+  }
+
+  get hostname(): string {
+    const row = this.#o.db.prepare("SELECT value FROM settings WHERE key = 'hostname'").get() as
+      | { value: string }
+      | undefined;
+    return row ? (JSON.parse(row.value) as string) : this.#o.defaultHostname;
+  }
+
+  /** Stores the box's name (the wizard's choice) and shows it in the state document. */
+  setHostname(name: string): void {
+    this.#o.db
+      .prepare("INSERT INTO settings (key, value) VALUES ('hostname', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+      .run(JSON.stringify(name));
+    this.#o.state.set(['server', 'hostname'], name);
+  }
+
+  /** The `server` part of the state document. */
+  async publishInfo(setupComplete: boolean): Promise<void> {
+    const info = await this.info();
+    this.#o.state.set(['server'], {
+      hostname: info.hostname,
+      version: info.version,
+      arch: info.arch,
+      bootId: info.bootId,
+      setupComplete,
+    });
+  }
+
+  async info() {
+    const [bootId, uptime] = await Promise.all([this.#o.procfs.bootId(), this.#o.procfs.uptime()]);
+    return {
+      version: VERSION,
+      commit: COMMIT,
+      hostname: this.hostname,
+      arch: ARCH[process.arch] ?? process.arch,
+      nodeVersion: process.version,
+      bootId,
+      uptimeSeconds: Math.floor(parseUptime(uptime)),
+      daemonUptimeSeconds: Math.floor((this.#o.now() - this.#startedAt) / 1000),
+    };
+  }
+
+  time() {
+    const now = this.#o.now();
+    return {
+      epochMs: now,
+      iso: new Date(now).toISOString(),
+      timeZone: Intl.DateTimeFormat().resolvedOptions().timeZone,
+    };
+  }
+
+  async metrics(): Promise<Metrics> {
+    const p = this.#o.procfs;
+    const [cpuUsage, meminfo, loadavg, zones, disk] = await Promise.all([
+      this.#cpuUsage(),
+      p.meminfo(),
+      p.loadavg(),
+      p.thermalZones(),
+      p.statfs(this.#o.dataDir),
+    ]);
+    const mem = parseMeminfo(meminfo);
+    const pct = (used: number, total: number) => (total === 0 ? 0 : Math.round((1000 * used) / total) / 10);
+    return {
+      cpu: { usagePercent: cpuUsage, cores: os.availableParallelism(), load: parseLoadavg(loadavg) },
+      memory: { ...mem, usedPercent: pct(mem.totalBytes - mem.availableBytes, mem.totalBytes) },
+      disk: {
+        path: this.#o.dataDir,
+        totalBytes: disk.totalBytes,
+        availableBytes: disk.availableBytes,
+        usedPercent: pct(disk.totalBytes - disk.freeBytes, disk.totalBytes),
+      },
+      temperatureCelsius: hottestCelsius(zones),
+    };
+  }
+
+  /** Keeps `/metrics` in the state document fresh. */
+  startMetrics(intervalMs: number): void {
+    if (intervalMs <= 0) return;
+    const tick = async () => {
+      try {
+        const m = await this.metrics();
+        this.#o.state.set(['metrics'], {
+          cpuPercent: m.cpu.usagePercent,
+          memoryPercent: m.memory.usedPercent,
+          diskPercent: m.disk.usedPercent,
+          temperatureCelsius: m.temperatureCelsius,
+        });
+      } catch (error) {
+        this.#o.log.warn('could not read metrics', { error });
+      }
+    };
+    void tick();
+    this.#metricsTimer = setInterval(tick, intervalMs);
+    this.#metricsTimer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.#metricsTimer);
+  }
+
+  get logSource(): LogSource['kind'] {
+    return this.#o.logs.kind;
+  }
+
+  logs(lines: number): Promise<LogEntry[]> {
+    return this.#o.logs.tail(lines);
+  }
+
+  followLogs(signal: AbortSignal): AsyncIterable<LogEntry> {
+    return this.#o.logs.follow(signal);
+  }
+
+  async shutdown(): Promise<void> {
+    this.#refuseInDev('power off');
+    this.#o.log.warn('powering off on request');
+    await this.#o.power.powerOff();
+  }
+
+  async restart(): Promise<void> {
+    this.#refuseInDev('reboot');
+    this.#o.log.warn('rebooting on request');
+    await this.#o.power.reboot();
+  }
+
+  #refuseInDev(what: string) {
+    if (this.#o.dev) {
+      throw new Unavailable(`this daemon runs in development mode and will not ${what} the machine`, {
+        hint: 'on a real box (without --dev) this works',
+      });
+    }
+  }
+
+  async #cpuUsage(): Promise<number> {
+    const sample = async () => ({ at: this.#o.now(), times: parseProcStat(await this.#o.procfs.stat()) });
+    let before = this.#lastCpu;
+    // Two samples closer than this say little; take a fresh pair.
+    if (!before || this.#o.now() - before.at < 200) {
+      before = await sample();
+      await sleep(200);
+    }
+    const after = await sample();
+    this.#lastCpu = after;
+    return cpuUsagePercent(before.times, after.times);
+  }
+}
