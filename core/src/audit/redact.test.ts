@@ -23,3 +23,8 @@ test('params that fail validation are redacted too, and long strings are cut', (
   assert.equal(out['password'], '[redacted]');
   assert.equal(out['extra']!.length, 513);
 });
+
+test('param names like Object.prototype members are plain keys', () => {
+  assert.deepEqual(redactParams(schema, { toString: 1, constructor: 'x', __proto__: 2 }), { toString: 1, constructor: 'x' });
+  assert.deepEqual(redactParams(schema, JSON.parse('{"__proto__": {"password": "p"}}')), { ['__proto__']: { password: 'p' } });
+});

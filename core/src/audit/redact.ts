@@ -15,7 +15,7 @@ export function redactParams(schema: z.ZodType, params: unknown): unknown {
   if (inner instanceof z.ZodObject && isPlainObject(params)) {
     const shape = inner.shape as Record<string, z.ZodType>;
     return Object.fromEntries(
-      Object.entries(params).map(([k, v]) => [k, shape[k] ? redactParams(shape[k], v) : trim(v)]),
+      Object.entries(params).map(([k, v]) => [k, Object.hasOwn(shape, k) ? redactParams(shape[k]!, v) : trim(v)]),
     );
   }
   if (inner instanceof z.ZodArray && Array.isArray(params)) {

@@ -58,7 +58,10 @@ export function formatFields(fields: LogFields | undefined): string {
 }
 
 const serializable = (v: unknown): unknown =>
-  v instanceof Error ? { message: v.message, ...('code' in v ? { code: v.code } : {}) } : v;
+  v instanceof Error ? { message: v.message, ...('code' in v ? { code: v.code } : {}), stack: v.stack } : v;
+
+const serializableFields = (fields: LogFields): LogFields =>
+  Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, serializable(v)]));
 
 /** `<6>rpc: listening port=80` — journald keeps the level; a terminal still reads well. */
 export function stdoutSink(stream: NodeJS.WritableStream = process.stdout): LogSink {
@@ -75,7 +78,7 @@ export function fileSink(file: string): LogSink {
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const fd = fs.openSync(file, 'a', 0o640);
   return (r) => {
-    const line = JSON.stringify({ ...r, fields: r.fields ? serializable(r.fields) : undefined });
+    const line = JSON.stringify({ ...r, fields: r.fields ? serializableFields(r.fields) : undefined });
     fs.writeSync(fd, `${line}\n`);
   };
 }

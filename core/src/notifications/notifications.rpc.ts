@@ -1,5 +1,9 @@
 import { z } from 'zod';
-import { defineMethod } from '../rpc/registry.ts';
+import { type CallContext, defineMethod } from '../rpc/registry.ts';
+
+/** Who left a notification: the token's name, or the kind of caller. */
+const sourceOf = (ctx: CallContext): string =>
+  ctx.caller.kind === 'token' ? `token:${ctx.caller.name}` : ctx.caller.kind;
 
 const notification = z.object({
   id: z.number(),
@@ -24,6 +28,23 @@ export const notificationMethods = [
       .strict(),
     result: z.array(notification),
     handler: (p, ctx) => ctx.services.notifications.list(p),
+  }),
+  defineMethod({
+    name: 'notification.create',
+    description:
+      'Leave a notification for the owner, for example from a script or an agent that finished a job. It shows ' +
+      'in the web UI and in the state document.',
+    access: 'operate',
+    annotations: { readOnly: false },
+    params: z
+      .object({
+        level: z.enum(['info', 'success', 'warning', 'error']).default('info'),
+        title: z.string().trim().min(1).max(200),
+        message: z.string().max(4000).default(''),
+      })
+      .strict(),
+    result: notification,
+    handler: (p, ctx) => ctx.services.notifications.create({ ...p, source: sourceOf(ctx) }),
   }),
   defineMethod({
     name: 'notification.mark-seen',

@@ -119,13 +119,21 @@ export class Dispatcher {
   #audit(
     name: string,
     method: MethodDef | undefined,
-    params: unknown,
+    rawParams: unknown,
     identity: Identity,
     t: Transport,
     started: number,
     outcome: { result: unknown } | { error: unknown },
   ) {
     const caller = identity.caller;
+    let params: unknown;
+    try {
+      params = method ? redactParams(method.params, rawParams) : '[unknown method]';
+    } catch (error) {
+      // The call has happened: it is recorded even if its params cannot be shown.
+      this.#o.log.error('could not redact params for the audit log', { method: name, error });
+      params = '[unreadable]';
+    }
     this.#o.audit({
       at: Date.now(),
       method: name,
@@ -137,7 +145,7 @@ export class Dispatcher {
       durationMs: performance.now() - started,
       outcome: 'error' in outcome ? 'error' : 'ok',
       errorCode: 'error' in outcome ? errorCode(outcome.error) : null,
-      params: method ? redactParams(method.params, params) : '[unknown method]',
+      params,
     });
   }
 }

@@ -43,7 +43,14 @@ export class HttpSurface {
   /** Creates a node:http server answering as `surface`. */
   createServer(surface: Extract<Surface, 'http' | 'local'>): http.Server {
     const server = http.createServer({ maxHeaderSize: 16 * 1024 }, (req, res) => {
-      this.#track(this.#onRequest(req, res, surface));
+      this.#track(
+        this.#onRequest(req, res, surface).catch((error: unknown) => {
+          // A bug must still get an answer, never a hung connection.
+          this.#o.log.error('request failed', { error });
+          if (!res.headersSent) send(res, 500, errorResponse(null, error));
+          else res.destroy();
+        }),
+      );
     });
     server.on('upgrade', (req, socket, head) => this.#onUpgrade(req, socket, head, surface));
     server.headersTimeout = 20_000;
@@ -136,7 +143,7 @@ export class HttpSurface {
 
   #onSocket(ws: WebSocket, req: http.IncomingMessage, surface: Surface): void {
     this.#sockets.add(ws);
-    const streams = new Map<string, AbortController>();
+    const streams = new Map<string, { controller: AbortController; end: () => void }>();
     let nextStream = 1;
     let alive = true;
     const ping = setInterval(() => {
@@ -156,13 +163,14 @@ export class HttpSurface {
       ws.send(JSON.stringify(msg));
     };
     const cancel = (id: string) => {
-      streams.get(id)?.abort();
-      streams.delete(id);
+      const s = streams.get(id);
+      s?.controller.abort();
+      s?.end();
     };
     ws.on('close', () => {
       clearInterval(ping);
       this.#sockets.delete(ws);
-      for (const c of streams.values()) c.abort();
+      for (const s of streams.values()) s.controller.abort();
       streams.clear();
     });
     ws.on('message', (data, isBinary) => {
@@ -180,21 +188,27 @@ export class HttpSurface {
       const openStream = (): OutputStream => {
         const id = `s${nextStream++}`;
         const controller = new AbortController();
-        streams.set(id, controller);
+        let ended = false;
         const out = (msg: unknown) => {
-          if (controller.signal.aborted) return;
           if (answered) sendJson(msg);
           else held.push(() => sendJson(msg));
         };
-        return {
+        const stream: OutputStream = {
           id,
           signal: controller.signal,
-          send: (d) => out({ jsonrpc: '2.0', method: 'stream.data', params: { stream: id, data: d } }),
+          send: (d) => {
+            if (!controller.signal.aborted) out({ jsonrpc: '2.0', method: 'stream.data', params: { stream: id, data: d } });
+          },
+          // Sent once, also after a cancel: it tells the client the stream is gone.
           end: () => {
+            if (ended) return;
+            ended = true;
             out({ jsonrpc: '2.0', method: 'stream.end', params: { stream: id } });
             streams.delete(id);
           },
         };
+        streams.set(id, { controller, end: stream.end });
+        return stream;
       };
       const transport = this.#transport(req, surface, { openStream, cancelStream: cancel });
       this.#track(
