@@ -118,6 +118,26 @@ check: deps ## typecheck and lint
 	tsc -p tsconfig.json
 	biome check .
 
+.PHONY: docs
+docs: deps ## regenerate docs/settings.md from the settings table
+	$(NODE) core/src/main.ts settings > docs/settings.md
+
+# --- development -------------------------------------------------------------
+
+DEV_ROOT ?= /tmp/hearth-dev
+DEV_PORT ?= 8080
+
+.PHONY: dev
+dev: deps build ## build, then run the daemon in setup mode on a scratch root at http://localhost:$(DEV_PORT)
+	@mkdir -p $(DEV_ROOT)
+	@echo
+	@echo "  Hearth (development) on http://localhost:$(DEV_PORT)"
+	@echo "  data under $(DEV_ROOT) (make dev DEV_ROOT=… to change; rm -rf it to start over)"
+	@echo "  CLI:  $(OUT)/hearth-x86_64 --root $(DEV_ROOT) setup status"
+	@echo "  stop: Ctrl-C"
+	@echo
+	exec $(OUT)/hearth-x86_64 daemon --root $(DEV_ROOT) --port $(DEV_PORT) --listen 127.0.0.1 --dev
+
 .PHONY: format
 format: deps ## format the sources in place
 	biome check --write .
@@ -127,5 +147,11 @@ test-unit: deps ## pure tests only (milliseconds each)
 	$(NODE) --test $(TEST_FLAGS) $(UNIT_TESTS)
 
 .PHONY: test
-test: deps build qemu-binfmt ## the whole default test run: unit, integration and e2e tests against the built binary
+test: deps check build qemu-binfmt ## the default run: typecheck, lint, unit, integration and e2e tests against the built binaries
 	$(ARM64_ENV) HEARTH_BIN=$(OUT)/hearth-x86_64 $(NODE) --test $(TEST_FLAGS) $(UNIT_TESTS) $(INTEGRATION_TESTS)
+
+# --- benchmarks ----------------------------------------------------------------
+
+.PHONY: bench
+bench: deps build ## one table: cold start, idle RSS, req/s against bare node:http, patch fan-out, binary sizes
+	HEARTH_BIN=$(OUT)/hearth-x86_64 HEARTH_ARM64_BIN=$(OUT)/hearth-arm64 $(NODE) bench/run.ts

@@ -20,12 +20,18 @@ test('invoked through a `hearthd` symlink it is the daemon, and SIGTERM stops it
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
   fs.symlinkSync(path.resolve(bin), path.join(dir, 'hearthd'));
   const root = path.join(dir, 'root');
-  const child = spawn(path.join(dir, 'hearthd'), ['--root', root, '--port', '0', '--listen', '127.0.0.1', '--dev'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    path.join(dir, 'hearthd'),
+    ['--root', root, '--port', '0', '--listen', '127.0.0.1', '--dev'],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   t.after(() => child.kill('SIGKILL'));
   let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stdout.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
   const info = path.join(root, 'run/hearth/daemon.json');
   const deadline = Date.now() + 20_000;
   while (!fs.existsSync(info)) {

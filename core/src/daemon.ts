@@ -102,7 +102,9 @@ export async function startDaemon(settings: Settings, hooks: DaemonHooks = {}): 
     state,
     procfs: hostProcfs(),
     power: logindPower(settings.dbusAddress || undefined),
-    logs: underJournal ? journalLogSource('hearth.service', log.child('journal')) : fileLogSource(paths.logFile),
+    logs: underJournal
+      ? journalLogSource('hearth.service', log.child('journal'))
+      : fileLogSource(paths.logFile),
     log: log.child('system'),
     dataDir: paths.dataDir,
     dev: settings.dev,
@@ -163,7 +165,12 @@ export async function startDaemon(settings: Settings, hooks: DaemonHooks = {}): 
     log.warn('could not tell systemd we are ready', { error });
   });
   timers.push(...startWatchdog(notifier, log));
-  log.info('listening', { port, socket: paths.socket, setup: auth.isSetUp ? 'done' : 'waiting', ms: ms(started) });
+  log.info('listening', {
+    port,
+    socket: paths.socket,
+    setup: auth.isSetUp ? 'done' : 'waiting',
+    ms: ms(started),
+  });
 
   let stopping: Promise<void> | undefined;
   const stop = () => {
@@ -190,7 +197,9 @@ export async function startDaemon(settings: Settings, hooks: DaemonHooks = {}): 
 
 /** The state document, its revision carried on from the last run so it never goes back. */
 function createState(db: Db, historySize: number): StateDocument {
-  const row = db.prepare("SELECT value FROM meta WHERE key = 'state.revision'").get() as { value: string } | undefined;
+  const row = db.prepare("SELECT value FROM meta WHERE key = 'state.revision'").get() as
+    | { value: string }
+    | undefined;
   const save = db.prepare(
     "INSERT INTO meta (key, value) VALUES ('state.revision', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
   );
@@ -212,7 +221,10 @@ function startWatchdog(notifier: Notifier, log: Logger): NodeJS.Timeout[] {
   return [t];
 }
 
-function listen(server: http.Server, where: { port: number; host: string } | { path: string }): Promise<void> {
+function listen(
+  server: http.Server,
+  where: { port: number; host: string } | { path: string },
+): Promise<void> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(where, () => {

@@ -13,7 +13,12 @@ async function post(d: TestDaemon, body: unknown, headers: Record<string, string
     body: typeof body === 'string' ? body : JSON.stringify(body),
   });
   const text = await res.text();
-  return { res, json: text ? (JSON.parse(text) as Record<string, unknown> & { error?: { code: number; data: { code: string } } }) : undefined };
+  return {
+    res,
+    json: text
+      ? (JSON.parse(text) as Record<string, unknown> & { error?: { code: number; data: { code: string } } })
+      : undefined,
+  };
 }
 
 describe('setup, login, sessions and tokens on a real daemon', () => {
@@ -29,7 +34,10 @@ describe('setup, login, sessions and tokens on a real daemon', () => {
     await rejectsWith(anon.call('server.info'), 'setup_required');
     await rejectsWith(d.client({ bearer: d.localToken }).call('server.info'), 'setup_required');
     await rejectsWith(anon.call('setup.execute', { hostname: 'box', password: 'short' }), 'invalid_params');
-    await rejectsWith(anon.call('setup.execute', { hostname: 'not a name!', password: PASSWORD }), 'invalid_params');
+    await rejectsWith(
+      anon.call('setup.execute', { hostname: 'not a name!', password: PASSWORD }),
+      'invalid_params',
+    );
 
     const { res, json } = await post(d, {
       jsonrpc: '2.0',
@@ -43,14 +51,22 @@ describe('setup, login, sessions and tokens on a real daemon', () => {
     assert.ok((json!['result'] as { token: string }).token.startsWith('hts_'));
 
     assert.equal((await anon.call('setup.status')).setupComplete, true);
-    await rejectsWith(anon.call('setup.execute', { hostname: 'again', password: PASSWORD }), 'already_set_up');
+    await rejectsWith(
+      anon.call('setup.execute', { hostname: 'again', password: PASSWORD }),
+      'already_set_up',
+    );
     const info = await d.client({ bearer: d.localToken }).call('server.info');
     assert.equal(info.hostname, 'testbox');
     assert.equal(info.arch, process.arch === 'x64' ? 'x86_64' : process.arch);
   });
 
   test('a browser session: cookie works for reads; writes need our origin', async () => {
-    const login = await post(d, { jsonrpc: '2.0', id: 1, method: 'auth.login', params: { password: PASSWORD } });
+    const login = await post(d, {
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'auth.login',
+      params: { password: PASSWORD },
+    });
     const cookie = login.res.headers.get('set-cookie')!.split(';')[0]!;
     const read = await post(d, { jsonrpc: '2.0', id: 2, method: 'server.info' }, { Cookie: cookie });
     assert.ok(read.json!['result']);
@@ -66,11 +82,18 @@ describe('setup, login, sessions and tokens on a real daemon', () => {
     assert.ok(header.json!['result']);
 
     // No CORS at all: nothing invites another origin in.
-    const pre = await fetch(`${d.url}/rpc/v1`, { method: 'OPTIONS', headers: { Origin: 'http://evil.example' } });
+    const pre = await fetch(`${d.url}/rpc/v1`, {
+      method: 'OPTIONS',
+      headers: { Origin: 'http://evil.example' },
+    });
     assert.equal(pre.headers.get('access-control-allow-origin'), null);
     assert.equal(pre.headers.get('access-control-allow-credentials'), null);
 
-    const out = await post(d, { jsonrpc: '2.0', id: 4, method: 'auth.logout' }, { Cookie: cookie, Origin: d.url });
+    const out = await post(
+      d,
+      { jsonrpc: '2.0', id: 4, method: 'auth.logout' },
+      { Cookie: cookie, Origin: d.url },
+    );
     assert.match(out.res.headers.get('set-cookie')!, /hearth_session=; .*Max-Age=0/);
     const gone = await post(d, { jsonrpc: '2.0', id: 5, method: 'server.info' }, { Cookie: cookie });
     assert.equal(gone.json!.error!.data.code, 'unauthorized');
@@ -97,7 +120,10 @@ describe('setup, login, sessions and tokens on a real daemon', () => {
     await rejectsWith(admin.call('auth.token.revoke', { id: read.id }), 'not_found');
     await rejectsWith(d.client({ bearer: 'hth_made-up' }).call('server.info'), 'invalid_token');
     // A bad credential does not block public methods.
-    assert.equal((await d.client({ bearer: 'hth_made-up' }).call('server.echo', { message: 'x' })).message, 'x');
+    assert.equal(
+      (await d.client({ bearer: 'hth_made-up' }).call('server.echo', { message: 'x' })).message,
+      'x',
+    );
 
     const audit = await admin.call('audit.list', { method: 'notification.create', callerKind: 'token' });
     assert.equal(audit[0]!.callerName, 'automation');
@@ -112,8 +138,14 @@ describe('setup, login, sessions and tokens on a real daemon', () => {
     assert.equal(sessions.find((s) => s.current)!.id, a.sessionId);
     assert.ok(sessions.some((s) => s.id === b.sessionId));
 
-    await rejectsWith(asA.call('auth.password.change', { current: 'wrong password!', new: 'another fine password' }), 'wrong_password');
-    await rejectsWith(asA.call('auth.password.change', { current: PASSWORD, new: 'short' }), 'invalid_params');
+    await rejectsWith(
+      asA.call('auth.password.change', { current: 'wrong password!', new: 'another fine password' }),
+      'wrong_password',
+    );
+    await rejectsWith(
+      asA.call('auth.password.change', { current: PASSWORD, new: 'short' }),
+      'invalid_params',
+    );
     await asA.call('auth.password.change', { current: PASSWORD, new: 'another fine password' });
     await asA.call('server.info');
     await rejectsWith(d.client({ bearer: b.token }).call('server.info'), 'invalid_token');
@@ -134,7 +166,9 @@ describe('setup, login, sessions and tokens on a real daemon', () => {
     assert.ok(!JSON.stringify(entries).includes(PASSWORD));
     assert.ok(entries.some((e) => e.errorCode === 'setup_required' && e.callerKind === 'anonymous'));
     assert.ok(entries.every((e) => e.address === '127.0.0.1' || e.address === 'local'));
-    const failed = await d.client({ bearer: d.localToken }).call('audit.list', { outcome: 'error', limit: 5 });
+    const failed = await d
+      .client({ bearer: d.localToken })
+      .call('audit.list', { outcome: 'error', limit: 5 });
     assert.ok(failed.length > 0 && failed.every((e) => e.outcome === 'error'));
   });
 

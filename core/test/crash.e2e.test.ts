@@ -22,7 +22,10 @@ test('kill -9 during a burst of writes: the database is intact, nothing acknowle
   const writers = Array.from({ length: 8 }, async (_, w) => {
     for (let i = 0; ; i++) {
       try {
-        const n = await client.call('notification.create', { title: `writer ${w} #${i}`, message: 'x'.repeat(200) });
+        const n = await client.call('notification.create', {
+          title: `writer ${w} #${i}`,
+          message: 'x'.repeat(200),
+        });
         acknowledged.push(n.id);
         if (i % 10 === 0) lastRevision = Math.max(lastRevision, (await client.call('state.get')).revision);
       } catch {
@@ -38,7 +41,9 @@ test('kill -9 during a burst of writes: the database is intact, nothing acknowle
   const db = openDatabase(path.join(first.root, 'var/lib/hearth/hearth.db'));
   assert.equal(db.pragma('integrity_check', { simple: true }), 'ok');
   assert.deepEqual(migrate(db, MIGRATIONS), { from: MIGRATIONS.length, to: MIGRATIONS.length });
-  const ids = new Set((db.prepare('SELECT id FROM notifications').all() as { id: number }[]).map((r) => r.id));
+  const ids = new Set(
+    (db.prepare('SELECT id FROM notifications').all() as { id: number }[]).map((r) => r.id),
+  );
   db.close();
   const lost = acknowledged.filter((id) => !ids.has(id));
   assert.deepEqual(lost, [], 'every acknowledged write survived');

@@ -26,14 +26,21 @@ export interface CliResult {
 }
 
 /** Runs the CLI to completion. */
-export function runHearth(args: string[], options: { input?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
+export function runHearth(
+  args: string[],
+  options: { input?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<CliResult> {
   const [cmd, ...pre] = hearthCommand();
   return new Promise((resolve, reject) => {
     const child = spawn(cmd!, [...pre, ...args], { env: { ...process.env, ...options.env }, stdio: 'pipe' });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
     child.on('error', reject);
     child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
     child.stdin.end(options.input ?? '');
@@ -66,6 +73,8 @@ export interface TestDaemon {
 
 export interface StartOptions {
   root?: string;
+  /** Development mode (the default here): no power control. */
+  dev?: boolean;
   args?: string[];
   env?: NodeJS.ProcessEnv;
 }
@@ -78,18 +87,31 @@ export async function startTestDaemon(options: StartOptions = {}): Promise<TestD
   const [cmd, ...pre] = hearthCommand();
   const child = spawn(
     cmd!,
-    [...pre, 'daemon', '--root', root, '--port', '0', '--listen', '127.0.0.1', '--dev', ...(options.args ?? [])],
+    [
+      ...pre,
+      'daemon',
+      ...['--root', root, '--port', '0', '--listen', '127.0.0.1'],
+      ...(options.dev === false ? [] : ['--dev']),
+      ...(options.args ?? []),
+    ],
     {
       env: { ...process.env, HEARTH_METRICS_INTERVAL_SECONDS: '0', ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
   let output = '';
-  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  child.stdout!.on('data', (d: Buffer) => {
+    output += d.toString();
+  });
+  child.stderr!.on('data', (d: Buffer) => {
+    output += d.toString();
+  });
+  // 'close', not 'exit': by then everything the daemon printed has been read.
+  const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
   let done = false;
-  void exited.then(() => (done = true));
+  void exited.then(() => {
+    done = true;
+  });
 
   const deadline = Date.now() + 30_000;
   let info: DaemonInfo | undefined;

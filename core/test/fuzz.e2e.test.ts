@@ -15,8 +15,21 @@ after(() => d.cleanup());
 const anything = fc.oneof(
   fc.jsonValue(),
   fc.dictionary(fc.string(), fc.jsonValue()),
-  fc.record({ id: fc.string(), lines: fc.integer(), limit: fc.double(), follow: fc.jsonValue() }, { requiredKeys: [] }),
-  fc.constantFrom(null, [], {}, '', 0, -1, 1e308, { __proto__: { admin: true } }, { constructor: { prototype: 1 } }),
+  fc.record(
+    { id: fc.string(), lines: fc.integer(), limit: fc.double(), follow: fc.jsonValue() },
+    { requiredKeys: [] },
+  ),
+  fc.constantFrom(
+    null,
+    [],
+    {},
+    '',
+    0,
+    -1,
+    1e308,
+    { __proto__: { admin: true } },
+    { constructor: { prototype: 1 } },
+  ),
 );
 
 // Destructive calls would end the sessions or the daemon itself; they get their own tests.
@@ -35,7 +48,8 @@ test('random and malformed params to every method: no crash, no internals, still
         assert.ok(e instanceof RpcError, `${method}: not a JSON-RPC error: ${String(e)}`);
         assert.notEqual(e.rpcCode, -32603, `${method} failed internally with ${JSON.stringify(params)}`);
         const text = JSON.stringify({ m: e.message, d: e.data });
-        if (/\bat \S+:\d+|node:internal|\/work\/|SqliteError|TypeError/.test(text)) leaks.push(`${method}: ${text}`);
+        if (/\bat \S+:\d+|node:internal|\/work\/|SqliteError|TypeError/.test(text))
+          leaks.push(`${method}: ${text}`);
       }
     }),
     { numRuns: 600 },
@@ -43,9 +57,19 @@ test('random and malformed params to every method: no crash, no internals, still
   assert.deepEqual(leaks, []);
 
   // Raw bytes that are not even JSON-RPC.
-  const raws = fc.sample(fc.oneof(fc.string(), fc.jsonValue().map((v) => JSON.stringify(v))), 200);
+  const raws = fc.sample(
+    fc.oneof(
+      fc.string(),
+      fc.jsonValue().map((v) => JSON.stringify(v)),
+    ),
+    200,
+  );
   for (const body of raws) {
-    const res = await fetch(`${d.url}/rpc/v1`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body });
+    const res = await fetch(`${d.url}/rpc/v1`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body,
+    });
     assert.ok([200, 204, 400].includes(res.status), `status ${res.status} for ${body}`);
   }
   assert.equal((await admin.call('server.echo', { message: 'still here' })).message, 'still here');

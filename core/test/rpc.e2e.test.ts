@@ -3,7 +3,11 @@ import { after, before, describe, test } from 'node:test';
 import { METHODS } from '../src/rpc/methods.ts';
 import { setUp, startTestDaemon, type TestDaemon } from './daemon.ts';
 
-type Answer = { id?: unknown; result?: unknown; error?: { code: number; message: string; data?: { code: string } } };
+type Answer = {
+  id?: unknown;
+  result?: unknown;
+  error?: { code: number; message: string; data?: { code: string } };
+};
 
 describe('JSON-RPC 2.0 over POST /rpc/v1', () => {
   let d: TestDaemon;
@@ -21,11 +25,14 @@ describe('JSON-RPC 2.0 over POST /rpc/v1', () => {
   const one = async (body: unknown) => (await post(JSON.stringify(body))).answer as Answer;
 
   test('a call answers with its id', async () => {
-    assert.deepEqual(await one({ jsonrpc: '2.0', id: 'a', method: 'server.echo', params: { message: 'hi' } }), {
-      jsonrpc: '2.0',
-      id: 'a',
-      result: { message: 'hi' },
-    });
+    assert.deepEqual(
+      await one({ jsonrpc: '2.0', id: 'a', method: 'server.echo', params: { message: 'hi' } }),
+      {
+        jsonrpc: '2.0',
+        id: 'a',
+        result: { message: 'hi' },
+      },
+    );
   });
 
   test('errors carry the spec codes', async () => {
@@ -35,8 +42,15 @@ describe('JSON-RPC 2.0 over POST /rpc/v1', () => {
     const bad = await one({ jsonrpc: '2.0', id: 1, method: 'server.echo', params: { message: 5 } });
     assert.equal(bad.error!.code, -32602);
     assert.match(bad.error!.message, /message/);
-    assert.equal((await one({ jsonrpc: '2.0', id: 1, method: 'server.echo', params: ['x'] })).error!.code, -32602);
-    assert.equal((await one({ jsonrpc: '2.0', id: 1, method: 'server.echo', params: { message: 'x', extra: 1 } })).error!.code, -32602);
+    assert.equal(
+      (await one({ jsonrpc: '2.0', id: 1, method: 'server.echo', params: ['x'] })).error!.code,
+      -32602,
+    );
+    assert.equal(
+      (await one({ jsonrpc: '2.0', id: 1, method: 'server.echo', params: { message: 'x', extra: 1 } })).error!
+        .code,
+      -32602,
+    );
     assert.equal((await one({ jsonrpc: '2.0', id: 1, method: 'server.info' })).error!.code, -32001);
   });
 
@@ -55,12 +69,17 @@ describe('JSON-RPC 2.0 over POST /rpc/v1', () => {
     assert.deepEqual(list[0]!.result, { message: 'one' });
     assert.equal(list[1]!.error!.code, -32601);
     assert.equal(list[2]!.error!.code, -32600);
-    assert.equal((await post('[{"jsonrpc":"2.0","method":"server.echo","params":{"message":"n"}}]')).status, 204);
+    assert.equal(
+      (await post('[{"jsonrpc":"2.0","method":"server.echo","params":{"message":"n"}}]')).status,
+      204,
+    );
     assert.equal(((await post('[]')).answer as Answer).error!.code, -32600);
   });
 
   test('the body size is limited and the content type checked', async () => {
-    const big = await post(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'server.echo', params: { message: 'x'.repeat(5000) } }));
+    const big = await post(
+      JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'server.echo', params: { message: 'x'.repeat(5000) } }),
+    );
     assert.equal(big.status, 413);
     assert.equal((big.answer as Answer).error!.data!.code, 'payload_too_large');
     assert.equal((await post('{}', 'text/plain')).status, 415);
@@ -70,7 +89,12 @@ describe('JSON-RPC 2.0 over POST /rpc/v1', () => {
   test('rpc.discover describes every method with JSON Schemas', async () => {
     const doc = (await d.client().call('rpc.discover')) as unknown as {
       openrpc: string;
-      methods: { name: string; params: { name: string; schema: object }[]; result: { schema: object }; 'x-access': string }[];
+      methods: {
+        name: string;
+        params: { name: string; schema: object }[];
+        result: { schema: object };
+        'x-access': string;
+      }[];
     };
     assert.equal(doc.openrpc, '1.3.2');
     assert.deepEqual(

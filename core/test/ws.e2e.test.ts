@@ -40,7 +40,9 @@ describe('the WebSocket /ws', () => {
   before(async () => {
     d = await startTestDaemon({ args: ['--state-history', '5'] });
     await setUp(d);
-    token = (await d.client({ bearer: d.localToken }).call('auth.token.create', { name: 'ws', scope: 'operate' })).token;
+    token = (
+      await d.client({ bearer: d.localToken }).call('auth.token.create', { name: 'ws', scope: 'operate' })
+    ).token;
   });
   after(() => d.cleanup());
 
@@ -101,11 +103,20 @@ describe('the WebSocket /ws', () => {
 
   test('following the daemon log streams new entries until cancelled', async () => {
     const ws = await d.ws({ bearer: token });
-    const r = (await ws.call('server.logs', { lines: 5, follow: true })) as { stream: string; entries: unknown[] };
+    const r = (await ws.call('server.logs', { lines: 5, follow: true })) as {
+      stream: string;
+      entries: unknown[];
+    };
     assert.ok(r.entries.length > 0);
     const got: { message: string }[] = [];
     let ended = false;
-    ws.onStream(r.stream, (e) => got.push(e as { message: string }), () => (ended = true));
+    ws.onStream(
+      r.stream,
+      (e) => got.push(e as { message: string }),
+      () => {
+        ended = true;
+      },
+    );
     // A failed login is logged by the daemon.
     await assert.rejects(d.client().call('auth.login', { password: 'definitely wrong' }));
     await until(() => got.some((e) => e.message.includes('failed login')), 'the failed login in the log');
@@ -116,13 +127,22 @@ describe('the WebSocket /ws', () => {
 
   test('follow and subscribe need /ws; over HTTP they say so', async () => {
     const c = d.client({ bearer: token });
-    await assert.rejects(c.call('server.logs', { follow: true }), (e: unknown) => e instanceof RpcError && /\/ws/.test(e.message));
-    await assert.rejects(c.call('state.subscribe', {}), (e: unknown) => e instanceof RpcError && e.code === 'invalid_params');
+    await assert.rejects(
+      c.call('server.logs', { follow: true }),
+      (e: unknown) => e instanceof RpcError && /\/ws/.test(e.message),
+    );
+    await assert.rejects(
+      c.call('state.subscribe', {}),
+      (e: unknown) => e instanceof RpcError && e.code === 'invalid_params',
+    );
   });
 
   test('access rules hold on /ws too, and junk gets JSON-RPC errors', async () => {
     const ws = await d.ws();
-    await assert.rejects(ws.call('state.subscribe', {}), (e: unknown) => e instanceof RpcError && e.code === 'unauthorized');
+    await assert.rejects(
+      ws.call('state.subscribe', {}),
+      (e: unknown) => e instanceof RpcError && e.code === 'unauthorized',
+    );
     const other: unknown[] = [];
     ws.onOther = (m) => other.push(m);
     ws.sendRaw('{not json');
@@ -132,7 +152,9 @@ describe('the WebSocket /ws', () => {
   });
 
   test('another site cannot open a WebSocket with our cookie', async () => {
-    const ws = new WebSocket(`${d.url.replace('http', 'ws')}/ws`, { headers: { Origin: 'http://evil.example' } });
+    const ws = new WebSocket(`${d.url.replace('http', 'ws')}/ws`, {
+      headers: { Origin: 'http://evil.example' },
+    });
     const status = await new Promise<number>((resolve) => {
       ws.on('unexpected-response', (_, res) => resolve(res.statusCode ?? 0));
       ws.on('open', () => resolve(101));

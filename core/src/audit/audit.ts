@@ -129,7 +129,9 @@ export class Audit {
   prune(): number {
     this.flush();
     const db = this.#o.db;
-    const old = db.prepare('DELETE FROM audit WHERE at < ?').run(this.#o.now() - this.#o.retentionDays * 86_400_000);
+    const old = db
+      .prepare('DELETE FROM audit WHERE at < ?')
+      .run(this.#o.now() - this.#o.retentionDays * 86_400_000);
     const over = db
       .prepare('DELETE FROM audit WHERE id <= (SELECT id FROM audit ORDER BY id DESC LIMIT 1 OFFSET ?)')
       .run(this.#o.maxEntries);

@@ -11,11 +11,14 @@ const schema = z.object({
 });
 
 test('secret fields are redacted, others kept', () => {
-  assert.deepEqual(redactParams(schema, { hostname: 'box', password: 'hunter2hunter2', nested: { token: 'x' } }), {
-    hostname: 'box',
-    password: '[redacted]',
-    nested: { token: '[redacted]' },
-  });
+  assert.deepEqual(
+    redactParams(schema, { hostname: 'box', password: 'hunter2hunter2', nested: { token: 'x' } }),
+    {
+      hostname: 'box',
+      password: '[redacted]',
+      nested: { token: '[redacted]' },
+    },
+  );
 });
 
 test('params that fail validation are redacted too, and long strings are cut', () => {
@@ -25,6 +28,11 @@ test('params that fail validation are redacted too, and long strings are cut', (
 });
 
 test('param names like Object.prototype members are plain keys', () => {
-  assert.deepEqual(redactParams(schema, { toString: 1, constructor: 'x', __proto__: 2 }), { toString: 1, constructor: 'x' });
-  assert.deepEqual(redactParams(schema, JSON.parse('{"__proto__": {"password": "p"}}')), { ['__proto__']: { password: 'p' } });
+  assert.deepEqual(redactParams(schema, { toString: 1, constructor: 'x', __proto__: 2 }), {
+    toString: 1,
+    constructor: 'x',
+  });
+  assert.deepEqual(redactParams(schema, JSON.parse('{"__proto__": {"password": "p"}}')), {
+    ['__proto__']: { password: 'p' },
+  });
 });

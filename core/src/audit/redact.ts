@@ -15,7 +15,10 @@ export function redactParams(schema: z.ZodType, params: unknown): unknown {
   if (inner instanceof z.ZodObject && isPlainObject(params)) {
     const shape = inner.shape as Record<string, z.ZodType>;
     return Object.fromEntries(
-      Object.entries(params).map(([k, v]) => [k, Object.hasOwn(shape, k) ? redactParams(shape[k]!, v) : trim(v)]),
+      Object.entries(params).map(([k, v]) => [
+        k,
+        Object.hasOwn(shape, k) ? redactParams(shape[k]!, v) : trim(v),
+      ]),
     );
   }
   if (inner instanceof z.ZodArray && Array.isArray(params)) {
@@ -26,7 +29,10 @@ export function redactParams(schema: z.ZodType, params: unknown): unknown {
 
 function unwrap(schema: z.ZodType): z.ZodType {
   let s = schema;
-  while (!isSecret(s) && (s instanceof z.ZodOptional || s instanceof z.ZodDefault || s instanceof z.ZodNullable)) {
+  while (
+    !isSecret(s) &&
+    (s instanceof z.ZodOptional || s instanceof z.ZodDefault || s instanceof z.ZodNullable)
+  ) {
     s = s.unwrap() as z.ZodType;
   }
   return s;

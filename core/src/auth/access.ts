@@ -38,10 +38,13 @@ export function checkAccess(access: Access, caller: Caller, setupMode: boolean):
       throw new Unauthorized();
     case 'token':
       if (RANK[caller.scope] >= RANK[access]) return;
-      throw new Forbidden(`an API token with scope '${caller.scope}' cannot call a method that needs '${access}'`, {
-        hint: `create a token with scope '${access}' (auth.token.create) or log in`,
-        data: { needed: access, scope: caller.scope },
-      });
+      throw new Forbidden(
+        `an API token with scope '${caller.scope}' cannot call a method that needs '${access}'`,
+        {
+          hint: `create a token with scope '${access}' (auth.token.create) or log in`,
+          data: { needed: access, scope: caller.scope },
+        },
+      );
   }
 }
 

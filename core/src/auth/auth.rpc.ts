@@ -6,7 +6,10 @@ const ok = z.object({ ok: z.literal(true) });
 
 const sessionOf = (ctx: CallContext): string => {
   if (ctx.caller.kind !== 'session') {
-    throw new HearthError('not_a_session', 'this call belongs to a login session, and you called without one');
+    throw new HearthError(
+      'not_a_session',
+      'this call belongs to a login session, and you called without one',
+    );
   }
   return ctx.caller.id;
 };
@@ -69,12 +72,16 @@ export const authMethods = [
   }),
   defineMethod({
     name: 'auth.session.kill',
-    description: 'End a login session by id (see auth.session.list), for example a browser you left logged in.',
+    description:
+      'End a login session by id (see auth.session.list), for example a browser you left logged in.',
     access: 'admin',
     annotations: { destructive: true, idempotent: true },
     params: z.object({ id: z.string().min(1).max(64) }).strict(),
     result: ok,
-    handler: ({ id }, ctx) => (ctx.services.auth.killSession(id), { ok: true as const }),
+    handler: ({ id }, ctx) => {
+      ctx.services.auth.killSession(id);
+      return { ok: true as const };
+    },
   }),
   defineMethod({
     name: 'auth.password.change',
@@ -125,6 +132,9 @@ export const authMethods = [
     annotations: { destructive: true, idempotent: true },
     params: z.object({ id: z.string().min(1).max(64) }).strict(),
     result: ok,
-    handler: ({ id }, ctx) => (ctx.services.auth.revokeToken(id), { ok: true as const }),
+    handler: ({ id }, ctx) => {
+      ctx.services.auth.revokeToken(id);
+      return { ok: true as const };
+    },
   }),
 ];

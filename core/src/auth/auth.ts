@@ -3,7 +3,13 @@ import type { Logger } from '../log/log.ts';
 import type { Identity } from '../rpc/dispatch.ts';
 import type { Scope } from '../rpc/registry.ts';
 import type { Db } from '../state/db.ts';
-import { checkPasswordStrength, DEFAULT_KDF, hashPassword, type KdfParams, verifyPassword } from './passwords.ts';
+import {
+  checkPasswordStrength,
+  DEFAULT_KDF,
+  hashPassword,
+  type KdfParams,
+  verifyPassword,
+} from './passwords.ts';
 import type { FailureLimiter } from './rate-limit.ts';
 import { hashSecret, newId, newSecret, PREFIX, safeEqual } from './secrets.ts';
 
@@ -112,13 +118,25 @@ export class Auth {
 
   createSession(client: { address: string; userAgent: string }): NewSession {
     const now = this.#o.now();
-    const session = { id: newId(), token: newSecret(PREFIX.session), expiresAt: now + this.#o.sessionDays * DAY };
+    const session = {
+      id: newId(),
+      token: newSecret(PREFIX.session),
+      expiresAt: now + this.#o.sessionDays * DAY,
+    };
     this.#o.db
       .prepare(
         `INSERT INTO sessions (id, token_hash, created_at, last_seen_at, expires_at, address, user_agent)
          VALUES (?, ?, ?, ?, ?, ?, ?)`,
       )
-      .run(session.id, hashSecret(session.token), now, now, session.expiresAt, client.address, client.userAgent.slice(0, 300));
+      .run(
+        session.id,
+        hashSecret(session.token),
+        now,
+        now,
+        session.expiresAt,
+        client.address,
+        client.userAgent.slice(0, 300),
+      );
     return session;
   }
 
@@ -134,12 +152,17 @@ export class Auth {
       if (bearer.startsWith(PREFIX.token)) {
         const token = this.#findToken(bearer);
         return token
-          ? { caller: { kind: 'token', id: token.id, name: token.name, scope: token.scope }, viaCookie: false }
+          ? {
+              caller: { kind: 'token', id: token.id, name: token.name, scope: token.scope },
+              viaCookie: false,
+            }
           : anonymous(new InvalidToken('API token'));
       }
       if (bearer.startsWith(PREFIX.session)) {
         const id = this.#findSession(bearer);
-        return id ? { caller: { kind: 'session', id }, viaCookie: false } : anonymous(new InvalidToken('session'));
+        return id
+          ? { caller: { kind: 'session', id }, viaCookie: false }
+          : anonymous(new InvalidToken('session'));
       }
       return anonymous(new InvalidToken('bearer token'));
     }
@@ -253,7 +276,9 @@ export class Auth {
   #findToken(token: string): { id: string; name: string; scope: Scope } | undefined {
     const row = this.#o.db
       .prepare('SELECT id, name, scope, last_used_at FROM api_tokens WHERE secret_hash = ?')
-      .get(hashSecret(token)) as { id: string; name: string; scope: Scope; last_used_at: number | null } | undefined;
+      .get(hashSecret(token)) as
+      | { id: string; name: string; scope: Scope; last_used_at: number | null }
+      | undefined;
     if (!row) return undefined;
     const now = this.#o.now();
     if (row.last_used_at === null || now - row.last_used_at > TOUCH_EVERY_MS) {
@@ -263,4 +288,8 @@ export class Auth {
   }
 }
 
-const anonymous = (error: HearthError): Identity => ({ caller: { kind: 'anonymous' }, viaCookie: false, error });
+const anonymous = (error: HearthError): Identity => ({
+  caller: { kind: 'anonymous' },
+  viaCookie: false,
+  error,
+});

@@ -10,11 +10,14 @@ test('five failures within the window lock an address out, and the lock says how
     l.fail('a');
     now += 1000;
   }
-  assert.throws(() => l.check('a'), (e: Error & { data?: { retryAfterSeconds: number } }) => {
-    assert.equal(e.data?.retryAfterSeconds, 55);
-    assert.match(e.message, /try again in 55 s/);
-    return true;
-  });
+  assert.throws(
+    () => l.check('a'),
+    (e: Error & { data?: { retryAfterSeconds: number } }) => {
+      assert.equal(e.data?.retryAfterSeconds, 55);
+      assert.match(e.message, /try again in 55 s/);
+      return true;
+    },
+  );
   l.check('b');
   now = 60_001;
   l.check('a');

@@ -10,7 +10,8 @@ export const PREFIX = { session: 'hts_', token: 'hth_', local: 'htl_' } as const
 
 export const newSecret = (prefix: string): string => prefix + crypto.randomBytes(32).toString('base64url');
 
-export const hashSecret = (secret: string): string => crypto.createHash('sha256').update(secret).digest('hex');
+export const hashSecret = (secret: string): string =>
+  crypto.createHash('sha256').update(secret).digest('hex');
 
 export const newId = (): string => crypto.randomBytes(6).toString('hex');
 

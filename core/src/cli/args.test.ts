@@ -29,7 +29,10 @@ test('params come from the schema with flags, types and marks', () => {
 
 test('flags convert by type', () => {
   assert.deepEqual(
-    parseParams(['--name', 'x', '--limit=5', '--unseen-only', '--scope', 'read', '--ids', '1,2', '--ids', '3'], info),
+    parseParams(
+      ['--name', 'x', '--limit=5', '--unseen-only', '--scope', 'read', '--ids', '1,2', '--ids', '3'],
+      info,
+    ),
     { name: 'x', limit: 5, unseenOnly: true, scope: 'read', ids: [1, 2, 3] },
   );
   assert.deepEqual(parseParams(['--no-unseen-only'], info), { unseenOnly: false });
@@ -37,7 +40,10 @@ test('flags convert by type', () => {
 });
 
 test('mistakes are usage errors that say what to do', () => {
-  assert.throws(() => parseParams(['--bogus'], info), (e: unknown) => e instanceof UsageError && /--name/.test(e.hint!));
+  assert.throws(
+    () => parseParams(['--bogus'], info),
+    (e: unknown) => e instanceof UsageError && /--name/.test(e.hint!),
+  );
   assert.throws(() => parseParams(['--limit', 'many'], info), /takes a number/);
   assert.throws(() => parseParams(['--name'], info), /needs a value/);
   assert.throws(() => parseParams(['stray'], info), /unexpected argument/);

@@ -85,7 +85,10 @@ export function parseParams(argv: string[], params: ParamInfo[]): Record<string,
     const p = byFlag.get(flag);
     if (!p) {
       const known = params.map((x) => x.flag).join(', ');
-      throw new UsageError(`unknown flag ${flag}`, known ? `this command takes ${known}` : 'this command takes no flags');
+      throw new UsageError(
+        `unknown flag ${flag}`,
+        known ? `this command takes ${known}` : 'this command takes no flags',
+      );
     }
     if (p.type === 'boolean') {
       out[p.key] = inline === undefined ? true : parseBool(inline, flag);
@@ -109,7 +112,8 @@ function convert(raw: string, p: ParamInfo): unknown {
     case 'integer':
     case 'number': {
       const n = Number(raw);
-      if (raw.trim() === '' || !Number.isFinite(n)) throw new UsageError(`${p.flag} takes a number, not '${raw}'`);
+      if (raw.trim() === '' || !Number.isFinite(n))
+        throw new UsageError(`${p.flag} takes a number, not '${raw}'`);
       return n;
     }
     case 'object':

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import { HearthClient, RpcError } from '../client/client.ts';
-import { nodeTransport, type NodeTarget } from '../client/node-transport.ts';
+import { type NodeTarget, nodeTransport } from '../client/node-transport.ts';
 import { WsClient } from '../client/ws-client.ts';
 import { HearthError } from '../errors.ts';
 import { makePaths } from '../paths.ts';
@@ -36,7 +36,8 @@ export async function runCli(argv: string[], out = process.stdout, err = process
   } catch (e) {
     err.write(`${describeError(e)}\n`);
     if (e instanceof UsageError) return EXIT.usage;
-    if ((e instanceof HearthError || e instanceof RpcError) && e.code === 'unreachable') return EXIT.unavailable;
+    if ((e instanceof HearthError || e instanceof RpcError) && e.code === 'unreachable')
+      return EXIT.unavailable;
     if (e instanceof HearthError || e instanceof RpcError) return EXIT.failed;
     return EXIT.internal;
   }
@@ -55,15 +56,18 @@ function splitGlobals(argv: string[]): { globals: Globals; rest: string[] } {
   const globals: Globals = {
     json: false,
     help: false,
-    host: process.env['HEARTH_HOST'],
-    token: process.env['HEARTH_TOKEN'],
-    root: process.env['HEARTH_ROOT'] ?? '/',
-    runtimeDir: process.env['HEARTH_RUNTIME_DIR'],
+    // An empty variable counts as unset.
+    host: process.env['HEARTH_HOST'] || undefined,
+    token: process.env['HEARTH_TOKEN'] || undefined,
+    root: process.env['HEARTH_ROOT'] || '/',
+    runtimeDir: process.env['HEARTH_RUNTIME_DIR'] || undefined,
   };
   const rest: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
-    const [flag, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
+    const [flag, inline] = a.includes('=')
+      ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)]
+      : [a, undefined];
     const value = () => {
       const v = inline ?? argv[++i];
       if (v === undefined) throw new UsageError(`${flag} needs a value`);
@@ -73,8 +77,8 @@ function splitGlobals(argv: string[]): { globals: Globals; rest: string[] } {
     else if (flag === '--help' || flag === '-h') globals.help = true;
     else if (flag === '--host') globals.host = value();
     else if (flag === '--token') globals.token = value();
-    else if (flag === '--root' && rest[0] !== 'daemon') globals.root = value();
-    else if (flag === '--runtime-dir' && rest[0] !== 'daemon') globals.runtimeDir = value();
+    else if (flag === '--root') globals.root = value();
+    else if (flag === '--runtime-dir') globals.runtimeDir = value();
     else rest.push(a);
   }
   return { globals, rest };
@@ -106,7 +110,9 @@ async function dispatch(args: string[], g: Globals, out: NodeJS.WritableStream):
     case 'logout':
       return logout(g, out);
   }
-  const words = args.filter((a, i) => !a.startsWith('-') && args.slice(0, i).every((b) => !b.startsWith('-')));
+  const words = args.filter(
+    (a, i) => !a.startsWith('-') && args.slice(0, i).every((b) => !b.startsWith('-')),
+  );
   const method = METHODS.find((m) => m.name === words.join('.')) as MethodDef | undefined;
   if (!method) {
     const group = METHODS.filter((m) => m.name.startsWith(`${words.join('.')}.`));
@@ -123,7 +129,12 @@ async function dispatch(args: string[], g: Globals, out: NodeJS.WritableStream):
   return callMethod(method, args.slice(words.length), g, out);
 }
 
-async function callMethod(method: MethodDef, flags: string[], g: Globals, out: NodeJS.WritableStream): Promise<number> {
+async function callMethod(
+  method: MethodDef,
+  flags: string[],
+  g: Globals,
+  out: NodeJS.WritableStream,
+): Promise<number> {
   const info = paramsOf(jsonSchemaOf(method.params, 'input'));
   const params = parseParams(flags, info);
   for (const p of info) {
@@ -165,7 +176,13 @@ async function follow(
 function oneLine(item: unknown): string {
   if (item === null || typeof item !== 'object') return String(item);
   return Object.entries(item as Record<string, unknown>)
-    .map(([k, v]) => (k === 'time' && typeof v === 'number' ? new Date(v).toISOString() : typeof v === 'object' ? JSON.stringify(v) : String(v)))
+    .map(([k, v]) =>
+      k === 'time' && typeof v === 'number'
+        ? new Date(v).toISOString()
+        : typeof v === 'object'
+          ? JSON.stringify(v)
+          : String(v),
+    )
     .join(' ');
 }
 
@@ -175,7 +192,11 @@ async function login(g: Globals, out: NodeJS.WritableStream): Promise<number> {
   const client = new HearthClient(nodeTransport({ url: g.host }));
   const s = await client.call('auth.login', { password });
   saveSession(g.host, { token: s.token, expiresAt: s.expiresAt });
-  out.write(g.json ? `${JSON.stringify({ sessionId: s.sessionId, expiresAt: s.expiresAt })}\n` : `logged in to ${g.host}\n`);
+  out.write(
+    g.json
+      ? `${JSON.stringify({ sessionId: s.sessionId, expiresAt: s.expiresAt })}\n`
+      : `logged in to ${g.host}\n`,
+  );
   return EXIT.ok;
 }
 
@@ -200,7 +221,11 @@ function dbCommand(args: string[], g: Globals, out: NodeJS.WritableStream): numb
   const db = openDatabase(paths.database);
   try {
     const r = migrate(db, MIGRATIONS, paths.database);
-    out.write(g.json ? `${JSON.stringify({ database: paths.database, ...r })}\n` : `database ${paths.database}: schema ${r.from} → ${r.to}\n`);
+    out.write(
+      g.json
+        ? `${JSON.stringify({ database: paths.database, ...r })}\n`
+        : `database ${paths.database}: schema ${r.from} → ${r.to}\n`,
+    );
   } finally {
     db.close();
   }
@@ -268,7 +293,9 @@ function methodHelp(m: MethodDef): string {
     m.description,
     '',
     `Access: ${m.access}${d['x-annotations'].destructive ? ' — destructive' : ''}${d['x-annotations'].readOnly ? ' — read-only' : ''}`,
-    ...(params.length ? ['', 'Flags:', ...params.map(flag), `  ${'--params <json>'.padEnd(30)} all params as one JSON object`] : []),
+    ...(params.length
+      ? ['', 'Flags:', ...params.map(flag), `  ${'--params <json>'.padEnd(30)} all params as one JSON object`]
+      : []),
     '',
   ].join('\n');
 }

@@ -2,7 +2,12 @@ import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import { type DaemonHooks, type RunningDaemon, startDaemon } from '../daemon.ts';
 import { makePaths } from '../paths.ts';
-import { flagsToSettings, InvalidSetting, resolveSettings, settingFlagOptions } from '../settings/settings.ts';
+import {
+  flagsToSettings,
+  InvalidSetting,
+  resolveSettings,
+  settingFlagOptions,
+} from '../settings/settings.ts';
 import { UsageError } from './args.ts';
 
 /** `hearth daemon [flags]`: settings from flags, environment and config file, then start. */
@@ -24,7 +29,11 @@ export async function startDaemonFromArgs(args: string[], hooks: DaemonHooks = {
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code !== 'ENOENT' || first.configFile) {
-      throw new InvalidSetting('configFile', configFile, code === 'ENOENT' ? 'the file does not exist' : 'not valid JSON');
+      throw new InvalidSetting(
+        'configFile',
+        configFile,
+        code === 'ENOENT' ? 'the file does not exist' : 'not valid JSON',
+      );
     }
   }
   return startDaemon(resolveSettings({ env, flags, ...(file ? { file } : {}) }), hooks);

@@ -4,7 +4,11 @@ import { formatResult, humanBytes } from './format.ts';
 
 test('an object prints as aligned lines, nested keys dotted, sizes and times readable', () => {
   assert.equal(
-    formatResult({ hostname: 'box', disk: { totalBytes: 2048, usedPercent: 12.345 }, createdAt: 1795256538733 }),
+    formatResult({
+      hostname: 'box',
+      disk: { totalBytes: 2048, usedPercent: 12.345 },
+      createdAt: 1795256538733,
+    }),
     'hostname          box\ndisk.totalBytes   2.0 KiB\ndisk.usedPercent  12.35\ncreatedAt         2026-11-21T10:22:18.733Z\n',
   );
 });
@@ -21,7 +25,10 @@ test('a list of records prints as a table; an empty one says so', () => {
 });
 
 test('lists of records inside an object come as their own table', () => {
-  assert.equal(formatResult({ source: 'file', entries: [{ level: 'info' }] }), 'source  file\n\nentries:\nLEVEL\ninfo\n');
+  assert.equal(
+    formatResult({ source: 'file', entries: [{ level: 'info' }] }),
+    'source  file\n\nentries:\nLEVEL\ninfo\n',
+  );
 });
 
 test('humanBytes', () => {

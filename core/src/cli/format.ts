@@ -14,7 +14,9 @@ export function formatResult(value: unknown): string {
     const tables = all.filter(([, v]) => isTable(v));
     const width = Math.max(0, ...entries.map(([k]) => k.length));
     const lines = entries.map(([k, v]) => `${k.padEnd(width)}  ${show(k, v)}\n`).join('');
-    return lines + tables.map(([k, v]) => `${lines ? '\n' : ''}${k}:\n${formatList(v as unknown[])}`).join('');
+    return (
+      lines + tables.map(([k, v]) => `${lines ? '\n' : ''}${k}:\n${formatList(v as unknown[])}`).join('')
+    );
   }
   return `${String(value)}\n`;
 }

@@ -14,7 +14,8 @@ export async function promptSecret(question: string): Promise<string> {
       piped = Buffer.concat(chunks).toString('utf8').split(/\r?\n/);
     }
     const line = piped.shift();
-    if (line === undefined || line === '') throw new Error(`${question.replace(/:\s*$/, '')} is needed on standard input`);
+    if (line === undefined || line === '')
+      throw new Error(`${question.replace(/:\s*$/, '')} is needed on standard input`);
     return line;
   }
   const rl = readline.createInterface({ input: process.stdin, output: process.stderr, terminal: true });

@@ -72,9 +72,13 @@ export function resolveTarget(o: TargetOptions): NodeTarget {
   try {
     info = JSON.parse(fs.readFileSync(path.join(paths.runtimeDir, 'daemon.json'), 'utf8')) as DaemonInfo;
   } catch {
-    throw new HearthError('unreachable', `no Hearth daemon is running here (nothing in ${paths.runtimeDir})`, {
-      hint: 'start it (systemctl start hearth, or make dev), or use --host for another box',
-    });
+    throw new HearthError(
+      'unreachable',
+      `no Hearth daemon is running here (nothing in ${paths.runtimeDir})`,
+      {
+        hint: 'start it (systemctl start hearth, or make dev), or use --host for another box',
+      },
+    );
   }
   return { socketPath: info.socket, bearer: o.token ?? readLocalCookie(paths.localCookie) };
 }

@@ -53,13 +53,22 @@ export class HearthClient {
     this.#transport = transport;
   }
 
-  async call<N extends MethodName>(method: N, ...params: {} extends ParamsOf<N> ? [ParamsOf<N>?] : [ParamsOf<N>]): Promise<ResultOf<N>> {
+  async call<N extends MethodName>(
+    method: N,
+    // Params may be left out where every field is optional.
+    ...params: Record<string, never> extends ParamsOf<N> ? [ParamsOf<N>?] : [ParamsOf<N>]
+  ): Promise<ResultOf<N>> {
     return (await this.callRaw(method, params[0] ?? {})) as ResultOf<N>;
   }
 
   /** A call by name with untyped params (the CLI, fuzz tests). */
   async callRaw(method: string, params: unknown): Promise<unknown> {
-    const answer = (await this.#transport({ jsonrpc: '2.0', id: this.#nextId++, method, params })) as RpcAnswer;
+    const answer = (await this.#transport({
+      jsonrpc: '2.0',
+      id: this.#nextId++,
+      method,
+      params,
+    })) as RpcAnswer;
     if (answer?.error) throw new RpcError(answer.error);
     return answer?.result;
   }

@@ -59,7 +59,11 @@ export function nodeTransport(target: NodeTarget): RpcTransport {
             try {
               resolve(JSON.parse(text));
             } catch (e) {
-              reject(new HearthError('bad_answer', `the daemon answered HTTP ${res.statusCode} without JSON`, { cause: e }));
+              reject(
+                new HearthError('bad_answer', `the daemon answered HTTP ${res.statusCode} without JSON`, {
+                  cause: e,
+                }),
+              );
             }
           });
         },

@@ -35,7 +35,9 @@ export class WsClient {
   }
 
   static connect(target: NodeTarget): Promise<WsClient> {
-    const base = target.socketPath ? `ws+unix://${target.socketPath}:` : (target.url ?? '').replace(/^http/, 'ws');
+    const base = target.socketPath
+      ? `ws+unix://${target.socketPath}:`
+      : (target.url ?? '').replace(/^http/, 'ws');
     const ws = new WebSocket(`${base}/ws`, {
       headers: {
         ...(target.bearer ? { Authorization: `Bearer ${target.bearer}` } : {}),
@@ -46,7 +48,9 @@ export class WsClient {
     return new Promise((resolve, reject) => {
       ws.once('open', () => resolve(new WsClient(ws)));
       ws.once('error', (e) => reject(new Unreachable(describeTarget(target), e)));
-      ws.once('unexpected-response', (_, res) => reject(new Error(`WebSocket refused: HTTP ${res.statusCode}`)));
+      ws.once('unexpected-response', (_, res) =>
+        reject(new Error(`WebSocket refused: HTTP ${res.statusCode}`)),
+      );
     });
   }
 
@@ -68,13 +72,16 @@ export class WsClient {
     const early = this.#early.get(id);
     this.#early.delete(id);
     for (const d of early?.data ?? []) data(d);
-    if (early?.ended) return end?.();
+    if (early?.ended) {
+      end?.();
+      return;
+    }
     this.#streams.set(id, { data, ...(end ? { end } : {}) });
   }
 
   #earlyOf(id: string) {
-    let e = this.#early.get(id);
-    if (!e) this.#early.set(id, (e = { data: [], ended: false }));
+    const e = this.#early.get(id) ?? { data: [], ended: false };
+    this.#early.set(id, e);
     return e;
   }
 
@@ -108,7 +115,10 @@ export class WsClient {
       return;
     }
     const pending = typeof msg.id === 'number' ? this.#pending.get(msg.id) : undefined;
-    if (!pending) return this.onOther(msg);
+    if (!pending) {
+      this.onOther(msg);
+      return;
+    }
     this.#pending.delete(msg.id!);
     if (msg.error) pending.reject(new RpcError(msg.error));
     else pending.resolve(msg.result);

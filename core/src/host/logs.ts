@@ -21,9 +21,14 @@ export function journalLogSource(unit: string, log: Logger): LogSource {
       .filter((e): e is LogEntry => e !== undefined);
   return {
     kind: 'journal',
-    tail: async (lines) => parse((await run([...base, '-n', String(lines)], { log, debianPackage: 'systemd' })).stdout),
+    tail: async (lines) =>
+      parse((await run([...base, '-n', String(lines)], { log, debianPackage: 'systemd' })).stdout),
     follow: async function* (signal) {
-      for await (const line of runLines([...base, '-f', '-n', '0'], { log, signal, debianPackage: 'systemd' })) {
+      for await (const line of runLines([...base, '-f', '-n', '0'], {
+        log,
+        signal,
+        debianPackage: 'systemd',
+      })) {
         const e = parseJournalLine(line);
         if (e) yield e;
       }

@@ -15,21 +15,30 @@ export interface Power {
 export function logindPower(busAddress?: string): Power {
   const call = async (member: 'PowerOff' | 'Reboot') => {
     const bus = busAddress ? dbus.sessionBus({ busAddress }) : dbus.systemBus();
+    // dbus-next reports a failed connection as an 'error' event, not as a rejection.
+    const failed = new Promise<never>((_, reject) => bus.on('error', reject));
     try {
-      await bus.call(
-        new dbus.Message({
-          destination: 'org.freedesktop.login1',
-          path: '/org/freedesktop/login1',
-          interface: 'org.freedesktop.login1.Manager',
-          member,
-          signature: 'b',
-          body: [false],
-        }),
-      );
+      await Promise.race([
+        failed,
+        bus.call(
+          new dbus.Message({
+            destination: 'org.freedesktop.login1',
+            path: '/org/freedesktop/login1',
+            interface: 'org.freedesktop.login1.Manager',
+            member,
+            signature: 'b',
+            body: [false],
+          }),
+        ),
+      ]);
     } catch (e) {
-      throw new HearthError('power_failed', `logind refused ${member}: ${e instanceof Error ? e.message : String(e)}`, {
-        cause: e,
-      });
+      throw new HearthError(
+        'power_failed',
+        `logind refused ${member}: ${e instanceof Error ? e.message : String(e)}`,
+        {
+          cause: e,
+        },
+      );
     } finally {
       bus.disconnect();
     }

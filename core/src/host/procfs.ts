@@ -29,7 +29,11 @@ export function hostProcfs(proc = '/proc', sys = '/sys'): Procfs {
     },
     statfs: async (dir) => {
       const s = await fs.statfs(dir);
-      return { totalBytes: s.blocks * s.bsize, freeBytes: s.bfree * s.bsize, availableBytes: s.bavail * s.bsize };
+      return {
+        totalBytes: s.blocks * s.bsize,
+        freeBytes: s.bfree * s.bsize,
+        availableBytes: s.bavail * s.bsize,
+      };
     },
   };
 }

@@ -81,9 +81,15 @@ export function run(argv: string[], options: RunOptions = {}): Promise<RunResult
  * Runs a long-lived program and yields its stdout line by line until it exits or
  * `signal` aborts (which kills it).
  */
-export async function* runLines(argv: string[], options: RunOptions & { signal: AbortSignal }): AsyncGenerator<string> {
+export async function* runLines(
+  argv: string[],
+  options: RunOptions & { signal: AbortSignal },
+): AsyncGenerator<string> {
   options.log?.debug('run (lines)', { argv });
-  const child = spawn(argv[0]!, argv.slice(1), { env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(argv[0]!, argv.slice(1), {
+    env: options.env ?? process.env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const kill = () => child.kill('SIGTERM');
   options.signal.addEventListener('abort', kill, { once: true });
   const failed = new Promise<never>((_, reject) =>
@@ -108,4 +114,5 @@ export async function* runLines(argv: string[], options: RunOptions & { signal: 
   }
 }
 
-const onceClosed = (child: ReturnType<typeof spawn>) => new Promise<void>((r) => child.once('close', () => r()));
+const onceClosed = (child: ReturnType<typeof spawn>) =>
+  new Promise<void>((r) => child.once('close', () => r()));

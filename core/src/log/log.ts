@@ -53,7 +53,9 @@ export const silentLogger: Logger = createLogger({ level: 'error', sinks: [] });
 export function formatFields(fields: LogFields | undefined): string {
   if (!fields) return '';
   return Object.entries(fields)
-    .map(([k, v]) => ` ${k}=${typeof v === 'string' && !/[\s"=]/.test(v) ? v : JSON.stringify(serializable(v))}`)
+    .map(
+      ([k, v]) => ` ${k}=${typeof v === 'string' && !/[\s"=]/.test(v) ? v : JSON.stringify(serializable(v))}`,
+    )
     .join('');
 }
 

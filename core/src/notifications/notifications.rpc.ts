@@ -68,6 +68,9 @@ export const notificationMethods = [
     annotations: { destructive: true, idempotent: true },
     params: z.object({ id: z.number().int() }).strict(),
     result: z.object({ ok: z.literal(true) }),
-    handler: ({ id }, ctx) => (ctx.services.notifications.remove(id), { ok: true as const }),
+    handler: ({ id }, ctx) => {
+      ctx.services.notifications.remove(id);
+      return { ok: true as const };
+    },
   }),
 ];

@@ -1,7 +1,7 @@
 import { NotFound } from '../errors.ts';
+import type { Db } from '../state/db.ts';
 import type { Json } from '../state/json-patch.ts';
 import type { StateDocument } from '../state/state-doc.ts';
-import type { Db } from '../state/db.ts';
 
 export type NotificationLevel = 'info' | 'success' | 'warning' | 'error';
 
@@ -41,7 +41,9 @@ export class Notifications {
       .prepare('INSERT INTO notifications (at, level, title, message, source) VALUES (?, ?, ?, ?, ?)')
       .run(at, n.level, n.title, n.message, n.source);
     this.#db
-      .prepare('DELETE FROM notifications WHERE id <= (SELECT id FROM notifications ORDER BY id DESC LIMIT 1 OFFSET ?)')
+      .prepare(
+        'DELETE FROM notifications WHERE id <= (SELECT id FROM notifications ORDER BY id DESC LIMIT 1 OFFSET ?)',
+      )
       .run(KEEP);
     this.publish();
     return { id: Number(lastInsertRowid), at, ...n, seen: false };
@@ -63,7 +65,10 @@ export class Notifications {
         ? this.#db.prepare('UPDATE notifications SET seen = 1 WHERE seen = 0').run().changes
         : this.#db.transaction(() =>
             ids.reduce(
-              (sum, id) => sum + this.#db.prepare('UPDATE notifications SET seen = 1 WHERE id = ? AND seen = 0').run(id).changes,
+              (sum, id) =>
+                sum +
+                this.#db.prepare('UPDATE notifications SET seen = 1 WHERE id = ? AND seen = 0').run(id)
+                  .changes,
               0,
             ),
           )();
@@ -81,7 +86,9 @@ export class Notifications {
   /** Writes the newest notifications and the unseen count into the state document. */
   publish(): void {
     const recent = this.list({ unseenOnly: false, limit: IN_STATE });
-    const { unseen } = this.#db.prepare('SELECT count(*) AS unseen FROM notifications WHERE seen = 0').get() as {
+    const { unseen } = this.#db
+      .prepare('SELECT count(*) AS unseen FROM notifications WHERE seen = 0')
+      .get() as {
       unseen: number;
     };
     const items = Object.fromEntries(recent.map((n) => [String(n.id), n as unknown as Json]));

@@ -20,7 +20,11 @@ export function describeMethod(m: MethodDef) {
     name: m.name,
     description: m.description,
     paramStructure: 'by-name' as const,
-    params: Object.entries(properties).map(([name, schema]) => ({ name, required: required.has(name), schema })),
+    params: Object.entries(properties).map(([name, schema]) => ({
+      name,
+      required: required.has(name),
+      schema,
+    })),
     result: { name: 'result', schema: jsonSchemaOf(m.result, 'output') },
     'x-access': m.access,
     'x-annotations': m.annotations,

@@ -62,7 +62,11 @@ const admin: Identity = { caller: { kind: 'local' }, viaCookie: false };
 test('an unexpected error is -32603 with nothing of our insides', async () => {
   const { dispatcher, transport, audit } = setup(admin);
   const answer = await dispatcher.handle(call('test.boom'), transport);
-  assert.deepEqual(answer, { jsonrpc: '2.0', id: 1, error: { code: -32603, message: 'internal error', data: { code: 'internal' } } });
+  assert.deepEqual(answer, {
+    jsonrpc: '2.0',
+    id: 1,
+    error: { code: -32603, message: 'internal error', data: { code: 'internal' } },
+  });
   assert.equal(audit[0]!.errorCode, 'internal');
 });
 
@@ -90,7 +94,13 @@ test('a cookie session must prove its origin for a write', async () => {
 
 test('a presented but invalid credential is named when access is refused', async () => {
   const { InvalidToken } = await import('../auth/auth.ts');
-  const { dispatcher, transport } = setup({ caller: { kind: 'anonymous' }, viaCookie: false, error: new InvalidToken('API token') });
-  const a = (await dispatcher.handle(call('test.write', { password: 'x' }), transport)) as { error: { data: { code: string } } };
+  const { dispatcher, transport } = setup({
+    caller: { kind: 'anonymous' },
+    viaCookie: false,
+    error: new InvalidToken('API token'),
+  });
+  const a = (await dispatcher.handle(call('test.write', { password: 'x' }), transport)) as {
+    error: { data: { code: string } };
+  };
   assert.equal(a.error.data.code, 'invalid_token');
 });

@@ -1,11 +1,18 @@
 import { z } from 'zod';
-import { needsSameOrigin, checkAccess } from '../auth/access.ts';
 import type { AuditEntry } from '../audit/audit.ts';
 import { redactParams } from '../audit/redact.ts';
+import { checkAccess, needsSameOrigin } from '../auth/access.ts';
 import { HearthError, InvalidParams } from '../errors.ts';
 import type { Logger } from '../log/log.ts';
 import type { Services } from '../services.ts';
-import { CrossOrigin, InvalidRequest, MethodNotFound, RPC, type RpcErrorObject, toRpcError } from './errors.ts';
+import {
+  CrossOrigin,
+  InvalidRequest,
+  MethodNotFound,
+  RPC,
+  type RpcErrorObject,
+  toRpcError,
+} from './errors.ts';
 import type { CallContext, Caller, MethodDef, Registry } from './registry.ts';
 
 export type RpcId = string | number | null;
@@ -53,7 +60,8 @@ export class Dispatcher {
   /** Handles a parsed body: one request or a batch. Undefined means "send nothing". */
   async handle(body: unknown, t: Transport): Promise<RpcResponse | RpcResponse[] | undefined> {
     if (Array.isArray(body)) {
-      if (body.length === 0) return errorResponse(null, new InvalidRequest('an empty batch is not a request'));
+      if (body.length === 0)
+        return errorResponse(null, new InvalidRequest('an empty batch is not a request'));
       const out = await Promise.all(body.map((r) => this.handleOne(r, t)));
       const responses = out.filter((r): r is RpcResponse => r !== undefined);
       return responses.length === 0 ? undefined : responses;

@@ -3,7 +3,13 @@ import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { Credentials } from '../auth/auth.ts';
 import type { Logger } from '../log/log.ts';
-import { type Dispatcher, errorResponse, type Identity, type RpcResponse, type Transport } from './dispatch.ts';
+import {
+  type Dispatcher,
+  errorResponse,
+  type Identity,
+  type RpcResponse,
+  type Transport,
+} from './dispatch.ts';
 import { ParseError, PayloadTooLarge } from './errors.ts';
 import type { OutputStream, Surface } from './registry.ts';
 
@@ -106,7 +112,8 @@ export class HttpSurface {
     }
     const transport = this.#transport(req, surface, {
       sessionCookie: {
-        set: (token, expiresAt) => res.appendHeader('Set-Cookie', sessionCookie(token, expiresAt, isSecure(req))),
+        set: (token, expiresAt) =>
+          res.appendHeader('Set-Cookie', sessionCookie(token, expiresAt, isSecure(req))),
         clear: () => res.appendHeader('Set-Cookie', sessionCookie('', 0, isSecure(req))),
       },
     });
@@ -138,7 +145,9 @@ export class HttpSurface {
       socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\n\r\n');
       return;
     }
-    this.#wss.handleUpgrade(req, socket, head, (ws) => this.#onSocket(ws, req, surface === 'local' ? 'local' : 'ws'));
+    this.#wss.handleUpgrade(req, socket, head, (ws) =>
+      this.#onSocket(ws, req, surface === 'local' ? 'local' : 'ws'),
+    );
   }
 
   #onSocket(ws: WebSocket, req: http.IncomingMessage, surface: Surface): void {
@@ -197,7 +206,8 @@ export class HttpSurface {
           id,
           signal: controller.signal,
           send: (d) => {
-            if (!controller.signal.aborted) out({ jsonrpc: '2.0', method: 'stream.data', params: { stream: id, data: d } });
+            if (!controller.signal.aborted)
+              out({ jsonrpc: '2.0', method: 'stream.data', params: { stream: id, data: d } });
           },
           // Sent once, also after a cancel: it tells the client the stream is gone.
           end: () => {
@@ -222,7 +232,12 @@ export class HttpSurface {
   }
 }
 
-function send(res: http.ServerResponse, status: number, body: RpcResponse | RpcResponse[] | object, hint?: string) {
+function send(
+  res: http.ServerResponse,
+  status: number,
+  body: RpcResponse | RpcResponse[] | object,
+  hint?: string,
+) {
   const json = JSON.stringify(body);
   res.writeHead(status, {
     'Content-Type': 'application/json; charset=utf-8',
@@ -287,7 +302,8 @@ export function isSameOrigin(req: http.IncomingMessage): boolean {
   }
 }
 
-const isSecure = (req: http.IncomingMessage): boolean => 'encrypted' in req.socket && req.socket.encrypted === true;
+const isSecure = (req: http.IncomingMessage): boolean =>
+  'encrypted' in req.socket && req.socket.encrypted === true;
 
 function clientAddress(req: http.IncomingMessage): string {
   const a = req.socket.remoteAddress ?? 'unknown';

@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { flagsToSettings, InvalidSetting, renderSettingsDocs, resolveSettings, SETTINGS } from './settings.ts';
+import {
+  flagsToSettings,
+  InvalidSetting,
+  renderSettingsDocs,
+  resolveSettings,
+  SETTINGS,
+} from './settings.ts';
 
 test('defaults apply when nothing is given', () => {
   const s = resolveSettings({});
@@ -26,7 +32,10 @@ test('a bad value names the setting and where it came from', () => {
     (e: unknown) => e instanceof InvalidSetting && /port from \$HEARTH_PORT/.test(e.message),
   );
   assert.throws(() => resolveSettings({ file: { port: 70000 } }), /port from the config file/);
-  assert.throws(() => resolveSettings({ file: { nope: 1 } }), /nope from the config file is invalid: no such setting/);
+  assert.throws(
+    () => resolveSettings({ file: { nope: 1 } }),
+    /nope from the config file is invalid: no such setting/,
+  );
 });
 
 test('boolean settings accept the usual spellings', () => {
@@ -46,4 +55,10 @@ test('every setting has a HEARTH_ variable, a flag and a description, and is in 
     assert.ok(spec.description.length > 10);
     assert.ok(docs.includes(`\`${name}\``));
   }
+});
+
+test('docs/settings.md is the generated reference (run `make docs` after changing a setting)', async () => {
+  const { readFileSync } = await import('node:fs');
+  const file = new URL('../../../docs/settings.md', import.meta.url);
+  assert.equal(readFileSync(file, 'utf8'), renderSettingsDocs());
 });

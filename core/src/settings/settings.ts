@@ -16,9 +16,9 @@ interface SettingSpec {
 }
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
-const bool = z.union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no'])]).transform(
-  (v) => v === true || v === 'true' || v === '1' || v === 'yes',
-);
+const bool = z
+  .union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no'])])
+  .transform((v) => v === true || v === 'true' || v === '1' || v === 'yes');
 
 export const SETTINGS = {
   root: {
@@ -26,7 +26,8 @@ export const SETTINGS = {
     default: '/',
     env: 'HEARTH_ROOT',
     flag: '--root',
-    description: 'Directory that every host path is relative to; a test runs a whole daemon inside a temp dir.',
+    description:
+      'Directory that every host path is relative to; a test runs a whole daemon inside a temp dir.',
   },
   dataDir: {
     schema: z.string(),

@@ -12,7 +12,8 @@ export const hostnameSchema = z
 export const setupMethods = [
   defineMethod({
     name: 'setup.status',
-    description: 'Whether this box has been set up yet, its hostname and Hearth version. Answers anyone, always.',
+    description:
+      'Whether this box has been set up yet, its hostname and Hearth version. Answers anyone, always.',
     access: 'public',
     params: noParams,
     result: z.object({ setupComplete: z.boolean(), hostname: z.string(), version: z.string() }),

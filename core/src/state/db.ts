@@ -48,7 +48,8 @@ export interface MigrationResult {
 export function migrate(db: Db, migrations: readonly Migration[], file = db.name): MigrationResult {
   const known = migrations.length === 0 ? 0 : migrations[migrations.length - 1]!.version;
   migrations.forEach((m, i) => {
-    if (m.version !== i + 1) throw new Error(`migration ${m.name} has version ${m.version}, expected ${i + 1}`);
+    if (m.version !== i + 1)
+      throw new Error(`migration ${m.name} has version ${m.version}, expected ${i + 1}`);
   });
   const from = db.pragma('user_version', { simple: true }) as number;
   if (from > known) throw new DatabaseTooNew(file, from, known);

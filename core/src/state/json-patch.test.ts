@@ -8,7 +8,10 @@ test('diff of equal documents is empty', () => {
 });
 
 test('diff produces add, remove and replace with escaped pointers', () => {
-  const ops = diff({ keep: 1, gone: true, 'a/b': { 'c~d': 1 } }, { keep: 1, 'a/b': { 'c~d': 2 }, added: 'x' });
+  const ops = diff(
+    { keep: 1, gone: true, 'a/b': { 'c~d': 1 } },
+    { keep: 1, 'a/b': { 'c~d': 2 }, added: 'x' },
+  );
   assert.deepEqual(ops, [
     { op: 'remove', path: '/gone' },
     { op: 'replace', path: '/a~1b/c~0d', value: 2 },
@@ -41,7 +44,10 @@ test('applyPatch handles array add, remove and the root', () => {
 });
 
 test('keys named like Object.prototype members are plain data', () => {
-  const out = applyPatch({}, [{ op: 'add', path: '/__proto__', value: { polluted: true } }]) as Record<string, unknown>;
+  const out = applyPatch({}, [{ op: 'add', path: '/__proto__', value: { polluted: true } }]) as Record<
+    string,
+    unknown
+  >;
   assert.equal(Object.getPrototypeOf(out), Object.prototype);
   assert.deepEqual(Object.keys(out), ['__proto__']);
   assert.equal(({} as Record<string, unknown>)['polluted'], undefined);

@@ -24,7 +24,9 @@ export function deepEqual(a: Json, b: Json): boolean {
   }
   if (isObject(a) && isObject(b)) {
     const ka = Object.keys(a);
-    return ka.length === Object.keys(b).length && ka.every((k) => Object.hasOwn(b, k) && deepEqual(a[k]!, b[k]!));
+    return (
+      ka.length === Object.keys(b).length && ka.every((k) => Object.hasOwn(b, k) && deepEqual(a[k]!, b[k]!))
+    );
   }
   return false;
 }
@@ -83,10 +85,17 @@ export function applyPatch(doc: Json, ops: readonly PatchOp[]): Json {
       else if (op.op === 'remove') parent.splice(index, 1);
       else parent[index] = structuredClone(op.value);
     } else if (isObject(parent)) {
-      if (op.op !== 'add' && !Object.hasOwn(parent, last)) throw new PatchError(`path ${op.path} does not exist`);
+      if (op.op !== 'add' && !Object.hasOwn(parent, last))
+        throw new PatchError(`path ${op.path} does not exist`);
       if (op.op === 'remove') delete parent[last];
       // defineProperty, not assignment: a key named __proto__ must stay plain data.
-      else Object.defineProperty(parent, last, { value: structuredClone(op.value), enumerable: true, writable: true, configurable: true });
+      else
+        Object.defineProperty(parent, last, {
+          value: structuredClone(op.value),
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
     } else {
       throw new PatchError(`path ${op.path} does not exist`);
     }

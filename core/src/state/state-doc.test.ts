@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { applyPatch, type Json } from './json-patch.ts';
-import { type StateMessage, StateDocument } from './state-doc.ts';
+import { StateDocument, type StateMessage } from './state-doc.ts';
 
 const make = (historySize = 3) => new StateDocument({ initial: { a: 1 }, revision: 10, historySize });
 

@@ -62,14 +62,14 @@ export class StateDocument {
   }
 
   /**
-   * Changes the document: `mutate` edits a draft copy in place (or returns a new value).
+   * Changes the document: `mutate` edits a draft copy in place, or returns a new document.
    * Returns the patch, or undefined when nothing changed (no revision is spent).
    */
-  update(mutate: (draft: Json) => Json | undefined | void): StatePatch | undefined {
+  update(mutate: (draft: Json) => unknown): StatePatch | undefined {
     const draft = structuredClone(this.#state);
     const returned = mutate(draft);
     // The draft is our own copy; a value the caller returned may still be theirs.
-    const next = returned === undefined ? draft : structuredClone(returned);
+    const next = returned === undefined ? draft : (structuredClone(returned) as Json);
     return this.#commit(diff(this.#state, next), next);
   }
 

@@ -32,7 +32,8 @@ export const stateMethods = [
   }),
   defineMethod({
     name: 'stream.cancel',
-    description: 'Over the WebSocket /ws: stop a stream this connection opened (a log follow, a state subscription).',
+    description:
+      'Over the WebSocket /ws: stop a stream this connection opened (a log follow, a state subscription).',
     access: 'public',
     annotations: { readOnly: false, idempotent: true },
     params: z.object({ stream: z.string().max(64) }).strict(),

@@ -12,7 +12,8 @@ import {
   parseProcStat,
 } from './parse.ts';
 
-const fixture = (name: string) => fs.readFileSync(path.join(import.meta.dirname, '__fixtures__', name), 'utf8');
+const fixture = (name: string) =>
+  fs.readFileSync(path.join(import.meta.dirname, '__fixtures__', name), 'utf8');
 
 test('/proc/stat gives cumulative busy and idle jiffies', () => {
   const t = parseProcStat(fixture('proc-stat.txt'));
@@ -41,7 +42,12 @@ test('journal lines keep time, level and scope; byte-array messages decode; junk
     scope: '',
     message: 'listening port=80 socket=/run/hearth/hearth.sock setup=waiting ms=41',
   });
-  assert.deepEqual(entries[1], { time: 1795256536104, level: 'warn', scope: 'auth', message: 'failed login address=192.168.1.20' });
+  assert.deepEqual(entries[1], {
+    time: 1795256536104,
+    level: 'warn',
+    scope: 'auth',
+    message: 'failed login address=192.168.1.20',
+  });
   assert.equal(entries[2]!.level, 'error');
   assert.match(entries[2]!.message, /^bad/);
   assert.equal(entries[3], undefined);
@@ -49,7 +55,9 @@ test('journal lines keep time, level and scope; byte-array messages decode; junk
 
 test('log file lines', () => {
   assert.deepEqual(
-    parseLogFileLine('{"time":5,"level":"warn","scope":"auth","msg":"failed login","fields":{"address":"::1","n":2}}'),
+    parseLogFileLine(
+      '{"time":5,"level":"warn","scope":"auth","msg":"failed login","fields":{"address":"::1","n":2}}',
+    ),
     { time: 5, level: 'warn', scope: 'auth', message: 'failed login address=::1 n=2' },
   );
   assert.equal(parseLogFileLine('{"time":5,"level":"loud"}'), undefined);

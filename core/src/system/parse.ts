@@ -1,4 +1,4 @@
-import { type LogLevel, levelOfPriority, LOG_LEVELS } from '../log/log.ts';
+import { LOG_LEVELS, type LogLevel, levelOfPriority } from '../log/log.ts';
 
 /** Cumulative CPU jiffies from the first line of /proc/stat. */
 export interface CpuTimes {
@@ -40,7 +40,9 @@ export const parseUptime = (text: string): number => Number(text.trim().split(/\
 
 /** The hottest thermal zone in °C, or null where the machine has no sensor. */
 export function hottestCelsius(zones: string[]): number | null {
-  const temps = zones.map((t) => Number(t.trim()) / 1000).filter((t) => Number.isFinite(t) && t > -50 && t < 200);
+  const temps = zones
+    .map((t) => Number(t.trim()) / 1000)
+    .filter((t) => Number.isFinite(t) && t > -50 && t < 200);
   return temps.length === 0 ? null : Math.max(...temps);
 }
 
@@ -73,7 +75,13 @@ export function parseJournalLine(line: string): LogEntry | undefined {
 /** One line of the daemon's own JSON-lines log file. */
 export function parseLogFileLine(line: string): LogEntry | undefined {
   try {
-    const r = JSON.parse(line) as { time: number; level: LogLevel; scope: string; msg: string; fields?: object };
+    const r = JSON.parse(line) as {
+      time: number;
+      level: LogLevel;
+      scope: string;
+      msg: string;
+      fields?: object;
+    };
     if (typeof r.time !== 'number' || !LOG_LEVELS.includes(r.level)) return undefined;
     const fields = r.fields
       ? Object.entries(r.fields)

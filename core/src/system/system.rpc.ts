@@ -4,7 +4,12 @@ import { LOG_LEVELS } from '../log/log.ts';
 import { type CallContext, defineMethod, noParams } from '../rpc/registry.ts';
 
 const ok = z.object({ ok: z.literal(true) });
-const logEntry = z.object({ time: z.number(), level: z.enum(LOG_LEVELS), scope: z.string(), message: z.string() });
+const logEntry = z.object({
+  time: z.number(),
+  level: z.enum(LOG_LEVELS),
+  scope: z.string(),
+  message: z.string(),
+});
 
 /** Starts pushing new log entries to the caller's stream; returns its id. */
 function followLogs(ctx: CallContext): string {
@@ -25,7 +30,8 @@ function followLogs(ctx: CallContext): string {
 export const systemMethods = [
   defineMethod({
     name: 'server.echo',
-    description: 'Answer with the message it was given. For checking that the box answers, and for benchmarks.',
+    description:
+      'Answer with the message it was given. For checking that the box answers, and for benchmarks.',
     access: 'public',
     params: z.object({ message: z.string().max(65_536) }).strict(),
     result: z.object({ message: z.string() }),
@@ -65,9 +71,18 @@ export const systemMethods = [
     access: 'read',
     params: noParams,
     result: z.object({
-      cpu: z.object({ usagePercent: z.number(), cores: z.number(), load: z.tuple([z.number(), z.number(), z.number()]) }),
+      cpu: z.object({
+        usagePercent: z.number(),
+        cores: z.number(),
+        load: z.tuple([z.number(), z.number(), z.number()]),
+      }),
       memory: z.object({ totalBytes: z.number(), availableBytes: z.number(), usedPercent: z.number() }),
-      disk: z.object({ path: z.string(), totalBytes: z.number(), availableBytes: z.number(), usedPercent: z.number() }),
+      disk: z.object({
+        path: z.string(),
+        totalBytes: z.number(),
+        availableBytes: z.number(),
+        usedPercent: z.number(),
+      }),
       temperatureCelsius: z.number().nullable(),
     }),
     handler: (_, ctx) => ctx.services.system.metrics(),
@@ -97,12 +112,16 @@ export const systemMethods = [
   }),
   defineMethod({
     name: 'server.shutdown',
-    description: 'Power the box off. Every service stops; someone has to press the power button to start it again.',
+    description:
+      'Power the box off. Every service stops; someone has to press the power button to start it again.',
     access: 'admin',
     annotations: { destructive: true },
     params: noParams,
     result: ok,
-    handler: async (_, ctx) => (await ctx.services.system.shutdown(), { ok: true as const }),
+    handler: async (_, ctx) => {
+      await ctx.services.system.shutdown();
+      return { ok: true as const };
+    },
   }),
   defineMethod({
     name: 'server.restart',
@@ -111,6 +130,9 @@ export const systemMethods = [
     annotations: { destructive: true },
     params: noParams,
     result: ok,
-    handler: async (_, ctx) => (await ctx.services.system.restart(), { ok: true as const }),
+    handler: async (_, ctx) => {
+      await ctx.services.system.restart();
+      return { ok: true as const };
+    },
   }),
 ];

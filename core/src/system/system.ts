@@ -65,7 +65,9 @@ export class System {
   /** Stores the box's name (the wizard's choice) and shows it in the state document. */
   setHostname(name: string): void {
     this.#o.db
-      .prepare("INSERT INTO settings (key, value) VALUES ('hostname', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+      .prepare(
+        "INSERT INTO settings (key, value) VALUES ('hostname', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+      )
       .run(JSON.stringify(name));
     this.#o.state.set(['server', 'hostname'], name);
   }

@@ -1,0 +1,108 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import dbus from 'dbus-next';
+import { RpcError } from '../src/client/client.ts';
+import { logindPower } from '../src/host/power.ts';
+import { setUp, startTestDaemon } from './daemon.ts';
+
+/**
+ * A private dbus-daemon with a stand-in for systemd-logind on it: the real bus, the real
+ * wire protocol, and a Manager that records PowerOff/Reboot instead of doing them.
+ */
+async function fakeLogind(
+  t: test.TestContext,
+  o = { serve: true },
+): Promise<{ address: string; calls: string[] }> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dbus-'));
+  const config = path.join(dir, 'bus.conf');
+  fs.writeFileSync(
+    config,
+    `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:path=${dir}/bus.sock</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/><allow eavesdrop="true"/><allow own="*"/>
+  </policy>
+</busconfig>`,
+  );
+  // stderr ignored: an unprivileged-looking dbus-daemon warns that it cannot raise its fd limit.
+  const daemon = spawn('dbus-daemon', [`--config-file=${config}`, '--nofork', '--print-address'], {
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  const address = await new Promise<string>((resolve) =>
+    daemon.stdout.once('data', (d: Buffer) => resolve(d.toString().trim())),
+  );
+
+  const calls: string[] = [];
+  class Manager extends dbus.interface.Interface {
+    PowerOff(interactive: boolean) {
+      calls.push(`PowerOff(${interactive})`);
+    }
+    Reboot(interactive: boolean) {
+      calls.push(`Reboot(${interactive})`);
+    }
+  }
+  Manager.configureMembers({
+    methods: {
+      PowerOff: { inSignature: 'b', outSignature: '' },
+      Reboot: { inSignature: 'b', outSignature: '' },
+    },
+  });
+  const bus = dbus.sessionBus({ busAddress: address });
+  if (o.serve) {
+    await bus.requestName('org.freedesktop.login1', 0);
+    bus.export('/org/freedesktop/login1', new Manager('org.freedesktop.login1.Manager'));
+  }
+  t.after(() => {
+    bus.disconnect();
+    daemon.kill();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  return { address, calls };
+}
+
+test('power goes through logind over D-Bus', async (t) => {
+  const logind = await fakeLogind(t);
+  const power = logindPower(logind.address);
+  await power.reboot();
+  await power.powerOff();
+  assert.deepEqual(logind.calls, ['Reboot(false)', 'PowerOff(false)']);
+});
+
+test('without logind, or without a bus, the error says so', async (t) => {
+  const emptyBus = await fakeLogind(t, { serve: false });
+  await assert.rejects(logindPower(emptyBus.address).reboot(), {
+    code: 'power_failed',
+    message: /logind refused Reboot/,
+  });
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nobus-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  await assert.rejects(logindPower(`unix:path=${dir}/none.sock`).reboot(), { code: 'power_failed' });
+});
+
+test('server.restart and server.shutdown reach logind from a real daemon, admins only', async (t) => {
+  const logind = await fakeLogind(t);
+  const d = await startTestDaemon({ dev: false, args: ['--dbus-address', logind.address] });
+  t.after(() => d.cleanup());
+  await setUp(d);
+  const admin = d.client({ bearer: d.localToken });
+  const operate = d.client({
+    bearer: (await admin.call('auth.token.create', { name: 'op', scope: 'operate' })).token,
+  });
+  await assert.rejects(
+    operate.call('server.restart'),
+    (e: unknown) => e instanceof RpcError && e.code === 'forbidden',
+  );
+  await admin.call('server.restart');
+  await admin.call('server.shutdown');
+  assert.deepEqual(logind.calls, ['Reboot(false)', 'PowerOff(false)']);
+  const audit = await admin.call('audit.list', { method: 'server.shutdown' });
+  assert.equal(audit[0]!.outcome, 'ok');
+});
