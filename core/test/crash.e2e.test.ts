@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { migrate, openDatabase } from '../src/state/db.ts';
 import { MIGRATIONS } from '../src/state/migrations.ts';
-import { setUp, startTestDaemon, type TestDaemon } from './daemon.ts';
+import { PASSWORD, setUp, startTestDaemon, type TestDaemon } from './daemon.ts';
 
 const daemons: TestDaemon[] = [];
 after(async () => {
@@ -69,4 +70,20 @@ test('a database from a newer Hearth stops the daemon with a clear message', asy
     assert.match(e.message, /hint: a newer Hearth wrote it/);
     return true;
   });
+});
+
+test('SIGTERM lets the calls under way finish, then closes the database and exits 0', async () => {
+  const d = await startTestDaemon();
+  daemons.push(d);
+  await setUp(d);
+  // A login spends ~100 ms in argon2id: long enough to stop the daemon in the middle.
+  const login = d.client().call('auth.login', { password: PASSWORD });
+  await sleep(20);
+  const stopped = d.stop();
+  const session = await login;
+  assert.match(session.token, /^hts_/);
+  assert.equal(await stopped, 0);
+  assert.match(d.output(), /stopping[\s\S]*stopped/);
+  // Stopped cleanly: the WAL was checkpointed into the database and removed.
+  assert.equal(fs.existsSync(path.join(d.root, 'var/lib/hearth/hearth.db-wal')), false);
 });
