@@ -66,39 +66,25 @@ describe('the WebSocket /ws', () => {
   test('a reconnect resumes from its revision: missed patches only, or a dump when too far behind', async () => {
     const writer = d.client({ bearer: token });
     const f = new Follower();
-    let ws = await d.ws({ bearer: token });
-    let sub = (await ws.call('state.subscribe', {})) as { stream: string; revision: number };
-    ws.onStream(sub.stream, f.apply);
-    await until(() => f.revision === sub.revision, 'the dump');
-    await ws.close();
-
+    /** Connects, subscribes from where `f` is, and returns the kinds of message that came. */
+    const reconnect = async (): Promise<string[]> => {
+      const mark = f.seen.length;
+      const ws = await d.ws({ bearer: token });
+      const since = f.revision < 0 ? {} : { since: f.revision };
+      const sub = (await ws.call('state.subscribe', since)) as { stream: string; revision: number };
+      ws.onStream(sub.stream, f.apply);
+      await until(() => f.revision === sub.revision, 'catching up');
+      await ws.close();
+      assert.deepEqual(f.state, (await writer.call('state.get')).state);
+      return f.seen.slice(mark).map((m) => m.kind);
+    };
+    assert.deepEqual(await reconnect(), ['dump']);
     // Three changes while away: within the kept history of five.
     for (let i = 0; i < 3; i++) await writer.call('notification.create', { title: `away ${i}` });
-    const before = f.seen.length;
-    ws = await d.ws({ bearer: token });
-    sub = (await ws.call('state.subscribe', { since: f.revision })) as { stream: string; revision: number };
-    ws.onStream(sub.stream, f.apply);
-    await until(() => f.revision === sub.revision, 'catching up');
-    assert.deepEqual(
-      f.seen.slice(before).map((m) => m.kind),
-      ['patch', 'patch', 'patch'],
-    );
-    assert.deepEqual(f.state, (await writer.call('state.get')).state);
-    await ws.close();
-
+    assert.deepEqual(await reconnect(), ['patch', 'patch', 'patch']);
     // Ten changes: more than the history keeps.
     for (let i = 0; i < 10; i++) await writer.call('notification.create', { title: `long away ${i}` });
-    const mark = f.seen.length;
-    ws = await d.ws({ bearer: token });
-    sub = (await ws.call('state.subscribe', { since: f.revision })) as { stream: string; revision: number };
-    ws.onStream(sub.stream, f.apply);
-    await until(() => f.revision === sub.revision, 'the dump');
-    assert.deepEqual(
-      f.seen.slice(mark).map((m) => m.kind),
-      ['dump'],
-    );
-    assert.deepEqual(f.state, (await writer.call('state.get')).state);
-    await ws.close();
+    assert.deepEqual(await reconnect(), ['dump']);
   });
 
   test('following the daemon log streams new entries until cancelled', async () => {

@@ -11,14 +11,16 @@ export interface LogSource {
   follow(signal: AbortSignal): AsyncIterable<LogEntry>;
 }
 
+const parseLines = (text: string, parse: (line: string) => LogEntry | undefined): LogEntry[] =>
+  text
+    .split('\n')
+    .map(parse)
+    .filter((e): e is LogEntry => e !== undefined);
+
 /** The journal of a systemd unit, through `journalctl -o json`. */
 export function journalLogSource(unit: string, log: Logger): LogSource {
   const base = ['journalctl', '--no-pager', '-o', 'json', '-u', unit];
-  const parse = (text: string) =>
-    text
-      .split('\n')
-      .map(parseJournalLine)
-      .filter((e): e is LogEntry => e !== undefined);
+  const parse = (text: string) => parseLines(text, parseJournalLine);
   return {
     kind: 'journal',
     tail: async (lines) =>
@@ -40,11 +42,7 @@ const POLL_MS = 250;
 
 /** The daemon's JSON-lines log file, where there is no journal. */
 export function fileLogSource(file: string): LogSource {
-  const parse = (text: string) =>
-    text
-      .split('\n')
-      .map(parseLogFileLine)
-      .filter((e): e is LogEntry => e !== undefined);
+  const parse = (text: string) => parseLines(text, parseLogFileLine);
   return {
     kind: 'file',
     tail: async (lines) => {
