@@ -7,6 +7,7 @@ import { Auth } from './auth/auth.ts';
 import { writeLocalCookie } from './auth/local-cookie.ts';
 import type { KdfParams } from './auth/passwords.ts';
 import { FailureLimiter } from './auth/rate-limit.ts';
+import { HearthError } from './errors.ts';
 import { fileLogSource, journalLogSource } from './host/logs.ts';
 import { logindPower } from './host/power.ts';
 import { hostProcfs } from './host/procfs.ts';
@@ -221,17 +222,37 @@ function startWatchdog(notifier: Notifier, log: Logger): NodeJS.Timeout[] {
   return [t];
 }
 
-function listen(
+async function listen(
   server: http.Server,
   where: { port: number; host: string } | { path: string },
 ): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(where, () => {
-      server.off('error', reject);
-      resolve();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(where, () => {
+        server.off('error', reject);
+        resolve();
+      });
     });
-  });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    // `::` means every address; a kernel without IPv6 has only the IPv4 ones.
+    if (code === 'EAFNOSUPPORT' && 'host' in where && where.host === '::') {
+      return listen(server, { ...where, host: '0.0.0.0' });
+    }
+    const at = 'path' in where ? where.path : `${where.host} port ${where.port}`;
+    if (code === 'EADDRINUSE') {
+      throw new HearthError('address_in_use', `something else already listens on ${at}`, {
+        hint: 'stop the other program (or the other Hearth), or choose another --port',
+      });
+    }
+    if (code === 'EACCES') {
+      throw new HearthError('address_denied', `not allowed to listen on ${at}`, {
+        hint: 'ports below 1024 need root; use --port 8080 for a test',
+      });
+    }
+    throw e;
+  }
 }
 
 function closeServer(server: http.Server): Promise<void> {

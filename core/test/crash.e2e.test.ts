@@ -87,3 +87,19 @@ test('SIGTERM lets the calls under way finish, then closes the database and exit
   // Stopped cleanly: the WAL was checkpointed into the database and removed.
   assert.equal(fs.existsSync(path.join(d.root, 'var/lib/hearth/hearth.db-wal')), false);
 });
+
+test('a port already in use stops the daemon with a message that says what to do', async () => {
+  const d = await startTestDaemon();
+  daemons.push(d);
+  await setUp(d);
+  await assert.rejects(
+    startTestDaemon({ args: ['--port', String(d.port)] }).then((x) => daemons.push(x)),
+    (e: Error) => {
+      assert.match(
+        e.message,
+        /hearth: something else already listens on 127\.0\.0\.1 port \d+ — hint: stop the other program/,
+      );
+      return true;
+    },
+  );
+});

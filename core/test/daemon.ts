@@ -115,17 +115,23 @@ export async function startTestDaemon(options: StartOptions = {}): Promise<TestD
 
   const deadline = Date.now() + 30_000;
   let info: DaemonInfo | undefined;
-  while (!info) {
-    if (done) throw new Error(`the daemon exited before it was ready:\n${output}`);
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`the daemon did not get ready in 30 s:\n${output}`);
+  try {
+    while (!info) {
+      if (done) throw new Error(`the daemon exited before it was ready:\n${output}`);
+      if (Date.now() > deadline) {
+        child.kill('SIGKILL');
+        throw new Error(`the daemon did not get ready in 30 s:\n${output}`);
+      }
+      try {
+        const read = JSON.parse(fs.readFileSync(infoFile, 'utf8')) as DaemonInfo;
+        if (read.pid === child.pid) info = read;
+      } catch {}
+      if (!info) await sleep(20);
     }
-    try {
-      const read = JSON.parse(fs.readFileSync(infoFile, 'utf8')) as DaemonInfo;
-      if (read.pid === child.pid) info = read;
-    } catch {}
-    if (!info) await sleep(20);
+  } catch (e) {
+    // A root this call made is this call's to remove; a caller's root stays for a restart.
+    if (!options.root && !process.env['HEARTH_TEST_KEEP']) fs.rmSync(root, { recursive: true, force: true });
+    throw e;
   }
   const url = `http://127.0.0.1:${info.port}`;
   const localToken = fs.readFileSync(path.join(root, 'run/hearth/local.cookie'), 'utf8').trim();
