@@ -2,7 +2,7 @@ import { Conflict, HearthError, NotFound, Unauthorized } from '../errors.ts';
 import type { Logger } from '../log/log.ts';
 import type { Identity } from '../rpc/dispatch.ts';
 import type { Scope } from '../rpc/registry.ts';
-import type { Db } from '../state/db.ts';
+import { cachedStatement, type Db } from '../state/db.ts';
 import {
   checkPasswordStrength,
   DEFAULT_KDF,
@@ -261,9 +261,10 @@ export class Auth {
 
   #findSession(token: string): string | undefined {
     const now = this.#o.now();
-    const row = this.#o.db
-      .prepare('SELECT id, last_seen_at, expires_at FROM sessions WHERE token_hash = ?')
-      .get(hashSecret(token)) as { id: string; last_seen_at: number; expires_at: number } | undefined;
+    const row = cachedStatement(
+      this.#o.db,
+      'SELECT id, last_seen_at, expires_at FROM sessions WHERE token_hash = ?',
+    ).get(hashSecret(token)) as { id: string; last_seen_at: number; expires_at: number } | undefined;
     if (!row || row.expires_at <= now) return undefined;
     if (now - row.last_seen_at > TOUCH_EVERY_MS) {
       this.#o.db
@@ -274,9 +275,10 @@ export class Auth {
   }
 
   #findToken(token: string): { id: string; name: string; scope: Scope } | undefined {
-    const row = this.#o.db
-      .prepare('SELECT id, name, scope, last_used_at FROM api_tokens WHERE secret_hash = ?')
-      .get(hashSecret(token)) as
+    const row = cachedStatement(
+      this.#o.db,
+      'SELECT id, name, scope, last_used_at FROM api_tokens WHERE secret_hash = ?',
+    ).get(hashSecret(token)) as
       | { id: string; name: string; scope: Scope; last_used_at: number | null }
       | undefined;
     if (!row) return undefined;

@@ -1,4 +1,4 @@
-import dbus from 'dbus-next';
+import type DBus from 'dbus-next';
 import { HearthError } from '../errors.ts';
 
 /** Powering the machine off or rebooting it. */
@@ -14,6 +14,8 @@ export interface Power {
  */
 export function logindPower(busAddress?: string): Power {
   const call = async (member: 'PowerOff' | 'Reboot') => {
+    // Loaded when needed: D-Bus (and its XML parser) costs start-up time and memory.
+    const dbus = ((await import('dbus-next')) as unknown as { default: typeof DBus }).default;
     const bus = busAddress ? dbus.sessionBus({ busAddress }) : dbus.systemBus();
     // dbus-next reports a failed connection as an 'error' event, not as a rejection.
     const failed = new Promise<never>((_, reject) => bus.on('error', reject));

@@ -1,3 +1,4 @@
+import fsSync from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 
@@ -20,7 +21,9 @@ export function hostProcfs(proc = '/proc', sys = '/sys'): Procfs {
     stat: () => read(path.join(proc, 'stat')),
     meminfo: () => read(path.join(proc, 'meminfo')),
     loadavg: () => read(path.join(proc, 'loadavg')),
-    uptime: () => read(path.join(proc, 'uptime')),
+    // Synchronous on purpose: a procfs read never blocks, and the thread pool's round
+    // trips cost far more than the read itself.
+    uptime: async () => fsSync.readFileSync(path.join(proc, 'uptime'), 'utf8'),
     thermalZones: async () => {
       const dir = path.join(sys, 'class/thermal');
       const zones = (await fs.readdir(dir).catch(() => [])).filter((z) => z.startsWith('thermal_zone'));

@@ -169,7 +169,7 @@ export class HttpSurface {
         ws.close(1013, 'too far behind: reconnect and resume from your revision');
         return;
       }
-      ws.send(JSON.stringify(msg));
+      ws.send(msg instanceof RawJson ? msg.text : JSON.stringify(msg));
     };
     const cancel = (id: string) => {
       const s = streams.get(id);
@@ -206,8 +206,12 @@ export class HttpSurface {
           id,
           signal: controller.signal,
           send: (d) => {
-            if (!controller.signal.aborted)
-              out({ jsonrpc: '2.0', method: 'stream.data', params: { stream: id, data: d } });
+            if (controller.signal.aborted) return;
+            out(
+              new RawJson(
+                `{"jsonrpc":"2.0","method":"stream.data","params":{"stream":"${id}","data":${jsonOnce(d)}}}`,
+              ),
+            );
           },
           // Sent once, also after a cancel: it tells the client the stream is gone.
           end: () => {
@@ -230,6 +234,26 @@ export class HttpSurface {
       );
     });
   }
+}
+
+/** Already-serialized JSON. */
+class RawJson {
+  readonly text: string;
+  constructor(text: string) {
+    this.text = text;
+  }
+}
+
+// One state change goes to every subscriber as the same object: serialize it once.
+const serialized = new WeakMap<object, string>();
+function jsonOnce(value: unknown): string {
+  if (typeof value !== 'object' || value === null) return JSON.stringify(value) ?? 'null';
+  let text = serialized.get(value);
+  if (text === undefined) {
+    text = JSON.stringify(value);
+    serialized.set(value, text);
+  }
+  return text;
 }
 
 function send(

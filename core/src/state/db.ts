@@ -23,6 +23,20 @@ export function openDatabase(file: string): Db {
   return db;
 }
 
+const statements = new WeakMap<Db, Map<string, Database.Statement>>();
+
+/**
+ * A prepared statement kept for the life of the connection: for the queries on the hot
+ * path of every call (credential lookups), where preparing each time is most of the cost.
+ */
+export function cachedStatement(db: Db, sql: string): Database.Statement {
+  const byDb = statements.get(db) ?? new Map<string, Database.Statement>();
+  statements.set(db, byDb);
+  const stmt = byDb.get(sql) ?? db.prepare(sql);
+  byDb.set(sql, stmt);
+  return stmt;
+}
+
 export class DatabaseTooNew extends HearthError {
   constructor(file: string, found: number, known: number) {
     super(

@@ -132,7 +132,8 @@ export class StateDocument {
     const entry: StatePatch = { revision: this.#revision, patch };
     this.#history.push(entry);
     if (this.#history.length > this.#historySize) this.#history.shift();
-    for (const listener of this.#listeners) listener({ kind: 'patch', ...entry });
+    const message: StateMessage = { kind: 'patch', ...entry };
+    for (const listener of this.#listeners) listener(message);
     return entry;
   }
 }

@@ -49,6 +49,8 @@ export class System {
   readonly #startedAt: number;
   #lastCpu: { at: number; times: CpuTimes } | undefined;
   #metricsTimer: NodeJS.Timeout | undefined;
+  #hostname: string | undefined;
+  #bootId: Promise<string> | undefined;
 
   constructor(options: SystemOptions) {
     this.#o = { now: Date.now, ...options };
@@ -56,10 +58,13 @@ export class System {
   }
 
   get hostname(): string {
-    const row = this.#o.db.prepare("SELECT value FROM settings WHERE key = 'hostname'").get() as
-      | { value: string }
-      | undefined;
-    return row ? (JSON.parse(row.value) as string) : this.#o.defaultHostname;
+    if (this.#hostname === undefined) {
+      const row = this.#o.db.prepare("SELECT value FROM settings WHERE key = 'hostname'").get() as
+        | { value: string }
+        | undefined;
+      this.#hostname = row ? (JSON.parse(row.value) as string) : this.#o.defaultHostname;
+    }
+    return this.#hostname;
   }
 
   /** Stores the box's name (the wizard's choice) and shows it in the state document. */
@@ -69,6 +74,7 @@ export class System {
         "INSERT INTO settings (key, value) VALUES ('hostname', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
       )
       .run(JSON.stringify(name));
+    this.#hostname = name;
     this.#o.state.set(['server', 'hostname'], name);
   }
 
@@ -85,7 +91,9 @@ export class System {
   }
 
   async info() {
-    const [bootId, uptime] = await Promise.all([this.#o.procfs.bootId(), this.#o.procfs.uptime()]);
+    // The boot id cannot change while we run; read it once.
+    this.#bootId ??= this.#o.procfs.bootId();
+    const [bootId, uptime] = await Promise.all([this.#bootId, this.#o.procfs.uptime()]);
     return {
       version: VERSION,
       commit: COMMIT,

@@ -1,0 +1,52 @@
+// What the bench reads off the kernel and its statistics, shared by run.ts and load.ts.
+import fs from 'node:fs';
+
+// /proc/<pid>/stat counts in clock ticks; USER_HZ is 100 on every Linux we run on.
+const TICK_MS = 10;
+
+/** CPU time (ms) a process has used; with `reaped`, plus that of its children it has waited for. */
+export function cpuMsOf(pid: number | 'self', reaped = false): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name (which may contain spaces) start at state: utime, stime,
+  // cutime and cstime are fields 14 to 17.
+  const [utime, stime, cutime, cstime] = stat
+    .slice(stat.lastIndexOf(')') + 2)
+    .split(' ')
+    .slice(11, 15)
+    .map(Number) as [number, number, number, number];
+  return (utime + stime + (reaped ? cutime + cstime : 0)) * TICK_MS;
+}
+
+/** CPU time (ms) the whole machine has been busy, and what the hypervisor took (steal). */
+export function machineCpuMs(): { busy: number; steal: number } {
+  const [user, nice, system, , , irq, softirq, steal] = fs
+    .readFileSync('/proc/stat', 'utf8')
+    .split('\n')[0]!
+    .trim()
+    .split(/\s+/)
+    .slice(1)
+    .map(Number) as number[];
+  return { busy: (user! + nice! + system! + irq! + softirq!) * TICK_MS, steal: steal! * TICK_MS };
+}
+
+export const percentile = (sorted: ArrayLike<number>, p: number): number =>
+  sorted.length === 0
+    ? Number.NaN
+    : sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+
+export interface Memory {
+  /** VmRSS, MiB. */
+  rss: number;
+  /** RssAnon: the process's private pages, MiB. */
+  anon: number;
+}
+
+export function memoryOf(pid: number): Memory {
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  const mib = (field: string) => {
+    const kb = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1];
+    if (kb === undefined) throw new Error(`no ${field} in /proc/${pid}/status`);
+    return Number(kb) / 1024;
+  };
+  return { rss: mib('VmRSS'), anon: mib('RssAnon') };
+}
