@@ -14,6 +14,7 @@ import { hostProcfs } from './host/procfs.ts';
 import { type Notifier, systemdNotifier } from './host/sd-notify.ts';
 import { createLogger, fileSink, type Logger, type LogSink, stdoutSink } from './log/log.ts';
 import { Notifications } from './notifications/notifications.ts';
+import { Signers } from './packages/signers.ts';
 import { makePaths, type Paths } from './paths.ts';
 import { Dispatcher } from './rpc/dispatch.ts';
 import { HttpSurface } from './rpc/http.ts';
@@ -113,7 +114,8 @@ export async function startDaemon(settings: Settings, hooks: DaemonHooks = {}): 
   });
   const setup = new Setup({ db, auth, system, state, log: log.child('setup') });
   const registry = new Registry(METHODS);
-  const services: Services = { auth, audit, notifications, setup, state, system, registry };
+  const signers = new Signers({ db });
+  const services: Services = { auth, audit, notifications, setup, signers, state, system, registry };
 
   // The state document is complete before anyone can subscribe to it.
   await system.publishInfo(auth.isSetUp);

@@ -1,6 +1,7 @@
 import type { Audit } from './audit/audit.ts';
 import type { Auth } from './auth/auth.ts';
 import type { Notifications } from './notifications/notifications.ts';
+import type { Signers } from './packages/signers.ts';
 import type { Registry } from './rpc/registry.ts';
 import type { Setup } from './setup/setup.ts';
 import type { StateDocument } from './state/state-doc.ts';
@@ -12,6 +13,7 @@ export interface Services {
   audit: Audit;
   notifications: Notifications;
   setup: Setup;
+  signers: Signers;
   state: StateDocument;
   system: System;
   registry: Registry;

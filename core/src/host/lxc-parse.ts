@@ -46,7 +46,15 @@ const STATES: readonly LxcState[] = [
 
 /** `lxc-info -H` (raw numbers: bytes and nanoseconds, not "2.45 MiB"). */
 export function parseLxcInfo(text: string): LxcInfo {
-  const info: LxcInfo = { name: '', state: 'STOPPED', pid: null, ips: [], cpuNs: null, memoryBytes: null, links: [] };
+  const info: LxcInfo = {
+    name: '',
+    state: 'STOPPED',
+    pid: null,
+    ips: [],
+    cpuNs: null,
+    memoryBytes: null,
+    links: [],
+  };
   let sawState = false;
   for (const line of text.split('\n')) {
     const m = /^\s*([^:]+?):\s*(.*?)\s*$/.exec(line);
@@ -57,7 +65,8 @@ export function parseLxcInfo(text: string): LxcInfo {
         info.name = value;
         break;
       case 'State':
-        if (!(STATES as readonly string[]).includes(value)) throw new Error(`lxc-info: unknown state '${value}'`);
+        if (!(STATES as readonly string[]).includes(value))
+          throw new Error(`lxc-info: unknown state '${value}'`);
         info.state = value as LxcState;
         sawState = true;
         break;
@@ -141,7 +150,8 @@ export interface MountInfo {
 }
 
 /** The kernel escapes space, tab, newline and backslash in paths as octal (\040). */
-const unescapeOctal = (s: string) => s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+const unescapeOctal = (s: string) =>
+  s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
 
 /** proc(5): `36 35 98:0 /mnt1 /mnt2 rw,noatime master:1 - ext3 /dev/root rw,errors=continue`. */
 export function parseMountInfo(text: string): MountInfo[] {
@@ -225,7 +235,9 @@ export function planIdReservation(
   range: { start: number; count: number },
 ): IdReservation {
   const end = range.start + range.count;
-  const covered = existing.some((r) => r.owner === owner && r.start <= range.start && r.start + r.count >= end);
+  const covered = existing.some(
+    (r) => r.owner === owner && r.start <= range.start && r.start + r.count >= end,
+  );
   if (covered) return { action: 'none' };
   const clash = existing.find((r) => r.owner !== owner && r.start < end && range.start < r.start + r.count);
   if (clash) return { action: 'conflict', with: clash };
@@ -265,7 +277,9 @@ export function parseSubnet(cidr: string): Subnet {
   const size = 2 ** (32 - prefix);
   const base = ipToInt(m[1]!);
   if (base % size !== 0) {
-    throw new InvalidParams(`'${cidr}' has host bits set`, { hint: `use ${intToIp(base - (base % size))}/${prefix}` });
+    throw new InvalidParams(`'${cidr}' has host bits set`, {
+      hint: `use ${intToIp(base - (base % size))}/${prefix}`,
+    });
   }
   return {
     cidr,
@@ -400,7 +414,10 @@ export function renderLxcConfig(c: LxcConfigInput, host: HostFacts): string {
   ];
 
   const cg = host.cgroup === 'unified' ? 'lxc.cgroup2' : 'lxc.cgroup';
-  lines.push(`${cg}.devices.deny = a`, ...[...DEVICES, ...DEVICES_TTY].map((d) => `${cg}.devices.allow = ${d}`));
+  lines.push(
+    `${cg}.devices.deny = a`,
+    ...[...DEVICES, ...DEVICES_TTY].map((d) => `${cg}.devices.allow = ${d}`),
+  );
   const memory = c.memoryMiB * 1024 * 1024;
   const quota = Math.round(c.cpus * CPU_PERIOD_US);
   if (host.cgroup === 'unified') {

@@ -118,7 +118,9 @@ export function hostMounts(log: Logger, mountinfo = '/proc/self/mountinfo'): Mou
   const self: Mounts = {
     async mountSquashfs(image, target) {
       assertMountablePath(target);
-      if (await already(target, 'squashfs', (m) => m.fsType === 'squashfs' && !m.options.includes('idmapped'))) {
+      if (
+        await already(target, 'squashfs', (m) => m.fsType === 'squashfs' && !m.options.includes('idmapped'))
+      ) {
         return;
       }
       await fs.mkdir(target, { recursive: true });
@@ -129,13 +131,18 @@ export function hostMounts(log: Logger, mountinfo = '/proc/self/mountinfo'): Mou
       assertMountablePath(target);
       if (await already(target, 'idmapped', (m) => m.options.includes('idmapped'))) return;
       const nr = UNSHARE_SYSCALL[process.arch];
-      if (nr === undefined) throw new HearthError('unsupported_architecture', `no idmapped mounts on ${process.arch}`);
+      if (nr === undefined)
+        throw new HearthError('unsupported_architecture', `no idmapped mounts on ${process.arch}`);
       await fs.mkdir(target, { recursive: true });
       const map = `0 ${range.hostId} ${range.count}`;
       try {
-        await run(['perl', '-e', IDMAP_SCRIPT, String(nr), source, target, map], { log, debianPackage: 'perl-base' });
+        await run(['perl', '-e', IDMAP_SCRIPT, String(nr), source, target, map], {
+          log,
+          debianPackage: 'perl-base',
+        });
       } catch (e) {
-        if (e instanceof CommandFailed && /mount_setattr/.test(e.stderr)) throw new IdmappedMountsUnsupported(source, e);
+        if (e instanceof CommandFailed && /mount_setattr/.test(e.stderr))
+          throw new IdmappedMountsUnsupported(source, e);
         throw e;
       }
     },

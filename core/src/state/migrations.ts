@@ -77,4 +77,15 @@ export const MIGRATIONS: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 2,
+    name: 'trusted signers',
+    sql: `
+      CREATE TABLE signers (
+        public_key TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        added_at INTEGER NOT NULL
+      ) STRICT;
+    `,
+  },
 ];
