@@ -24,7 +24,8 @@ export npm_config_audit := false
 # Debian packages the build and the tests need (installed by `make deps`).
 APT_PACKAGES := curl ca-certificates openssl python3 make g++ git \
 	g++-aarch64-linux-gnu binutils-aarch64-linux-gnu qemu-user-static binfmt-support mmdebstrap \
-	dbus systemd socat procps
+	dbus systemd socat procps \
+	lxc uidmap squashfs-tools busybox-static nftables iproute2
 # Keyed by the list, so a checkout that needs other packages checks again.
 APT_STAMP := $(CACHE)/apt-$(shell echo $(APT_PACKAGES) | sha256sum | cut -c1-12).stamp
 

@@ -5,9 +5,10 @@ import type { Logger } from '../log/log.ts';
 export class CommandFailed extends HearthError {
   readonly argv: string[];
   readonly exitCode: number | null;
+  readonly stdout: string;
   readonly stderr: string;
 
-  constructor(argv: string[], exitCode: number | null, stderr: string, signal: string | null) {
+  constructor(argv: string[], exitCode: number | null, stderr: string, signal: string | null, stdout = '') {
     const how = signal ? `was killed by ${signal}` : `exited with ${exitCode}`;
     const last = stderr.trim().split('\n').slice(-3).join(' | ');
     super('command_failed', `${argv[0]} ${how}${last ? `: ${last}` : ''}`, {
@@ -15,6 +16,7 @@ export class CommandFailed extends HearthError {
     });
     this.argv = argv;
     this.exitCode = exitCode;
+    this.stdout = stdout;
     this.stderr = stderr;
   }
 }
@@ -70,7 +72,7 @@ export function run(argv: string[], options: RunOptions = {}): Promise<RunResult
       const stderr = Buffer.concat(err).toString('utf8');
       options.log?.debug('ran', { argv0: argv[0], code, ms: Math.round(performance.now() - started) });
       if (code === 0) resolve({ stdout, stderr });
-      else reject(new CommandFailed(argv, code, stderr, signal));
+      else reject(new CommandFailed(argv, code, stderr, signal, stdout));
     });
     child.stdin.on('error', () => {});
     child.stdin.end(options.input);

@@ -1,3 +1,5 @@
+import { CONTAINER_PREFIX, containerName, isHearthContainer } from '../host/lxc.ts';
+
 /**
  * The reconcile planner: from what should be (the packages table) and what is (the
  * containers and mounts on the host), the steps that make them agree. Pure: every rule of
@@ -44,12 +46,6 @@ export type Step =
   | { kind: 'remove-orphan-container'; name: string }
   | { kind: 'unmount-orphan'; path: string };
 
-export const CONTAINER_PREFIX = 'hearth-';
-export const containerName = (id: string): string => `${CONTAINER_PREFIX}${id}`;
-
-/** Containers Hearth did not create: listed as `ignored`, never touched. */
-export const isOurs = (name: string): boolean => name.startsWith(CONTAINER_PREFIX);
-
 export interface PlanInput {
   packages: PackageRecord[];
   observed: Observed;
@@ -91,7 +87,8 @@ export function plan(input: PlanInput): Step[] {
   }
 
   for (const c of input.observed.containers) {
-    if (!isOurs(c.name)) continue;
+    // Containers Hearth did not create are listed as `ignored` and never touched.
+    if (!isHearthContainer(c.name)) continue;
     const id = c.name.slice(CONTAINER_PREFIX.length);
     if (!known.has(id) && !input.busy.has(id)) steps.push({ kind: 'remove-orphan-container', name: c.name });
   }

@@ -1,0 +1,485 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { HearthError } from '../src/errors.ts';
+import { type Bridge, hostBridge, type NetworkSpec } from '../src/host/bridge.ts';
+import {
+  type ContainerSpec,
+  hostLxc,
+  idRangeForSlot,
+  isHearthContainer,
+  type Lxc,
+  MAX_SLOT,
+  vethName,
+} from '../src/host/lxc.ts';
+import { hostMounts, type Mounts } from '../src/host/mounts.ts';
+import { run } from '../src/host/run.ts';
+import { silentLogger } from '../src/log/log.ts';
+
+/**
+ * Real LXC on this machine: an unprivileged container from a busybox squashfs, on its
+ * own bridge and subnet, reached from the host. Traffic goes only from the host to the
+ * container's address, never beyond the machine.
+ */
+
+const log = silentLogger;
+const BUSYBOX = '/bin/busybox';
+const tools = ['lxc-start', 'mksquashfs', 'nft', 'perl'];
+const missing = [
+  ...(process.getuid?.() === 0 ? [] : ['root']),
+  ...tools.filter(
+    (t) => !['/usr/bin', '/usr/sbin', '/bin', '/sbin'].some((d) => fs.existsSync(path.join(d, t))),
+  ),
+  ...(fs.existsSync(BUSYBOX) ? [] : ['busybox-static']),
+];
+const skip = missing.length > 0 ? `needs ${missing.join(', ')}` : false;
+
+// Per run, so a real hearth0 / 10.73.0.0/24 / table hearth is never touched.
+const n = process.pid % 200;
+const network = (): NetworkSpec => ({
+  bridge: `htest${n}`,
+  subnet: `10.231.${n}.0/24`,
+  nftTable: `hearth_test${n}`,
+});
+
+const INDEX = '<h1>hello from a hearth container</h1>\n';
+
+type Cleanup = (undo: () => unknown) => void;
+
+/**
+ * Undo steps run last-registered first (t.after runs hooks in registration order), each
+ * one even when an earlier one failed: the container goes before its directory does.
+ */
+function cleanups(t: test.TestContext): Cleanup {
+  const stack: (() => unknown)[] = [];
+  t.after(async () => {
+    const errors: unknown[] = [];
+    for (let undo = stack.pop(); undo; undo = stack.pop())
+      await Promise.resolve(undo()).catch((e) => errors.push(e));
+    if (errors.length > 0) throw errors[0];
+  });
+  return (undo) => stack.push(undo);
+}
+
+/** A temp dir that is unmounted (deepest first) before it is removed, even after a failure. */
+function scratch(cleanup: Cleanup, mounts: Mounts): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hearth-lxc-'));
+  // The containers' roots (mapped uids) must be able to reach the lxcpath inside it.
+  fs.chmodSync(dir, 0o755);
+  cleanup(async () => {
+    await mounts.unmountAll(dir);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  return dir;
+}
+
+/** busybox with a few applet links and a web root, owned by 0 as in any image. */
+async function buildImage(dir: string): Promise<string> {
+  const root = path.join(dir, 'image-root');
+  for (const d of ['bin', 'www', 'etc', 'proc', 'sys', 'dev', 'tmp', 'root', 'usr/lib']) {
+    fs.mkdirSync(path.join(root, d), { recursive: true });
+  }
+  fs.copyFileSync(BUSYBOX, path.join(root, 'bin/busybox'));
+  fs.chmodSync(path.join(root, 'bin/busybox'), 0o755);
+  for (const applet of ['sh', 'httpd', 'cat', 'echo', 'id', 'ls', 'sleep', 'touch']) {
+    fs.symlinkSync('busybox', path.join(root, 'bin', applet));
+  }
+  fs.writeFileSync(path.join(root, 'www/index.html'), INDEX);
+  fs.writeFileSync(path.join(root, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\n');
+  const image = path.join(dir, 'image.sqfs');
+  await run(['mksquashfs', root, image, '-noappend', '-quiet', '-all-root', '-no-progress'], { log });
+  return image;
+}
+
+/** Files the test may change on the host, put back as they were. */
+function restoreAfter(cleanup: Cleanup, files: string[]) {
+  const saved = files.map((f) => ({ f, text: fs.existsSync(f) ? fs.readFileSync(f, 'utf8') : undefined }));
+  cleanup(() => {
+    for (const { f, text } of saved) {
+      if (text === undefined) fs.rmSync(f, { force: true });
+      else if (fs.readFileSync(f, 'utf8') !== text) fs.writeFileSync(f, text);
+    }
+  });
+}
+
+async function upBridge(cleanup: Cleanup, bridge: Bridge): Promise<NetworkSpec> {
+  const spec = network();
+  restoreAfter(cleanup, ['/proc/sys/net/ipv4/ip_forward']);
+  cleanup(() => bridge.teardown(spec));
+  await bridge.ensure(spec);
+  return spec;
+}
+
+/**
+ * Everything a container test needs: its own lxcpath in a scratch dir, a bridge of its
+ * own, an image, a stand-in hearth binary, /etc/subuid and /etc/subgid put back after.
+ * Containers made by specFor are destroyed before the rest is taken down.
+ */
+async function containerHost(t: test.TestContext) {
+  const mounts = hostMounts(log);
+  const bridge = hostBridge(log);
+  const cleanup = cleanups(t);
+  const dir = scratch(cleanup, mounts);
+  const lxcPath = path.join(dir, 'lxc');
+  const lxc: Lxc = hostLxc({ lxcPath, mounts, log });
+  restoreAfter(cleanup, ['/etc/subuid', '/etc/subgid']);
+  const net = await upBridge(cleanup, bridge);
+  const image = await buildImage(dir);
+  const hearthBinary = path.join(dir, 'hearth');
+  fs.writeFileSync(hearthBinary, '#!/bin/sh\necho hearth stand-in\n', { mode: 0o755 });
+  let slot = MAX_SLOT;
+  const specFor = (name: string, address: string, rest: Partial<ContainerSpec>): ContainerSpec => {
+    cleanup(() => lxc.destroy(name));
+    return {
+      name,
+      image,
+      dataDir: path.join(dir, 'containers', name),
+      idmap: idRangeForSlot(slot--),
+      volumes: [],
+      hearthBinary,
+      init: ['/bin/sh', '-c', "trap 'exit 0' TERM; httpd -f -p 80 -h /www & wait"],
+      memoryMiB: 64,
+      cpus: 1,
+      network: { bridge: net.bridge, subnet: net.subnet, address },
+      ...rest,
+    };
+  };
+  return { lxc, mounts, bridge, net, dir, lxcPath, image, specFor };
+}
+
+async function httpGet(url: string, deadlineMs: number): Promise<string> {
+  const until = Date.now() + deadlineMs;
+  for (;;) {
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(1000) });
+      if (res.ok) return await res.text();
+    } catch (e) {
+      if (Date.now() > until) throw e;
+    }
+    if (Date.now() > until) throw new Error(`${url} did not answer within ${deadlineMs} ms`);
+    await sleep(25);
+  }
+}
+
+/** The file of a controller's setting for the container's init, whichever cgroup layout. */
+function cgroupFile(pid: number, controller: string, v1File: string, v2File: string): string {
+  const lines = fs.readFileSync(`/proc/${pid}/cgroup`, 'utf8').trim().split('\n');
+  const v1 = lines.find((l) => l.split(':')[1]!.split(',').includes(controller));
+  if (v1) return path.join('/sys/fs/cgroup', controller, v1.split(':')[2]!, v1File);
+  return path.join('/sys/fs/cgroup', lines.find((l) => l.startsWith('0::'))!.slice(3), v2File);
+}
+
+const hostIds = (pid: number) => {
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  const ids = (key: string) => /^\S+:\s+(.*)$/m.exec(status.split('\n').find((l) => l.startsWith(key))!)![1]!;
+  return { uid: ids('Uid:').split(/\s+/).map(Number), gid: ids('Gid:').split(/\s+/).map(Number) };
+};
+
+async function timed<T>(times: Record<string, number>, key: string, f: () => Promise<T>): Promise<T> {
+  const t0 = performance.now();
+  const r = await f();
+  times[key] = Math.round(performance.now() - t0);
+  return r;
+}
+
+test(
+  'the bridge: ensure twice is one bridge, one address, one NAT table; teardown removes both',
+  { skip },
+  async (t) => {
+    const bridge = hostBridge(log);
+    const spec = await upBridge(cleanups(t), bridge);
+    const subnet = await bridge.ensure(spec);
+    const [link] = await bridge.links(spec.bridge);
+    assert.equal(link?.kind, 'bridge');
+    assert.ok(link.up);
+    assert.deepEqual(link.ipv4, [{ address: subnet.gateway, prefix: 24 }]);
+    assert.equal(fs.readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8').trim(), '1');
+    const table = (await run(['nft', 'list', 'table', 'ip', spec.nftTable], { log })).stdout;
+    assert.equal(table.match(/masquerade/g)?.length, 1, table);
+    assert.match(
+      table,
+      new RegExp(`ip saddr ${subnet.cidr.replace(/\./g, '\\.')} oifname != "${spec.bridge}"`),
+    );
+
+    await bridge.teardown(spec);
+    await bridge.teardown(spec);
+    assert.deepEqual(await bridge.links(spec.bridge), []);
+    assert.doesNotMatch(
+      (await run(['nft', 'list', 'tables'], { log })).stdout,
+      new RegExp(`\\b${spec.nftTable}\\b`),
+    );
+  },
+);
+
+test(
+  'mounts: squashfs, idmapped clone, overlay; each idempotent; unmountAll leaves nothing',
+  { skip },
+  async (t) => {
+    const mounts = hostMounts(log);
+    const dir = scratch(cleanups(t), mounts);
+    const image = await buildImage(dir);
+    const [plain, lower, rootfs, upper, work] = ['plain', 'lower', 'rootfs', 'upper', 'work'].map((d) =>
+      path.join(dir, d),
+    ) as [string, string, string, string, string];
+    const range = { hostId: 1_234_567, count: 65536 };
+    fs.mkdirSync(upper);
+    fs.mkdirSync(work);
+    fs.chownSync(upper, range.hostId, range.hostId);
+
+    for (let i = 0; i < 2; i++) {
+      await mounts.mountSquashfs(image, plain);
+      await mounts.mountIdmapped(plain, lower, range);
+      await mounts.mountOverlay({ lower, upper, work }, rootfs);
+    }
+    const listed = await mounts.listMounts(dir);
+    assert.deepEqual(
+      listed.map((m) => [path.basename(m.mountPoint), m.fsType]),
+      [
+        ['rootfs', 'overlay'],
+        ['lower', 'squashfs'],
+        ['plain', 'squashfs'],
+      ],
+    );
+    assert.ok(listed[1]!.options.includes('idmapped'));
+    assert.equal(fs.statSync(path.join(plain, 'www/index.html')).uid, 0);
+    assert.equal(fs.statSync(path.join(lower, 'www/index.html')).uid, range.hostId);
+    assert.equal(fs.readFileSync(path.join(rootfs, 'www/index.html'), 'utf8'), INDEX);
+    await assert.rejects(mounts.mountOverlay({ lower, upper, work }, plain), { code: 'mount_conflict' });
+
+    const file = path.join(dir, 'file');
+    fs.writeFileSync(file, 'x');
+    await mounts.bind(file, path.join(dir, 'bound'), { readOnly: true });
+    assert.throws(() => fs.writeFileSync(path.join(dir, 'bound'), 'y'), { code: 'EROFS' });
+
+    await mounts.unmountAll(dir);
+    await mounts.unmount(rootfs);
+    assert.deepEqual(await mounts.listMounts(dir), []);
+    assert.equal((await run(['losetup', '-j', image], { log })).stdout, '');
+  },
+);
+
+test(
+  'an unprivileged container from a squashfs image: HTTP, ids, volume, limits, restart, destroy',
+  { skip },
+  async (t) => {
+    const times: Record<string, number> = {};
+    const { lxc, mounts, bridge, net, dir, lxcPath, image, specFor } = await containerHost(t);
+    const volume = path.join(dir, 'volumes', 'data');
+    const address = `10.231.${n}.2`;
+    const spec = specFor(`hearth-lxc-test-${process.pid}`, address, {
+      volumes: [{ source: volume, target: '/data' }],
+      init: ['/bin/sh', '-c', "trap 'exit 0' TERM; echo up $GREETING; httpd -f -p 80 -h /www & wait"],
+      env: { GREETING: 'from the console' },
+      memoryMiB: 64,
+      cpus: 0.5,
+    });
+
+    await timed(times, 'create', () => lxc.create(spec));
+    await assert.rejects(lxc.create(spec), { code: 'conflict' });
+    assert.equal((await lxc.info(spec.name)).state, 'STOPPED');
+    // Someone else's container in the same lxcpath: listed, marked foreign.
+    fs.mkdirSync(path.join(lxcPath, 'not-ours'));
+    fs.writeFileSync(path.join(lxcPath, 'not-ours', 'config'), 'lxc.uts.name = not-ours\n');
+
+    const t0 = performance.now();
+    await timed(times, 'start', () => lxc.start(spec.name));
+    assert.equal(await httpGet(`http://${address}/`, 10_000), INDEX);
+    times['start to HTTP answer'] = Math.round(performance.now() - t0);
+
+    const info = await lxc.info(spec.name);
+    assert.equal(info.state, 'RUNNING');
+    assert.deepEqual(info.ips, [address]);
+    assert.ok(info.pid && info.pid > 1);
+    assert.ok(info.memoryBytes !== null && info.memoryBytes > 0);
+    assert.ok(info.cpuNs !== null);
+
+    // Root inside is an unprivileged uid outside.
+    const ids = hostIds(info.pid);
+    assert.deepEqual(ids.uid, Array(4).fill(spec.idmap.hostId));
+    assert.deepEqual(ids.gid, Array(4).fill(spec.idmap.hostId));
+    assert.ok(spec.idmap.hostId >= 100_000);
+
+    // Limits applied to the container's cgroup.
+    assert.equal(info.memoryLimitBytes, 64 * 1024 * 1024);
+    const memFile = cgroupFile(info.pid, 'memory', 'memory.limit_in_bytes', 'memory.max');
+    assert.equal(Number(fs.readFileSync(memFile, 'utf8')), 64 * 1024 * 1024);
+    const cpuFile = cgroupFile(info.pid, 'cpu', 'cpu.cfs_quota_us', 'cpu.max');
+    assert.match(fs.readFileSync(cpuFile, 'utf8'), /^50000\b/);
+
+    // The volume: written as root inside, owned by the mapped root outside.
+    const wrote = await lxc.exec(spec.name, [
+      '/bin/sh',
+      '-c',
+      'echo hello > /data/from-inside && id -u && ls -ln /www',
+    ]);
+    assert.equal(wrote.exitCode, 0, wrote.stderr);
+    assert.match(wrote.stdout, /^0\n/);
+    assert.match(wrote.stdout, /-rw-r--r--\s+1 0\s+0\s+.*index\.html/, 'image files are root-owned inside');
+    assert.equal(fs.readFileSync(path.join(volume, 'from-inside'), 'utf8'), 'hello\n');
+    assert.equal(fs.statSync(path.join(volume, 'from-inside')).uid, spec.idmap.hostId);
+
+    // The rootfs is writable (overlay), the hearth binary is not.
+    assert.equal((await lxc.exec(spec.name, ['/bin/touch', '/etc/marker'])).exitCode, 0);
+    const hearth = await lxc.exec(spec.name, ['/bin/cat', '/usr/lib/hearth/hearth']);
+    assert.match(hearth.stdout, /hearth stand-in/);
+    assert.notEqual(
+      (await lxc.exec(spec.name, ['/bin/sh', '-c', 'echo x >> /usr/lib/hearth/hearth'])).exitCode,
+      0,
+    );
+    const mountinfo = (await lxc.exec(spec.name, ['/bin/cat', '/proc/self/mountinfo'])).stdout;
+    assert.match(mountinfo, / \/usr\/lib\/hearth\/hearth ro,/, 'bind-mounted read-only');
+    const env = await lxc.exec(spec.name, ['/bin/sh', '-c', 'echo "$GREETING|$PATH"'], {
+      env: { GREETING: 'hi' },
+    });
+    assert.equal(env.stdout, 'hi|/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n');
+
+    const listed = await lxc.list();
+    assert.deepEqual(
+      listed.map((c) => [c.name, c.state, c.foreign]),
+      [
+        [spec.name, 'RUNNING', false],
+        ['not-ours', 'STOPPED', true],
+      ].sort(),
+    );
+    assert.ok(!isHearthContainer('not-ours'));
+    await assert.rejects(lxc.start('not-ours'), { code: 'foreign_container' });
+    await assert.rejects(lxc.destroy('not-ours'), { code: 'foreign_container' });
+
+    let logs: string[] = [];
+    for (let i = 0; i < 40 && !logs.includes('up from the console'); i++, await sleep(25)) {
+      logs = await lxc.logs(spec.name);
+    }
+    assert.deepEqual(logs, ['up from the console']);
+
+    // SIGTERM is handled by this init, so stop is quick, not the timeout.
+    await timed(times, 'stop', () => lxc.stop(spec.name, { timeoutS: 5 }));
+    assert.ok(times['stop']! < 4000, `stop took ${times['stop']} ms`);
+    assert.equal((await lxc.info(spec.name)).state, 'STOPPED');
+    assert.deepEqual(await mounts.listMounts(lxcPath), [], 'a stopped container holds no mounts');
+    await lxc.stop(spec.name);
+
+    await lxc.start(spec.name);
+    await lxc.start(spec.name);
+    assert.equal(await httpGet(`http://${address}/`, 10_000), INDEX);
+    assert.equal(
+      (await lxc.exec(spec.name, ['/bin/ls', '/etc/marker'])).exitCode,
+      0,
+      'the upper layer persists',
+    );
+    assert.equal(fs.readFileSync(path.join(volume, 'from-inside'), 'utf8'), 'hello\n');
+
+    await timed(times, 'destroy (running)', () => lxc.destroy(spec.name));
+    await lxc.destroy(spec.name);
+    assert.deepEqual(
+      (await lxc.list()).map((c) => c.name),
+      ['not-ours'],
+    );
+    await assert.rejects(lxc.info(spec.name), { code: 'not_found' });
+    assert.deepEqual(await mounts.listMounts(dir), []);
+    assert.equal((await run(['losetup', '-j', image], { log })).stdout, '');
+    assert.deepEqual(await bridge.links(vethName(spec.name)), []);
+    assert.deepEqual(
+      (await bridge.links()).filter((l) => l.master === net.bridge),
+      [],
+    );
+    assert.ok(!fs.existsSync(path.join(lxcPath, spec.name)));
+    assert.ok(!fs.existsSync(spec.dataDir));
+    assert.ok(fs.existsSync(path.join(volume, 'from-inside')), 'volumes outlive the container');
+    for (const root of fs.readdirSync('/sys/fs/cgroup').map((c) => path.join('/sys/fs/cgroup', c))) {
+      const left = fs
+        .readdirSync(root)
+        .filter((e) => e.endsWith(`.${spec.name}`) || e.includes(`.${spec.name}-`));
+      assert.deepEqual(left, [], `cgroups left in ${root}`);
+    }
+
+    await bridge.teardown(net);
+    assert.deepEqual(await bridge.links(net.bridge), []);
+    assert.doesNotMatch(
+      (await run(['nft', 'list', 'tables'], { log })).stdout,
+      new RegExp(`\\b${net.nftTable}\\b`),
+    );
+    t.diagnostic(`ms: ${JSON.stringify(times)}`);
+  },
+);
+
+test('stop: an init that ignores SIGTERM is killed when the timeout runs out', { skip }, async (t) => {
+  const { lxc, mounts, lxcPath, specFor } = await containerHost(t);
+  const spec = specFor(`hearth-stubborn-${process.pid}`, `10.231.${n}.3`, {
+    init: ['/bin/sh', '-c', "trap '' TERM; httpd -f -p 80 -h /www & while true; do sleep 1; done"],
+  });
+  await lxc.create(spec);
+  await lxc.start(spec.name);
+  const t0 = performance.now();
+  await lxc.stop(spec.name, { timeoutS: 1 });
+  const ms = performance.now() - t0;
+  assert.ok(ms >= 900 && ms < 5000, `stop took ${Math.round(ms)} ms`);
+  assert.equal((await lxc.info(spec.name)).state, 'STOPPED');
+  assert.deepEqual(await mounts.listMounts(lxcPath), []);
+  await lxc.destroy(spec.name);
+});
+
+test('a container that cannot start says why and leaves nothing mounted', { skip }, async (t) => {
+  const { lxc, mounts, lxcPath, specFor } = await containerHost(t);
+  const spec = specFor(`hearth-nobridge-${process.pid}`, `10.231.${n}.4`, {});
+  await lxc.create({ ...spec, network: { ...spec.network, bridge: `hnone${n}` } });
+  const failed = await lxc.start(spec.name).then(
+    () => assert.fail('started without its bridge'),
+    (e: HearthError) => e,
+  );
+  assert.equal(failed.code, 'container_start_failed');
+  assert.match(failed.message, new RegExp(`hnone${n}`));
+  assert.deepEqual(await mounts.listMounts(lxcPath), []);
+  assert.equal((await lxc.info(spec.name)).state, 'STOPPED');
+  t.diagnostic(failed.message);
+});
+
+test('specs that cannot be run safely are refused before anything is made', { skip }, async (t) => {
+  const mounts = hostMounts(log);
+  const dir = scratch(cleanups(t), mounts);
+  const lxc = hostLxc({ lxcPath: path.join(dir, 'lxc'), mounts, log });
+  for (const f of ['image.sqfs', 'hearth']) fs.writeFileSync(path.join(dir, f), '');
+  const closed = path.join(dir, 'closed');
+  fs.mkdirSync(closed, { mode: 0o700 });
+  const subuid = fs.readFileSync('/etc/subuid', 'utf8');
+  const good: ContainerSpec = {
+    name: 'hearth-refused',
+    image: path.join(dir, 'image.sqfs'),
+    dataDir: path.join(dir, 'data'),
+    idmap: idRangeForSlot(0),
+    volumes: [],
+    hearthBinary: path.join(dir, 'hearth'),
+    init: ['/bin/true'],
+    memoryMiB: 64,
+    cpus: 1,
+    network: { bridge: 'hearth0', subnet: '10.73.0.0/24', address: '10.73.0.2' },
+  };
+  const bad: [Partial<ContainerSpec>, string][] = [
+    [{ name: 'web' }, 'foreign_container'],
+    [{ name: 'hearth-Bad_Name' }, 'foreign_container'],
+    [{ volumes: [{ source: '/srv/a b', target: '/data' }] }, 'invalid_params'],
+    [{ volumes: [{ source: '/srv/a', target: '/data/../etc' }] }, 'invalid_params'],
+    [{ env: { 'BAD-KEY': 'x' } }, 'invalid_params'],
+    [{ env: { KEY: 'two\nlines' } }, 'invalid_params'],
+    [{ init: [] }, 'invalid_params'],
+    [{ memoryMiB: 0 }, 'invalid_params'],
+    [{ idmap: { hostId: 0, count: 65536 } }, 'invalid_params'],
+    [{ network: { bridge: 'hearth0', subnet: '10.73.0.0/24', address: '10.73.0.1' } }, 'invalid_params'],
+    [{ network: { bridge: 'hearth0', subnet: '10.73.0.0/24', address: '10.74.0.2' } }, 'invalid_params'],
+    [{ image: path.join(dir, 'missing.sqfs') }, 'not_found'],
+    // The container's root looks these up itself: a 0700 directory on the way stops it.
+    [{ volumes: [{ source: path.join(closed, 'data'), target: '/data' }] }, 'path_not_reachable'],
+  ];
+  for (const [change, code] of bad) {
+    await assert.rejects(lxc.create({ ...good, ...change }), { code }, JSON.stringify(change));
+  }
+  const behindClosed = hostLxc({ lxcPath: path.join(closed, 'lxc'), mounts, log });
+  await assert.rejects(behindClosed.create(good), { code: 'path_not_reachable' });
+
+  assert.deepEqual(fs.readdirSync(dir).sort(), ['closed', 'hearth', 'image.sqfs']);
+  assert.deepEqual(fs.readdirSync(closed), []);
+  assert.equal(fs.readFileSync('/etc/subuid', 'utf8'), subuid);
+  assert.deepEqual(await lxc.list(), []);
+});
