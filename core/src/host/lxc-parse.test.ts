@@ -201,7 +201,7 @@ test('veth names fit IFNAMSIZ; MACs are stable, unicast and locally administered
 });
 
 test('the console log is a terminal: CRLF lines, tail of N', () => {
-  const text = fixture('console.log');
+  const text = fixture('console-log.txt');
   assert.deepEqual(tailConsoleLog(text, 100), ['starting web server', 'tick 0', 'tick 1', 'tick 2']);
   assert.deepEqual(tailConsoleLog(text, 2), ['tick 1', 'tick 2']);
   assert.deepEqual(tailConsoleLog('', 10), []);
