@@ -25,7 +25,7 @@ export npm_config_audit := false
 APT_PACKAGES := curl ca-certificates openssl python3 make g++ git \
 	g++-aarch64-linux-gnu binutils-aarch64-linux-gnu qemu-user-static binfmt-support mmdebstrap \
 	dbus systemd socat procps \
-	lxc uidmap squashfs-tools busybox-static nftables iproute2
+	lxc uidmap squashfs-tools squashfs-tools-ng busybox-static nftables iproute2
 # Keyed by the list, so a checkout that needs other packages checks again.
 APT_STAMP := $(CACHE)/apt-$(shell echo $(APT_PACKAGES) | sha256sum | cut -c1-12).stamp
 
@@ -64,7 +64,7 @@ deps: $(APT_STAMP) node_modules/.ok ## install apt packages, the pinned Node and
 
 ARCHES := x86_64 arm64
 BUNDLE := $(OUT)/hearth.cjs
-BUNDLE_SOURCES := $(shell find core/src -type f ! -name '*.test.ts' 2>/dev/null)
+BUNDLE_SOURCES := $(shell find core/src sdk/src -type f ! -name '*.test.ts' 2>/dev/null)
 ADDONS := $(ARCHES:%=$(OUT)/addons/%/better_sqlite3.node)
 BINARIES := $(ARCHES:%=$(OUT)/hearth-%)
 
@@ -109,15 +109,23 @@ test-arm64: deps build qemu-binfmt ## the arm64 binary under qemu-user
 
 # --- checks and tests --------------------------------------------------------
 
-TS_SOURCES := $(shell find core/src build bench -name '*.ts' 2>/dev/null)
-UNIT_TESTS := $(shell find core -name '*.test.ts' ! -name '*.integration.test.ts' ! -name '*.e2e.test.ts' ! -name '*.vm.test.ts' 2>/dev/null | sort)
-INTEGRATION_TESTS := $(shell find core build -name '*.integration.test.ts' -o -name '*.e2e.test.ts' 2>/dev/null | sort)
+UNIT_TESTS := $(shell find core sdk -name '*.test.ts' ! -name '*.integration.test.ts' ! -name '*.e2e.test.ts' ! -name '*.vm.test.ts' 2>/dev/null | sort)
+INTEGRATION_TESTS := $(shell find core build sdk -name '*.integration.test.ts' -o -name '*.e2e.test.ts' 2>/dev/null | sort)
 TEST_FLAGS ?= --test-concurrency=2
 
 .PHONY: check
 check: deps ## typecheck and lint
 	tsc -p tsconfig.json
+	tsc -p sdk/tsconfig.json
 	biome check .
+
+.PHONY: test-mirror
+test-mirror: deps ## tests that download from the Debian mirror (image builds by mmdebstrap)
+	HEARTH_TEST_MIRROR=1 $(NODE) --test $(TEST_FLAGS) sdk/src/images/images.integration.test.ts
+
+.PHONY: sdk-generate
+sdk-generate: deps ## regenerate sdk/manifest.schema.json and sdk/src/template-files.json
+	$(NODE) sdk/scripts/generate.ts
 
 .PHONY: docs
 docs: deps ## regenerate docs/settings.md from the settings table
