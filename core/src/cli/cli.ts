@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
+import { runSdkCli } from '#sdk/cli.ts';
 import { HearthClient, RpcError } from '../client/client.ts';
 import { type NodeTarget, nodeTransport } from '../client/node-transport.ts';
 import { WsClient } from '../client/ws-client.ts';
@@ -105,6 +106,9 @@ async function dispatch(args: string[], g: Globals, out: NodeJS.WritableStream):
       return EXIT.ok;
     case 'db':
       return dbCommand(more, g, out);
+    case 'sdk':
+      // The package author's tools, also in the box's binary (pack needs esbuild: use hearth-sdk).
+      return runSdkCli(more, { name: 'hearth sdk', stdout: out });
     case 'login':
       return login(g, out);
     case 'logout':
@@ -248,6 +252,7 @@ function topHelp(): string {
     '',
     'Other commands:',
     '  daemon         run the Hearth daemon (also as `hearthd`); `hearth settings` lists its flags',
+    '  sdk            package author tools: init, keygen, inspect, verify (pack: hearth-sdk)',
     '  login          log in to a box given with --host; the session is kept in ~/.config/hearth',
     '  logout         end that session',
     '  settings       print the reference of every daemon setting',
