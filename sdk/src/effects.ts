@@ -13,10 +13,10 @@ import type { Architecture, PackageStatus } from './manifest.ts';
  * A health check's outcome, as reported by the package (or by the runtime for declared checks).
  *
  * @example
- * await effects.setHealth('sync', { status: 'failing', message: 'the upstream server is unreachable' });
+ * await effects.setHealth('sync', { status: 'failure', message: 'the upstream server is unreachable' });
  */
 export interface HealthReport {
-  status: 'starting' | 'passing' | 'failing';
+  status: 'starting' | 'success' | 'failure';
   /** Shown to the owner; keep it short and actionable. */
   message?: string;
 }
