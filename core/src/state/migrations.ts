@@ -88,4 +88,22 @@ export const MIGRATIONS: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 3,
+    name: 'packages',
+    sql: `
+      CREATE TABLE packages (
+        id TEXT PRIMARY KEY,
+        version TEXT NOT NULL,
+        manifest TEXT NOT NULL,
+        desired TEXT NOT NULL CHECK (desired IN ('running', 'stopped')),
+        phase TEXT NOT NULL CHECK (phase IN ('installing', 'installed', 'updating', 'removing')),
+        slot INTEGER NOT NULL UNIQUE CHECK (slot >= 0),
+        signer TEXT,
+        installed_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        previous TEXT
+      ) STRICT;
+    `,
+  },
 ];

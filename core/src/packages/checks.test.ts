@@ -1,0 +1,55 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import {
+  addressForSlot,
+  dependentsOf,
+  describeUnmet,
+  freeSlot,
+  type InstalledSummary,
+  startOrder,
+  unmetDependencies,
+} from './checks.ts';
+
+const pkg = (id: string, version: string, running: boolean, deps: InstalledSummary['dependencies'] = []) => ({
+  id,
+  version,
+  running,
+  dependencies: deps,
+});
+
+test('unmet dependencies are named with what is wrong', () => {
+  const installed = [pkg('postgres', '15.2.0', false), pkg('redis', '7.0.0', true)];
+  const unmet = unmetDependencies(
+    [
+      { id: 'postgres', versionRange: '^15', requireRunning: true },
+      { id: 'redis', versionRange: '^6', requireRunning: false },
+      { id: 'minio', versionRange: '*', requireRunning: false },
+      { id: 'redis', versionRange: '>=7.0.0', requireRunning: true },
+    ],
+    installed,
+  );
+  assert.deepEqual(
+    unmet.map((u) => u.problem),
+    ['stopped', 'version', 'missing'],
+  );
+  assert.equal(
+    describeUnmet(unmet),
+    'postgres must be running; redis ^6 is needed but 7.0.0 is installed; minio * is not installed',
+  );
+});
+
+test('dependents and start order follow the declared dependencies', () => {
+  const installed = [
+    pkg('app', '1.0.0', true, [{ id: 'db', versionRange: '*', requireRunning: true }]),
+    pkg('db', '1.0.0', true),
+    pkg('tool', '1.0.0', true, [{ id: 'db', versionRange: '*', requireRunning: false }]),
+  ];
+  assert.deepEqual(dependentsOf('db', installed), ['app', 'tool']);
+  assert.deepEqual(startOrder(installed), ['db', 'app', 'tool']);
+});
+
+test('slots and addresses', () => {
+  assert.equal(freeSlot([0, 1, 3]), 2);
+  assert.equal(addressForSlot('10.73.0.0/24', 0), '10.73.0.2');
+  assert.throws(() => addressForSlot('10.73.0.0/24', 253));
+});
