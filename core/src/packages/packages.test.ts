@@ -1,0 +1,196 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, test } from 'node:test';
+import { packHpk } from '#sdk/hpk/pack.ts';
+import { keygen, loadSigningKey } from '#sdk/keys.ts';
+import type { ManifestInput } from '#sdk/manifest.ts';
+import { sampleFiles, sampleManifest, tempDir } from '#sdk/testing/fixtures.ts';
+import type { ContainerListEntry, ContainerSpec, Lxc } from '../host/lxc.ts';
+import type { Mounts } from '../host/mounts.ts';
+import { silentLogger } from '../log/log.ts';
+import { Notifications } from '../notifications/notifications.ts';
+import { migrate, openDatabase } from '../state/db.ts';
+import { MIGRATIONS } from '../state/migrations.ts';
+import { StateDocument } from '../state/state-doc.ts';
+import { Packages } from './packages.ts';
+import { Signers } from './signers.ts';
+
+/** Containers in memory: what the service asked LXC for, and nothing else. */
+class FakeLxc implements Partial<Lxc> {
+  readonly containers = new Map<string, { spec?: ContainerSpec; state: 'RUNNING' | 'STOPPED' }>();
+  readonly calls: string[] = [];
+  create = async (spec: ContainerSpec) => {
+    this.calls.push(`create ${spec.name}`);
+    this.containers.set(spec.name, { spec, state: 'STOPPED' });
+  };
+  start = async (name: string) => {
+    this.calls.push(`start ${name}`);
+    this.containers.get(name)!.state = 'RUNNING';
+  };
+  stop = async (name: string) => {
+    this.calls.push(`stop ${name}`);
+    const c = this.containers.get(name);
+    if (c) c.state = 'STOPPED';
+  };
+  destroy = async (name: string) => {
+    if (this.containers.delete(name)) this.calls.push(`destroy ${name}`);
+  };
+  list = async (): Promise<ContainerListEntry[]> =>
+    [...this.containers].map(([name, c]) => ({
+      name,
+      state: c.state,
+      pid: null,
+      ipv4: [],
+      foreign: !name.startsWith('hearth-'),
+    })) as unknown as ContainerListEntry[];
+}
+
+const noMounts = {
+  listMounts: async () => [],
+  unmountAll: async () => {},
+  unmount: async () => {},
+} as unknown as Mounts;
+
+const dirs: string[] = [];
+after(() => {
+  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+});
+
+async function setup(options: { freeBytes?: number } = {}) {
+  const root = await tempDir('hearth-packages-');
+  dirs.push(root);
+  const db = openDatabase(':memory:');
+  migrate(db, MIGRATIONS);
+  const state = new StateDocument({ initial: {}, revision: 0, historySize: 100 });
+  const signers = new Signers({ db });
+  const lxc = new FakeLxc();
+  const packages = new Packages({
+    db,
+    state,
+    notifications: new Notifications({ db, state }),
+    signers,
+    lxc: lxc as unknown as Lxc,
+    mounts: noMounts,
+    log: silentLogger,
+    packagesDir: path.join(root, 'packages'),
+    arch: 'x86_64',
+    subnet: '10.73.0.0/24',
+    specFor: async (pkg, d, address) =>
+      ({ name: `hearth-${pkg.id}`, dataDir: d.container, address }) as unknown as ContainerSpec,
+    freeBytes: async () => options.freeBytes ?? 1e12,
+  });
+  const key = await keygen(path.join(root, 'signing.key'));
+  const pack = async (manifest: Partial<ManifestInput> = {}) => {
+    const work = await tempDir();
+    dirs.push(work);
+    const files = await sampleFiles(work);
+    const out = path.join(work, 'p.hpk');
+    await packHpk({
+      out,
+      manifest: sampleManifest({ dependencies: [], ...manifest }),
+      ...files,
+      key: await loadSigningKey(key.file),
+    });
+    return out;
+  };
+  return { root, db, state, signers, lxc, packages, key, pack };
+}
+
+test('install verifies, unpacks and records; reconcile creates and starts the container', async () => {
+  const s = await setup();
+  s.signers.add(s.key.publicKey, 'us');
+  const pkg = await s.packages.install(await s.pack(), { allowUntrusted: false, start: true });
+  assert.equal(pkg.phase, 'installed');
+  assert.equal(pkg.desired, 'running');
+  const base = path.join(s.root, 'packages/hello-world');
+  assert.ok(fs.existsSync(path.join(base, 'versions/1.2.0/manifest.json')));
+  assert.ok(fs.existsSync(path.join(base, 'versions/1.2.0/images/x86_64/main.squashfs')));
+  assert.ok(!fs.existsSync(path.join(base, 'versions/1.2.0/images/arm64')), 'only this box’s architecture');
+  assert.ok(fs.statSync(path.join(base, 'volumes/data')).isDirectory());
+  assert.deepEqual(s.lxc.calls, ['create hearth-hello-world', 'start hearth-hello-world']);
+  const published = s.state.get('packages', 'hello-world') as { address: string; phase: string };
+  assert.equal(published.address, '10.73.0.2');
+  assert.equal(published.phase, 'installed');
+});
+
+test('an unknown signer, an unmet dependency or too little space refuse with nothing left behind', async () => {
+  const s = await setup();
+  const file = await s.pack();
+  await assert.rejects(s.packages.install(file, { allowUntrusted: false, start: true }), {
+    code: 'hpk_unknown_signer',
+  });
+  s.signers.add(s.key.publicKey, 'us');
+  const needsDb = await s.pack({
+    dependencies: [{ id: 'postgres', versionRange: '^15.2', requireRunning: true }],
+  });
+  await assert.rejects(s.packages.install(needsDb, { allowUntrusted: false, start: true }), {
+    code: 'dependency_unmet',
+    message: /postgres \^15\.2 is not installed/,
+  });
+  assert.deepEqual(s.packages.list(), []);
+  const left = fs.existsSync(path.join(s.root, 'packages')) ? fs.readdirSync(path.join(s.root, 'packages')) : [];
+  assert.deepEqual(left, []);
+
+  const full = await setup({ freeBytes: 1000 });
+  full.signers.add(full.key.publicKey, 'us');
+  await assert.rejects(full.packages.install(await full.pack(), { allowUntrusted: false, start: true }), {
+    code: 'not_enough_space',
+  });
+  assert.deepEqual(full.lxc.calls, []);
+});
+
+test('allowUntrusted installs an unknown signer’s package; installing twice is a conflict', async () => {
+  const s = await setup();
+  const file = await s.pack();
+  const pkg = await s.packages.install(file, { allowUntrusted: true, start: false });
+  assert.equal(pkg.signer, s.key.publicKey);
+  assert.deepEqual(s.lxc.calls, ['create hearth-hello-world'], 'created, not started');
+  await assert.rejects(s.packages.install(file, { allowUntrusted: true, start: false }), {
+    code: 'conflict',
+  });
+});
+
+test('desired state drives the container; uninstall respects dependents and keepData', async () => {
+  const s = await setup();
+  s.signers.add(s.key.publicKey, 'us');
+  await s.packages.install(await s.pack({ id: 'db' }), { allowUntrusted: false, start: true });
+  await s.packages.install(
+    await s.pack({ id: 'app', dependencies: [{ id: 'db', versionRange: '*', requireRunning: true }] }),
+    { allowUntrusted: false, start: true },
+  );
+  await assert.rejects(s.packages.setDesired('nope', 'running'), { code: 'not_found' });
+  await s.packages.setDesired('db', 'stopped');
+  assert.equal(s.lxc.containers.get('hearth-db')!.state, 'STOPPED');
+
+  await assert.rejects(s.packages.uninstall('db', { keepData: false, force: false }), {
+    code: 'conflict',
+    message: /app depends on db/,
+  });
+  fs.writeFileSync(path.join(s.root, 'packages/app/volumes/data/notes.txt'), 'keep me');
+  await s.packages.uninstall('app', { keepData: true, force: false });
+  assert.deepEqual(fs.readdirSync(path.join(s.root, 'packages/app')), ['volumes']);
+  assert.equal(fs.readFileSync(path.join(s.root, 'packages/app/volumes/data/notes.txt'), 'utf8'), 'keep me');
+  await s.packages.uninstall('db', { keepData: false, force: false });
+  assert.equal(fs.existsSync(path.join(s.root, 'packages/db')), false);
+  assert.deepEqual(s.packages.list(), []);
+  assert.equal(s.lxc.containers.size, 0);
+});
+
+test('after a crash, an install cut short is removed; orphans go; foreign containers stay', async () => {
+  const s = await setup();
+  s.db
+    .prepare(
+      `INSERT INTO packages (id, version, manifest, desired, phase, slot, signer, installed_at, updated_at)
+       VALUES ('half', '1.0.0', ?, 'running', 'installing', 0, NULL, 0, 0)`,
+    )
+    .run(JSON.stringify(sampleManifest({ id: 'half', dependencies: [] })));
+  fs.mkdirSync(path.join(s.root, 'packages/half/versions/1.0.0'), { recursive: true });
+  s.lxc.containers.set('hearth-half', { state: 'STOPPED' });
+  s.lxc.containers.set('hearth-ghost', { state: 'RUNNING' });
+  s.lxc.containers.set('my-own-box', { state: 'RUNNING' });
+  await s.packages.reconcile({ startUp: true });
+  assert.deepEqual(s.packages.list(), []);
+  assert.equal(fs.existsSync(path.join(s.root, 'packages/half')), false);
+  assert.deepEqual([...s.lxc.containers.keys()], ['my-own-box']);
+});

@@ -1,0 +1,456 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { SdkError } from '#sdk/errors.ts';
+import { readHpk, unpackHpk } from '#sdk/hpk/read.ts';
+import type { Architecture, Manifest } from '#sdk/manifest.ts';
+import { Conflict, HearthError, NotFound } from '../errors.ts';
+import type { ContainerSpec, Lxc } from '../host/lxc.ts';
+import { containerName, idRangeForSlot } from '../host/lxc.ts';
+import type { Mounts } from '../host/mounts.ts';
+import type { Logger } from '../log/log.ts';
+import type { Notifications } from '../notifications/notifications.ts';
+import type { Db } from '../state/db.ts';
+import type { Json } from '../state/json-patch.ts';
+import type { StateDocument } from '../state/state-doc.ts';
+import {
+  addressForSlot,
+  dependentsOf,
+  describeUnmet,
+  freeSlot,
+  type InstalledSummary,
+  spaceNeeded,
+  unmetDependencies,
+} from './checks.ts';
+import { type Desired, type Phase, plan, type Step } from './plan.ts';
+import type { Signers } from './signers.ts';
+
+export interface InstalledPackage {
+  id: string;
+  version: string;
+  manifest: Manifest;
+  desired: Desired;
+  phase: Phase;
+  slot: number;
+  signer: string | null;
+  installedAt: number;
+  updatedAt: number;
+}
+
+/** Where a package lives on the data drive. */
+export interface PackageDirs {
+  /** The unpacked package of one version (read-only content). */
+  version: string;
+  /** The container's writable layer (upper/work). */
+  container: string;
+  /** Its volumes, one directory each. */
+  volumes: string;
+}
+
+/** Builds the container for an installed package (the runtime's mounts, init, network). */
+export type ContainerSpecFor = (
+  pkg: InstalledPackage,
+  dirs: PackageDirs,
+  address: string,
+) => Promise<ContainerSpec>;
+
+export interface PackagesOptions {
+  db: Db;
+  state: StateDocument;
+  notifications: Notifications;
+  signers: Signers;
+  lxc: Lxc;
+  mounts: Mounts;
+  log: Logger;
+  /** `<data>/packages`: one directory per package. */
+  packagesDir: string;
+  arch: Architecture;
+  subnet: string;
+  specFor: ContainerSpecFor;
+  /** Bytes free on the filesystem holding `dir`. */
+  freeBytes: (dir: string) => Promise<number>;
+  now?: () => number;
+}
+
+export class PackageNotFound extends NotFound {
+  constructor(id: string) {
+    super('package', id, { hint: 'package.list shows the installed packages' });
+  }
+}
+
+export class DependencyUnmet extends HearthError {
+  constructor(id: string, problems: string) {
+    super('dependency_unmet', `${id} needs other packages first: ${problems}`, {
+      hint: 'install or start those packages, then try again',
+    });
+  }
+}
+
+export class NotEnoughSpace extends HearthError {
+  constructor(need: number, free: number) {
+    const mib = (n: number) => `${Math.ceil(n / 1048576)} MiB`;
+    super('not_enough_space', `the data drive has ${mib(free)} free; this needs ${mib(need)}`, {
+      hint: 'uninstall something or free space on the data drive',
+      data: { neededBytes: need, freeBytes: free },
+    });
+  }
+}
+
+export class InvalidPackage extends HearthError {
+  constructor(e: SdkError) {
+    super(e.code, e.message, { ...(e.hint ? { hint: e.hint } : {}), cause: e });
+  }
+}
+
+interface Row {
+  id: string;
+  version: string;
+  manifest: string;
+  desired: Desired;
+  phase: Phase;
+  slot: number;
+  signer: string | null;
+  installed_at: number;
+  updated_at: number;
+}
+
+const fromRow = (r: Row): InstalledPackage => ({
+  id: r.id,
+  version: r.version,
+  manifest: JSON.parse(r.manifest) as Manifest,
+  desired: r.desired,
+  phase: r.phase,
+  slot: r.slot,
+  signer: r.signer,
+  installedAt: r.installed_at,
+  updatedAt: r.updated_at,
+});
+
+/**
+ * Service packages on the box: install, start, stop, uninstall, and the reconcile loop
+ * that makes the containers match the packages table. Every operation marks its package
+ * busy (the planner keeps off) and moves it through a phase in the table, so a crash at
+ * any point is undone or finished by the first reconcile after the restart.
+ */
+export class Packages {
+  readonly #o: PackagesOptions & { now: () => number };
+  readonly #busy = new Set<string>();
+  readonly #crashes = new Map<string, number[]>();
+  #reconciling: Promise<void> | undefined;
+
+  constructor(options: PackagesOptions) {
+    this.#o = { now: Date.now, ...options };
+  }
+
+  dirs(id: string, version: string): PackageDirs {
+    const base = path.join(this.#o.packagesDir, id);
+    return {
+      version: path.join(base, 'versions', version),
+      container: path.join(base, 'container'),
+      volumes: path.join(base, 'volumes'),
+    };
+  }
+
+  list(): InstalledPackage[] {
+    return (this.#o.db.prepare('SELECT * FROM packages ORDER BY id').all() as Row[]).map(fromRow);
+  }
+
+  get(id: string): InstalledPackage {
+    const row = this.#o.db.prepare('SELECT * FROM packages WHERE id = ?').get(id) as Row | undefined;
+    if (!row) throw new PackageNotFound(id);
+    return fromRow(row);
+  }
+
+  /** Verifies, checks and unpacks a package, records it, and lets reconcile start it. */
+  async install(
+    file: string,
+    options: { allowUntrusted: boolean; start: boolean },
+  ): Promise<InstalledPackage> {
+    const verified = await this.#sdk(() =>
+      readHpk(file, {
+        trustedSigners: this.#o.signers.publicKeys(),
+        allowUntrusted: options.allowUntrusted,
+        arch: this.#o.arch,
+      }),
+    );
+    const m = verified.manifest;
+    if (this.#exists(m.id)) {
+      throw new Conflict(`${m.id} is installed already (version ${this.get(m.id).version})`, {
+        hint: 'use package.update for another version, or uninstall it first',
+      });
+    }
+    const unmet = unmetDependencies(m.dependencies, this.#summaries());
+    if (unmet.length > 0) throw new DependencyUnmet(m.id, describeUnmet(unmet));
+    await fs.mkdir(this.#o.packagesDir, { recursive: true, mode: 0o711 });
+    const free = await this.#o.freeBytes(this.#o.packagesDir);
+    if (free < spaceNeeded(verified.fileSize)) throw new NotEnoughSpace(spaceNeeded(verified.fileSize), free);
+
+    this.#busy.add(m.id);
+    try {
+      const now = this.#o.now();
+      this.#o.db.transaction(() => {
+        if (this.#exists(m.id)) throw new Conflict(`${m.id} is being installed already`);
+        const slot = freeSlot(this.#slots());
+        this.#o.db
+          .prepare(
+            `INSERT INTO packages (id, version, manifest, desired, phase, slot, signer, installed_at, updated_at)
+             VALUES (?, ?, ?, ?, 'installing', ?, ?, ?, ?)`,
+          )
+          .run(
+            m.id,
+            m.version,
+            JSON.stringify(m),
+            options.start ? 'running' : 'stopped',
+            slot,
+            verified.signer?.publicKey ?? null,
+            now,
+            now,
+          );
+      })();
+      this.#publish(m.id);
+      const dirs = this.dirs(m.id, m.version);
+      await fs.mkdir(path.dirname(dirs.version), { recursive: true, mode: 0o711 });
+      await this.#sdk(() => unpackHpk(verified, dirs.version));
+      for (const v of m.volumes)
+        await fs.mkdir(path.join(dirs.volumes, v.id), { recursive: true, mode: 0o711 });
+      this.#setPhase(m.id, 'installed');
+      this.#o.log.info('installed', {
+        id: m.id,
+        version: m.version,
+        signer: verified.signer?.publicKey ?? 'none',
+      });
+    } catch (e) {
+      await this.#removeEverything(m.id, { keepData: false }).catch((cleanup: unknown) =>
+        this.#o.log.error('could not clean up a failed install', { id: m.id, error: cleanup }),
+      );
+      throw e;
+    } finally {
+      this.#busy.delete(m.id);
+    }
+    await this.reconcile();
+    return this.get(m.id);
+  }
+
+  async setDesired(id: string, desired: Desired): Promise<InstalledPackage> {
+    const pkg = this.get(id);
+    if (desired === 'running') {
+      const unmet = unmetDependencies(
+        pkg.manifest.dependencies.filter((d) => d.requireRunning),
+        this.#summaries(),
+      );
+      if (unmet.length > 0) throw new DependencyUnmet(id, describeUnmet(unmet));
+    }
+    this.#o.db
+      .prepare('UPDATE packages SET desired = ?, updated_at = ? WHERE id = ?')
+      .run(desired, this.#o.now(), id);
+    this.#crashes.delete(id);
+    await this.reconcile();
+    return this.get(id);
+  }
+
+  async restart(id: string): Promise<InstalledPackage> {
+    this.get(id);
+    await this.#run(id, async () => {
+      await this.#o.lxc.stop(containerName(id), { timeoutS: 20 });
+    });
+    return this.setDesired(id, 'running');
+  }
+
+  async uninstall(id: string, options: { keepData: boolean; force: boolean }): Promise<void> {
+    this.get(id);
+    const dependents = dependentsOf(
+      id,
+      this.#summaries().filter((p) => p.id !== id),
+    );
+    if (dependents.length > 0 && !options.force) {
+      throw new Conflict(
+        `${dependents.join(', ')} ${dependents.length === 1 ? 'depends' : 'depend'} on ${id}`,
+        {
+          hint: 'uninstall those first, or pass force: true',
+          data: { dependents },
+        },
+      );
+    }
+    await this.#run(id, async () => {
+      this.#setPhase(id, 'removing');
+      await this.#removeEverything(id, options);
+    });
+    this.#o.log.info('uninstalled', { id, keepData: options.keepData });
+  }
+
+  /**
+   * One pass of the reconcile loop: observe, plan, act. Passes never overlap; a pass
+   * asked for while one runs waits for it and then runs again.
+   */
+  async reconcile(options: { startUp?: boolean } = {}): Promise<void> {
+    const previous = this.#reconciling;
+    const pass = (async () => {
+      await previous?.catch(() => {});
+      const steps = plan({
+        packages: this.list(),
+        observed: await this.#observe(),
+        busy: this.#busy,
+        crashes: this.#crashes,
+        now: this.#o.now(),
+        startUp: options.startUp ?? false,
+      });
+      for (const step of steps) {
+        try {
+          await this.#execute(step);
+        } catch (error) {
+          this.#o.log.error('reconcile step failed', { step: step.kind, error });
+        }
+      }
+      for (const p of this.list()) this.#publish(p.id);
+    })();
+    this.#reconciling = pass;
+    return pass;
+  }
+
+  async #observe() {
+    const containers = (await this.#o.lxc.list())
+      .filter((c) => !c.foreign)
+      .map((c) => ({
+        name: c.name,
+        state: c.state === 'RUNNING' ? ('running' as const) : ('stopped' as const),
+      }));
+    const mounts = (await this.#o.mounts.listMounts(this.#o.packagesDir)).flatMap((m) => {
+      const id = path.relative(this.#o.packagesDir, m.mountPoint).split(path.sep)[0];
+      return id ? [{ packageId: id, path: m.mountPoint }] : [];
+    });
+    return { containers, mounts };
+  }
+
+  async #execute(step: Step): Promise<void> {
+    this.#o.log.debug('reconcile', { step });
+    switch (step.kind) {
+      case 'abort-install':
+        this.#o.log.warn('an install was cut short; removing what it left', { id: step.id });
+        return this.#run(step.id, () => this.#removeEverything(step.id, { keepData: false }));
+      case 'finish-remove':
+        return this.#run(step.id, () => this.#removeEverything(step.id, { keepData: true }));
+      case 'roll-back-update':
+        // Updates come with package.update; until then a stray phase is made whole again.
+        this.#setPhase(step.id, 'installed');
+        return;
+      case 'create-container':
+        return this.#run(step.id, async () => {
+          const pkg = this.get(step.id);
+          const spec = await this.#o.specFor(pkg, this.dirs(pkg.id, pkg.version), this.#address(pkg));
+          await this.#o.lxc.create(spec);
+        });
+      case 'start':
+        return this.#run(step.id, () => this.#o.lxc.start(containerName(step.id)));
+      case 'stop':
+        return this.#run(step.id, () => this.#o.lxc.stop(containerName(step.id), { timeoutS: 20 }));
+      case 'wait':
+        return;
+      case 'crash-loop':
+        this.#o.notifications.create({
+          level: 'error',
+          title: `${this.#title(step.id)} keeps crashing`,
+          message: `It stopped ${step.crashes} times in ten minutes; Hearth keeps restarting it, more slowly.`,
+          source: `package:${step.id}`,
+        });
+        return;
+      case 'remove-orphan-container':
+        return this.#o.lxc.destroy(step.name);
+      case 'unmount-orphan':
+        return this.#o.mounts.unmount(step.path);
+    }
+  }
+
+  /** Stops and removes the container, the package's files and its row. */
+  async #removeEverything(id: string, options: { keepData: boolean }): Promise<void> {
+    await this.#o.lxc.destroy(containerName(id));
+    const base = path.join(this.#o.packagesDir, id);
+    await this.#o.mounts.unmountAll(base);
+    if (options.keepData) {
+      for (const entry of await fs.readdir(base).catch(() => [])) {
+        if (entry !== 'volumes') await fs.rm(path.join(base, entry), { recursive: true, force: true });
+      }
+    } else {
+      await fs.rm(base, { recursive: true, force: true });
+    }
+    this.#o.db.prepare('DELETE FROM packages WHERE id = ?').run(id);
+    this.#crashes.delete(id);
+    this.#o.state.remove(['packages', id]);
+  }
+
+  async #run<T>(id: string, work: () => Promise<T>): Promise<T> {
+    if (this.#busy.has(id))
+      throw new Conflict(`${id} is busy with another operation`, { hint: 'try again in a moment' });
+    this.#busy.add(id);
+    try {
+      return await work();
+    } finally {
+      this.#busy.delete(id);
+    }
+  }
+
+  async #sdk<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (e) {
+      throw e instanceof SdkError ? new InvalidPackage(e) : e;
+    }
+  }
+
+  #publish(id: string): void {
+    const row = this.#o.db.prepare('SELECT * FROM packages WHERE id = ?').get(id) as Row | undefined;
+    if (!row) return;
+    const pkg = fromRow(row);
+    const previous = this.#o.state.get('packages', id) as { health?: Json } | undefined;
+    this.#o.state.set(['packages', id], {
+      id,
+      version: pkg.version,
+      title: pkg.manifest.title,
+      desired: pkg.desired,
+      phase: pkg.phase,
+      address: this.#address(pkg),
+      health: previous?.health ?? {},
+    });
+  }
+
+  #address(pkg: InstalledPackage): string {
+    return addressForSlot(this.#o.subnet, pkg.slot);
+  }
+
+  #title(id: string): string {
+    try {
+      return this.get(id).manifest.title;
+    } catch {
+      return id;
+    }
+  }
+
+  #exists(id: string): boolean {
+    return this.#o.db.prepare('SELECT 1 FROM packages WHERE id = ?').get(id) !== undefined;
+  }
+
+  #slots(): number[] {
+    return (this.#o.db.prepare('SELECT slot FROM packages').all() as { slot: number }[]).map((r) => r.slot);
+  }
+
+  #setPhase(id: string, phase: Phase): void {
+    this.#o.db
+      .prepare('UPDATE packages SET phase = ?, updated_at = ? WHERE id = ?')
+      .run(phase, this.#o.now(), id);
+    this.#publish(id);
+  }
+
+  #summaries(): InstalledSummary[] {
+    return this.list()
+      .filter((p) => p.phase === 'installed')
+      .map((p) => ({
+        id: p.id,
+        version: p.version,
+        running: p.desired === 'running',
+        dependencies: p.manifest.dependencies,
+      }));
+  }
+
+  /** The id range of a package's container. */
+  idmapOf(pkg: InstalledPackage) {
+    return idRangeForSlot(pkg.slot);
+  }
+}
