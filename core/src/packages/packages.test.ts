@@ -129,7 +129,9 @@ test('an unknown signer, an unmet dependency or too little space refuse with not
     message: /postgres \^15\.2 is not installed/,
   });
   assert.deepEqual(s.packages.list(), []);
-  const left = fs.existsSync(path.join(s.root, 'packages')) ? fs.readdirSync(path.join(s.root, 'packages')) : [];
+  const left = fs.existsSync(path.join(s.root, 'packages'))
+    ? fs.readdirSync(path.join(s.root, 'packages'))
+    : [];
   assert.deepEqual(left, []);
 
   const full = await setup({ freeBytes: 1000 });

@@ -1,0 +1,193 @@
+import fs from 'node:fs/promises';
+import net from 'node:net';
+import path from 'node:path';
+import type { Architecture, Manifest } from '#sdk/manifest.ts';
+import type { Logger } from '../log/log.ts';
+import type { Notifications } from '../notifications/notifications.ts';
+import { RpcPeer } from '../runtime/peer.ts';
+import { checkedHandlers, EFFECTS, type EffectsHost } from '../runtime/protocol.ts';
+import type { StateDocument } from '../state/state-doc.ts';
+
+/** What the effects need to know about a package, looked up at every call. */
+export interface PackageView {
+  id: string;
+  version: string;
+  manifest: Manifest;
+  address: string;
+  status: string;
+}
+
+export interface EffectsDeps {
+  lookup: (id: string) => PackageView | undefined;
+  state: StateDocument;
+  notifications: Notifications;
+  arch: Architecture;
+  log: Logger;
+  now?: () => number;
+}
+
+type Health = { status: 'starting' | 'success' | 'failure'; message: string; at: number };
+
+/**
+ * The effects one package's runtime may call. Everything is answered about that package
+ * only: its own interfaces, the dependencies it declared, notifications in its name.
+ */
+export function effectsFor(packageId: string, deps: EffectsDeps): EffectsHost {
+  const now = deps.now ?? Date.now;
+  const self = () => {
+    const p = deps.lookup(packageId);
+    if (!p) throw new Error(`package ${packageId} is gone`);
+    return p;
+  };
+  const interfacesOf = (p: PackageView) =>
+    p.manifest.interfaces.map((i) => ({
+      id: i.id,
+      name: i.name,
+      kind: i.kind,
+      protocol: i.protocol,
+      port: i.port,
+      addresses: [
+        { scope: 'container' as const, host: p.address, port: i.port, tls: i.protocol === 'https' },
+      ],
+    }));
+  return {
+    'effects.register': () => ({ packageId, version: self().version }),
+    'effects.setHealth': ({ checkId, status, message }) => {
+      recordHealth(packageId, checkId, { status, message: message ?? '', at: now() }, deps);
+      return { ok: true as const };
+    },
+    'effects.daemonState': ({ daemonId, state, exitCode, message }) => {
+      deps.state.set(['packages', packageId, 'daemons', daemonId], {
+        state,
+        exitCode: exitCode ?? null,
+        message: message ?? '',
+        at: now(),
+      });
+      return { ok: true as const };
+    },
+    'effects.getInterfaces': () => interfacesOf(self()),
+    'effects.getInterface': ({ id }) => interfacesOf(self()).find((i) => i.id === id) ?? null,
+    // Certificates come with LAN HTTPS and ACME.
+    'effects.getCertificate': () => null,
+    'effects.notify': (n) => {
+      deps.notifications.create({ ...n, source: `package:${packageId}` });
+      return { ok: true as const };
+    },
+    'effects.getDependency': ({ id }) => {
+      // Only what the package declared: a package cannot look around the box.
+      if (!self().manifest.dependencies.some((d) => d.id === id)) return null;
+      const dep = deps.lookup(id);
+      if (!dep) return null;
+      return {
+        id: dep.id,
+        version: dep.version,
+        status: dep.status,
+        health: overallHealth(deps.state, id),
+        interfaces: interfacesOf(dep),
+      };
+    },
+    'effects.getSelf': () => {
+      const p = self();
+      return {
+        id: p.id,
+        version: p.version,
+        status: p.status,
+        architecture: deps.arch,
+        containerAddress: p.address,
+      };
+    },
+  };
+}
+
+function recordHealth(packageId: string, checkId: string, next: Health, deps: EffectsDeps): void {
+  const previous = deps.state.get('packages', packageId, 'health', checkId) as Health | undefined;
+  deps.state.set(['packages', packageId, 'health', checkId], next);
+  if (!previous || previous.status === next.status) return;
+  const title = deps.lookup(packageId)?.manifest.title ?? packageId;
+  const check = deps.lookup(packageId)?.manifest.healthChecks.find((c) => c.id === checkId)?.name ?? checkId;
+  if (next.status === 'failure') {
+    deps.notifications.create({
+      level: 'warning',
+      title: `${title}: ${check} is failing`,
+      message: next.message || 'The health check failed.',
+      source: `package:${packageId}`,
+    });
+  } else if (next.status === 'success' && previous.status === 'failure') {
+    deps.notifications.create({
+      level: 'success',
+      title: `${title}: ${check} is healthy again`,
+      message: next.message,
+      source: `package:${packageId}`,
+    });
+  }
+}
+
+/** One word for a package's health: any failure wins, then starting, then success. */
+export function overallHealth(
+  state: StateDocument,
+  packageId: string,
+): 'healthy' | 'unhealthy' | 'starting' | 'unknown' {
+  const checks = Object.values((state.get('packages', packageId, 'health') ?? {}) as Record<string, Health>);
+  if (checks.length === 0) return 'unknown';
+  if (checks.some((c) => c.status === 'failure')) return 'unhealthy';
+  if (checks.some((c) => c.status === 'starting')) return 'starting';
+  return 'healthy';
+}
+
+/**
+ * The host end of every container's channel: a unix socket per package, owned by the
+ * container's mapped root so only that container can connect; one runtime connection
+ * at a time (a new one replaces the old: the runtime reconnects after our restart).
+ */
+export class Channels {
+  readonly #servers = new Map<string, net.Server>();
+  readonly #peers = new Map<string, RpcPeer>();
+  readonly #deps: EffectsDeps;
+
+  constructor(deps: EffectsDeps) {
+    this.#deps = deps;
+  }
+
+  async listen(packageId: string, socket: string, owner: { uid: number; gid: number }): Promise<void> {
+    await this.close(packageId);
+    await fs.mkdir(path.dirname(socket), { recursive: true, mode: 0o755 });
+    await fs.rm(socket, { force: true });
+    const handlers = checkedHandlers(EFFECTS, effectsFor(packageId, this.#deps));
+    const log = this.#deps.log.child(packageId);
+    const server = net.createServer((conn) => {
+      this.#peers.get(packageId)?.close();
+      const peer = new RpcPeer(conn, {
+        handlers,
+        onError: (error) => log.warn('runtime channel', { error }),
+      });
+      this.#peers.set(packageId, peer);
+      void peer.closed.then(() => {
+        if (this.#peers.get(packageId) === peer) this.#peers.delete(packageId);
+      });
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(socket, () => resolve());
+    });
+    await fs.chown(socket, owner.uid, owner.gid);
+    await fs.chmod(socket, 0o600);
+    this.#servers.set(packageId, server);
+  }
+
+  /** The runtime of a package, if it is connected. */
+  peer(packageId: string): RpcPeer | undefined {
+    return this.#peers.get(packageId);
+  }
+
+  async close(packageId: string): Promise<void> {
+    this.#peers.get(packageId)?.close();
+    this.#peers.delete(packageId);
+    const server = this.#servers.get(packageId);
+    this.#servers.delete(packageId);
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  async closeAll(): Promise<void> {
+    for (const id of [...this.#servers.keys()]) await this.close(id);
+  }
+}
