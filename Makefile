@@ -1,6 +1,7 @@
 # Hearth build pipeline. There is no default target: `make help` lists them.
 .DEFAULT_GOAL := help
 SHELL := /bin/bash
+.SECONDEXPANSION:
 .SHELLFLAGS := -euo pipefail -c
 
 # Outside the checkout so a fresh clone (CI) reuses it; everything in it is keyed by
@@ -118,6 +119,26 @@ check: deps ## typecheck and lint
 	tsc -p tsconfig.json
 	tsc -p sdk/tsconfig.json
 	biome check .
+
+# --- first-party service packages ----------------------------------------------
+# Signed with a development key made once on this machine; a box trusts it only when
+# told to (tests do). Debian images are cached under $(CACHE)/images.
+
+SERVICES := $(notdir $(wildcard services/*))
+SERVICE_KEY := $(CACHE)/keys/dev-signing.key
+SERVICE_PACKAGES := $(SERVICES:%=$(OUT)/services/%.hpk)
+SDK_SOURCES := $(shell find sdk/src -name '*.ts' ! -name '*.test.ts' 2>/dev/null)
+
+$(SERVICE_KEY): | node_modules/.ok
+	@mkdir -p $(@D)
+	$(NODE) sdk/src/bin.ts keygen --out $@
+
+$(OUT)/services/%.hpk: $$(wildcard services/$$*/*) $(SDK_SOURCES) $(SERVICE_KEY) | node_modules/.ok $(APT_STAMP)
+	@mkdir -p $(@D)
+	$(NODE) sdk/src/bin.ts pack services/$* --key $(SERVICE_KEY) --cache $(CACHE)/images --out $@
+
+.PHONY: services
+services: deps $(SERVICE_PACKAGES) ## pack the first-party packages in services/ into out/services/
 
 .PHONY: test-mirror
 test-mirror: deps ## tests that download from the Debian mirror (image builds by mmdebstrap)
