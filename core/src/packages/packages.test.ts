@@ -13,6 +13,7 @@ import { Notifications } from '../notifications/notifications.ts';
 import { migrate, openDatabase } from '../state/db.ts';
 import { MIGRATIONS } from '../state/migrations.ts';
 import { StateDocument } from '../state/state-doc.ts';
+import type { Channels } from './effects-host.ts';
 import { Packages } from './packages.ts';
 import { Signers } from './signers.ts';
 
@@ -79,6 +80,7 @@ async function setup(options: { freeBytes?: number } = {}) {
     specFor: async (pkg, d, address) =>
       ({ name: `hearth-${pkg.id}`, dataDir: d.container, address }) as unknown as ContainerSpec,
     freeBytes: async () => options.freeBytes ?? 1e12,
+    channels: { peer: () => undefined } as unknown as Channels,
   });
   const key = await keygen(path.join(root, 'signing.key'));
   const pack = async (manifest: Partial<ManifestInput> = {}) => {

@@ -5,7 +5,7 @@ import { readHpk, unpackHpk } from '#sdk/hpk/read.ts';
 import type { Architecture, Manifest } from '#sdk/manifest.ts';
 import { Conflict, HearthError, NotFound } from '../errors.ts';
 import type { ContainerSpec, Lxc } from '../host/lxc.ts';
-import { containerName, idRangeForSlot } from '../host/lxc.ts';
+import { CONTAINER_PREFIX, containerName, idRangeForSlot } from '../host/lxc.ts';
 import type { Mounts } from '../host/mounts.ts';
 import type { Logger } from '../log/log.ts';
 import type { Notifications } from '../notifications/notifications.ts';
@@ -21,8 +21,11 @@ import {
   spaceNeeded,
   unmetDependencies,
 } from './checks.ts';
+import type { Channels } from './effects-host.ts';
 import { type Desired, type Phase, plan, type Step } from './plan.ts';
 import type { Signers } from './signers.ts';
+
+export type PackageStatus = Phase | 'running' | 'starting' | 'stopping' | 'stopped';
 
 export interface InstalledPackage {
   id: string;
@@ -66,6 +69,8 @@ export interface PackagesOptions {
   arch: Architecture;
   subnet: string;
   specFor: ContainerSpecFor;
+  /** The channels to the runtimes in the containers. */
+  channels: Channels;
   /** Bytes free on the filesystem holding `dir`. */
   freeBytes: (dir: string) => Promise<number>;
   now?: () => number;
@@ -135,6 +140,8 @@ export class Packages {
   readonly #o: PackagesOptions & { now: () => number };
   readonly #busy = new Set<string>();
   readonly #crashes = new Map<string, number[]>();
+  /** What the last reconcile pass saw of each of our containers. */
+  #observed = new Map<string, 'running' | 'stopped'>();
   #reconciling: Promise<void> | undefined;
 
   constructor(options: PackagesOptions) {
@@ -158,6 +165,44 @@ export class Packages {
     const row = this.#o.db.prepare('SELECT * FROM packages WHERE id = ?').get(id) as Row | undefined;
     if (!row) throw new PackageNotFound(id);
     return fromRow(row);
+  }
+
+  summaryOf(pkg: InstalledPackage) {
+    return {
+      id: pkg.id,
+      version: pkg.version,
+      title: pkg.manifest.title,
+      status: this.status(pkg),
+      desired: pkg.desired,
+      address: this.#address(pkg),
+      signer: pkg.signer,
+      installedAt: pkg.installedAt,
+    };
+  }
+
+  summaries() {
+    return this.list().map((p) => this.summaryOf(p));
+  }
+
+  details(id: string) {
+    const pkg = this.get(id);
+    return {
+      ...this.summaryOf(pkg),
+      manifest: pkg.manifest,
+      health: (this.#o.state.get('packages', id, 'health') ?? {}) as unknown,
+    };
+  }
+
+  /**
+   * One word for where a package is: an operation's phase, or what its container does
+   * against what it should do.
+   */
+  status(pkg: InstalledPackage): PackageStatus {
+    if (pkg.phase !== 'installed') return pkg.phase;
+    const seen = this.#observed.get(pkg.id);
+    if (pkg.desired === 'running')
+      return seen === 'running' ? 'running' : this.#busy.has(pkg.id) ? 'starting' : 'stopped';
+    return seen === 'running' ? 'stopping' : 'stopped';
   }
 
   /** Verifies, checks and unpacks a package, records it, and lets reconcile start it. */
@@ -406,6 +451,7 @@ export class Packages {
       title: pkg.manifest.title,
       desired: pkg.desired,
       phase: pkg.phase,
+      status: this.status(pkg),
       address: this.#address(pkg),
       health: previous?.health ?? {},
     });
@@ -453,4 +499,18 @@ export class Packages {
   idmapOf(pkg: InstalledPackage) {
     return idRangeForSlot(pkg.slot);
   }
+}
+
+/** Bytes used by the files under `dir` (allocated blocks, like du). */
+async function du(dir: string): Promise<number> {
+  let total = 0;
+  const walk = async (d: string): Promise<void> => {
+    for (const e of await fs.readdir(d, { withFileTypes: true }).catch(() => [])) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) await walk(p);
+      else total += ((await fs.lstat(p).catch(() => undefined))?.blocks ?? 0) * 512;
+    }
+  };
+  await walk(dir);
+  return total;
 }
