@@ -2,6 +2,7 @@ import fs from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import type { Architecture, Manifest } from '#sdk/manifest.ts';
+import { HearthError } from '../errors.ts';
 import type { Logger } from '../log/log.ts';
 import type { Notifications } from '../notifications/notifications.ts';
 import { RpcPeer } from '../runtime/peer.ts';
@@ -142,6 +143,7 @@ export function overallHealth(
 export class Channels {
   readonly #servers = new Map<string, net.Server>();
   readonly #peers = new Map<string, RpcPeer>();
+  readonly #waiting = new Map<string, ((peer: RpcPeer) => void)[]>();
   readonly #deps: EffectsDeps;
 
   constructor(deps: EffectsDeps) {
@@ -177,6 +179,35 @@ export class Channels {
   /** The runtime of a package, if it is connected. */
   peer(packageId: string): RpcPeer | undefined {
     return this.#peers.get(packageId);
+  }
+
+  /** The package's runtime once it has connected (or at once if it is), within `timeoutMs`. */
+  async waitForPeer(packageId: string, timeoutMs: number): Promise<RpcPeer> {
+    const connected = this.#peers.get(packageId);
+    if (connected) return connected;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        const list = this.#waiting.get(packageId) ?? [];
+        this.#waiting.set(
+          packageId,
+          list.filter((w) => w !== wake),
+        );
+        reject(
+          new HearthError(
+            'runtime_unavailable',
+            `the runtime of ${packageId} did not connect in ${timeoutMs / 1000} s`,
+            {
+              hint: 'package.logs shows what the container printed',
+            },
+          ),
+        );
+      }, timeoutMs);
+      const wake = (peer: RpcPeer) => {
+        clearTimeout(timer);
+        resolve(peer);
+      };
+      this.#waiting.set(packageId, [...(this.#waiting.get(packageId) ?? []), wake]);
+    });
   }
 
   async close(packageId: string): Promise<void> {

@@ -6,6 +6,7 @@ import { packHpk } from '#sdk/hpk/pack.ts';
 import { keygen, loadSigningKey } from '#sdk/keys.ts';
 import type { ManifestInput } from '#sdk/manifest.ts';
 import { sampleFiles, sampleManifest, tempDir } from '#sdk/testing/fixtures.ts';
+import { copyTree } from '../host/copy.ts';
 import type { ContainerListEntry, ContainerSpec, Lxc } from '../host/lxc.ts';
 import type { Mounts } from '../host/mounts.ts';
 import { silentLogger } from '../log/log.ts';
@@ -58,7 +59,19 @@ after(() => {
   for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
 });
 
-async function setup(options: { freeBytes?: number } = {}) {
+/** A runtime that answers migrate as the test says, and records what it was asked. */
+function fakeChannels(migrate: (params: { from: string; to: string }) => Promise<unknown>) {
+  const calls: string[] = [];
+  const peer = {
+    call: async (method: string, params: { from: string; to: string }) => {
+      calls.push(method);
+      return method === 'runtime.migrate' ? migrate(params) : { ok: true };
+    },
+  };
+  return { calls, channels: { peer: () => peer, waitForPeer: async () => peer } as unknown as Channels };
+}
+
+async function setup(options: { freeBytes?: number; channels?: Channels } = {}) {
   const root = await tempDir('hearth-packages-');
   dirs.push(root);
   const db = openDatabase(':memory:');
@@ -80,7 +93,8 @@ async function setup(options: { freeBytes?: number } = {}) {
     specFor: async (pkg, d, address) =>
       ({ name: `hearth-${pkg.id}`, dataDir: d.container, address }) as unknown as ContainerSpec,
     freeBytes: async () => options.freeBytes ?? 1e12,
-    channels: { peer: () => undefined } as unknown as Channels,
+    channels: options.channels ?? ({ peer: () => undefined } as unknown as Channels),
+    copyTree,
   });
   const key = await keygen(path.join(root, 'signing.key'));
   const pack = async (manifest: Partial<ManifestInput> = {}) => {
@@ -197,4 +211,97 @@ test('after a crash, an install cut short is removed; orphans go; foreign contai
   assert.deepEqual(s.packages.list(), []);
   assert.equal(fs.existsSync(path.join(s.root, 'packages/half')), false);
   assert.deepEqual([...s.lxc.containers.keys()], ['my-own-box']);
+});
+
+test('an update snapshots the data, installs the new version and migrates it', async () => {
+  const runtime = fakeChannels(async () => ({ ok: true }));
+  const s = await setup({ channels: runtime.channels });
+  s.signers.add(s.key.publicKey, 'us');
+  await s.packages.install(await s.pack({ version: '1.2.0' }), { allowUntrusted: false, start: true });
+  const volume = path.join(s.root, 'packages/hello-world/volumes/data');
+  fs.writeFileSync(path.join(volume, 'page.html'), 'v1 data');
+  const updated = await s.packages.update(
+    await s.pack({ version: '1.3.0', migrations: [{ version: '1.3.0', down: true }] }),
+    {
+      allowUntrusted: false,
+    },
+  );
+  assert.equal(updated.version, '1.3.0');
+  assert.equal(updated.phase, 'installed');
+  assert.deepEqual(runtime.calls, ['runtime.shutdown', 'runtime.migrate']);
+  assert.equal(fs.readFileSync(path.join(volume, 'page.html'), 'utf8'), 'v1 data');
+  const base = path.join(s.root, 'packages/hello-world');
+  await new Promise((r) => setTimeout(r, 50));
+  assert.deepEqual(fs.readdirSync(path.join(base, 'versions')), ['1.3.0']);
+  assert.equal(fs.existsSync(path.join(base, 'snapshot')), false);
+});
+
+test('a failed migration rolls back to the old version with the old data', async () => {
+  let volume = '';
+  const runtime = fakeChannels(async () => {
+    fs.writeFileSync(path.join(volume, 'page.html'), 'half migrated');
+    throw new Error('the new schema did not fit');
+  });
+  const s = await setup({ channels: runtime.channels });
+  s.signers.add(s.key.publicKey, 'us');
+  await s.packages.install(await s.pack({ version: '1.2.0' }), { allowUntrusted: false, start: true });
+  volume = path.join(s.root, 'packages/hello-world/volumes/data');
+  fs.writeFileSync(path.join(volume, 'page.html'), 'v1 data');
+  await assert.rejects(s.packages.update(await s.pack({ version: '2.0.0' }), { allowUntrusted: false }), {
+    code: 'update_failed',
+    message: /back at 1\.2\.0 .*the new schema did not fit/,
+  });
+  const pkg = s.packages.get('hello-world');
+  assert.equal(pkg.version, '1.2.0');
+  assert.equal(pkg.phase, 'installed');
+  assert.equal(fs.readFileSync(path.join(volume, 'page.html'), 'utf8'), 'v1 data');
+  assert.deepEqual(fs.readdirSync(path.join(s.root, 'packages/hello-world/versions')), ['1.2.0']);
+  await s.packages.reconcile();
+  assert.equal(s.lxc.containers.get('hearth-hello-world')?.state, 'RUNNING');
+});
+
+test('an update cut short by a crash is rolled back at the next start', async () => {
+  const s = await setup();
+  s.signers.add(s.key.publicKey, 'us');
+  await s.packages.install(await s.pack({ version: '1.2.0' }), { allowUntrusted: false, start: true });
+  const base = path.join(s.root, 'packages/hello-world');
+  fs.writeFileSync(path.join(base, 'volumes/data/page.html'), 'v1 data');
+  // What a crash in the middle of an update leaves: the row at the new version with the
+  // old one in `previous`, a complete snapshot, changed volumes, the new version's files.
+  fs.cpSync(path.join(base, 'volumes'), path.join(base, 'snapshot'), { recursive: true });
+  fs.writeFileSync(path.join(base, 'volumes/data/page.html'), 'v2 data');
+  fs.mkdirSync(path.join(base, 'versions/2.0.0'));
+  const old = s.packages.get('hello-world');
+  s.db
+    .prepare(
+      "UPDATE packages SET phase = 'updating', version = '2.0.0', previous = ? WHERE id = 'hello-world'",
+    )
+    .run(JSON.stringify({ version: '1.2.0', manifest: old.manifest, signer: old.signer }));
+  await s.packages.reconcile({ startUp: true });
+  const pkg = s.packages.get('hello-world');
+  assert.equal(pkg.version, '1.2.0');
+  assert.equal(pkg.phase, 'installed');
+  assert.equal(fs.readFileSync(path.join(base, 'volumes/data/page.html'), 'utf8'), 'v1 data');
+  assert.deepEqual(fs.readdirSync(path.join(base, 'versions')), ['1.2.0']);
+});
+
+test('a downgrade across a migration that cannot be undone is refused before anything changes', async () => {
+  const s = await setup();
+  s.signers.add(s.key.publicKey, 'us');
+  await s.packages.install(
+    await s.pack({ version: '2.0.0', migrations: [{ version: '2.0.0', down: false }] }),
+    {
+      allowUntrusted: false,
+      start: true,
+    },
+  );
+  await assert.rejects(
+    s.packages.update(await s.pack({ version: '1.0.0', migrations: [] }), {
+      allowUntrusted: false,
+    }),
+    {
+      code: 'migration_irreversible',
+    },
+  );
+  assert.equal(s.packages.get('hello-world').version, '2.0.0');
 });

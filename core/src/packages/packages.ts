@@ -3,6 +3,8 @@ import path from 'node:path';
 import { SdkError } from '#sdk/errors.ts';
 import { readHpk, unpackHpk } from '#sdk/hpk/read.ts';
 import type { Architecture, Manifest } from '#sdk/manifest.ts';
+import { planMigrations } from '#sdk/package.ts';
+import { compareVersions } from '#sdk/semver.ts';
 import { Conflict, HearthError, NotFound } from '../errors.ts';
 import type { ContainerSpec, Lxc } from '../host/lxc.ts';
 import { CONTAINER_PREFIX, containerName, idRangeForSlot } from '../host/lxc.ts';
@@ -73,6 +75,10 @@ export interface PackagesOptions {
   channels: Channels;
   /** Bytes free on the filesystem holding `dir`. */
   freeBytes: (dir: string) => Promise<number>;
+  /** Copies a directory tree (reflinks where possible): volume snapshots before updates. */
+  copyTree: (src: string, dest: string) => Promise<void>;
+  /** How long an updated package's runtime has to connect and migrate. */
+  updateTimeoutMs?: number;
   now?: () => number;
 }
 
@@ -98,6 +104,27 @@ export class NotEnoughSpace extends HearthError {
       data: { neededBytes: need, freeBytes: free },
     });
   }
+}
+
+export class UpdateFailed extends HearthError {
+  constructor(id: string, from: string, to: string, cause: unknown) {
+    const why = cause instanceof Error ? cause.message : String(cause);
+    super(
+      'update_failed',
+      `updating ${id} to ${to} failed, so it is back at ${from} with its data as before: ${why}`,
+      {
+        hint: 'package.logs shows what the new version printed',
+        cause,
+        data: { from, to },
+      },
+    );
+  }
+}
+
+interface Previous {
+  version: string;
+  manifest: Manifest;
+  signer: string | null;
 }
 
 export class InvalidPackage extends HearthError {
@@ -275,6 +302,142 @@ export class Packages {
     return this.get(m.id);
   }
 
+  /**
+   * Updates a package to the version in `file`: the volumes are snapshotted first, the new
+   * version installed and started, and its migrations run. On any failure — or a crash,
+   * found at the next start — the package goes back to the old version and the old data.
+   */
+  async update(file: string, options: { allowUntrusted: boolean }): Promise<InstalledPackage> {
+    const verified = await this.#sdk(() =>
+      readHpk(file, {
+        trustedSigners: this.#o.signers.publicKeys(),
+        allowUntrusted: options.allowUntrusted,
+        arch: this.#o.arch,
+      }),
+    );
+    const next = verified.manifest;
+    const old = this.get(next.id);
+    if (old.phase !== 'installed')
+      throw new Conflict(`${old.id} is ${old.phase}; try again when that has finished`);
+    if (old.version === next.version) throw new Conflict(`${old.id} ${old.version} is installed already`);
+    // Planned now, so an impossible downgrade is refused before anything changes. The newer
+    // version knows every migration between the two.
+    const newer = compareVersions(next.version, old.version) > 0 ? next : old.manifest;
+    await this.#sdk(async () => planMigrations(newer.migrations, old.version, next.version));
+    const unmet = unmetDependencies(
+      next.dependencies,
+      this.#summaries().filter((p) => p.id !== old.id),
+    );
+    if (unmet.length > 0) throw new DependencyUnmet(old.id, describeUnmet(unmet));
+    const free = await this.#o.freeBytes(this.#o.packagesDir);
+    const need = spaceNeeded(verified.fileSize) + (await du(this.dirs(old.id, old.version).volumes));
+    if (free < need) throw new NotEnoughSpace(need, free);
+
+    return this.#run(old.id, async () => {
+      const previous: Previous = { version: old.version, manifest: old.manifest, signer: old.signer };
+      this.#o.db
+        .prepare("UPDATE packages SET phase = 'updating', previous = ?, updated_at = ? WHERE id = ?")
+        .run(JSON.stringify(previous), this.#o.now(), old.id);
+      this.#publish(old.id);
+      try {
+        await this.#stopContainer(old.id);
+        await this.#o.lxc.destroy(containerName(old.id));
+        await this.#snapshotVolumes(old.id, old.version);
+        const dirs = this.dirs(old.id, next.version);
+        await fs.rm(dirs.version, { recursive: true, force: true });
+        await this.#sdk(() => unpackHpk(verified, dirs.version));
+        for (const v of next.volumes)
+          await fs.mkdir(path.join(dirs.volumes, v.id), { recursive: true, mode: 0o711 });
+        this.#o.db
+          .prepare('UPDATE packages SET version = ?, manifest = ?, signer = ?, updated_at = ? WHERE id = ?')
+          .run(next.version, JSON.stringify(next), verified.signer?.publicKey ?? null, this.#o.now(), old.id);
+        const pkg = this.get(old.id);
+        await this.#o.lxc.create(await this.#o.specFor(pkg, dirs, this.#address(pkg)));
+        await this.#o.lxc.start(containerName(old.id));
+        const peer = await this.#o.channels.waitForPeer(old.id, this.#o.updateTimeoutMs ?? 60_000);
+        await peer.call(
+          'runtime.migrate',
+          { from: old.version, to: next.version },
+          this.#o.updateTimeoutMs ?? 60_000,
+        );
+        if (pkg.desired === 'stopped') await this.#stopContainer(old.id);
+        this.#finishUpdate(old.id, old.version);
+        this.#o.log.info('updated', { id: old.id, from: old.version, to: next.version });
+        return this.get(old.id);
+      } catch (e) {
+        this.#o.log.warn('update failed; rolling back', { id: old.id, to: next.version, error: e });
+        await this.#rollBack(old.id);
+        throw new UpdateFailed(old.id, old.version, next.version, e);
+      }
+    });
+  }
+
+  /** Copies the volumes aside; the copy counts only once it is complete (renamed). */
+  async #snapshotVolumes(id: string, version: string): Promise<void> {
+    const base = path.join(this.#o.packagesDir, id);
+    const partial = path.join(base, 'snapshot.partial');
+    await fs.rm(partial, { recursive: true, force: true });
+    await fs.mkdir(path.join(base, 'volumes'), { recursive: true, mode: 0o711 });
+    await this.#o.copyTree(path.join(base, 'volumes'), partial);
+    await fs.writeFile(path.join(partial, '.version'), version);
+    await fs.rename(partial, path.join(base, 'snapshot'));
+  }
+
+  /**
+   * Back to the version in `previous`: the container of the new one goes, the volumes come
+   * back from the snapshot (if the update got that far; before it they were untouched),
+   * the row says the old version again, and reconcile starts it as before.
+   */
+  async #rollBack(id: string): Promise<void> {
+    const row = this.#o.db.prepare('SELECT * FROM packages WHERE id = ?').get(id) as
+      | (Row & { previous: string | null })
+      | undefined;
+    if (!row?.previous) return;
+    const previous = JSON.parse(row.previous) as Previous;
+    await this.#stopContainer(id).catch(() => {});
+    await this.#o.lxc.destroy(containerName(id));
+    await this.#o.mounts.unmountAll(path.join(this.#o.packagesDir, id));
+    const base = path.join(this.#o.packagesDir, id);
+    const snapshot = path.join(base, 'snapshot');
+    if (await exists(snapshot)) {
+      await fs.rm(path.join(base, 'volumes'), { recursive: true, force: true });
+      await fs.rm(path.join(snapshot, '.version'), { force: true });
+      await fs.rename(snapshot, path.join(base, 'volumes'));
+    }
+    await fs.rm(path.join(base, 'snapshot.partial'), { recursive: true, force: true });
+    // The upper layer belongs to the version that wrote it.
+    await fs.rm(path.join(base, 'container'), { recursive: true, force: true });
+    if (row.version !== previous.version) {
+      await fs.rm(this.dirs(id, row.version).version, { recursive: true, force: true });
+    }
+    this.#o.db
+      .prepare(
+        "UPDATE packages SET version = ?, manifest = ?, signer = ?, phase = 'installed', previous = NULL, updated_at = ? WHERE id = ?",
+      )
+      .run(previous.version, JSON.stringify(previous.manifest), previous.signer, this.#o.now(), id);
+    this.#publish(id);
+  }
+
+  #finishUpdate(id: string, oldVersion: string): void {
+    this.#o.db
+      .prepare("UPDATE packages SET phase = 'installed', previous = NULL, updated_at = ? WHERE id = ?")
+      .run(this.#o.now(), id);
+    this.#publish(id);
+    const base = path.join(this.#o.packagesDir, id);
+    // Leftovers only cost space; the package is whole already.
+    void fs.rm(path.join(base, 'snapshot'), { recursive: true, force: true });
+    void fs.rm(this.dirs(id, oldVersion).version, { recursive: true, force: true });
+  }
+
+  /** Asks the runtime to stop its daemons in order, then stops the container. */
+  async #stopContainer(id: string): Promise<void> {
+    await this.#o.channels
+      .peer(id)
+      ?.call('runtime.shutdown', { timeoutSeconds: 15 }, 20_000)
+      .catch(() => {});
+    await this.#o.lxc.stop(containerName(id), { timeoutS: 20 });
+  }
+
   async setDesired(id: string, desired: Desired): Promise<InstalledPackage> {
     const pkg = this.get(id);
     if (desired === 'running') {
@@ -374,9 +537,8 @@ export class Packages {
       case 'finish-remove':
         return this.#run(step.id, () => this.#removeEverything(step.id, { keepData: true }));
       case 'roll-back-update':
-        // Updates come with package.update; until then a stray phase is made whole again.
-        this.#setPhase(step.id, 'installed');
-        return;
+        this.#o.log.warn('an update was cut short; going back to the version before it', { id: step.id });
+        return this.#run(step.id, () => this.#rollBack(step.id));
       case 'create-container':
         return this.#run(step.id, async () => {
           const pkg = this.get(step.id);
@@ -386,7 +548,7 @@ export class Packages {
       case 'start':
         return this.#run(step.id, () => this.#o.lxc.start(containerName(step.id)));
       case 'stop':
-        return this.#run(step.id, () => this.#o.lxc.stop(containerName(step.id), { timeoutS: 20 }));
+        return this.#run(step.id, () => this.#stopContainer(step.id));
       case 'wait':
         return;
       case 'crash-loop':
@@ -514,3 +676,9 @@ async function du(dir: string): Promise<number> {
   await walk(dir);
   return total;
 }
+
+const exists = (p: string): Promise<boolean> =>
+  fs.stat(p).then(
+    () => true,
+    () => false,
+  );
