@@ -141,6 +141,27 @@ export const SETTINGS = {
     flag: '--metrics-interval-seconds',
     description: 'How often the metrics summary in the state document is refreshed; 0 turns it off.',
   },
+  bridge: {
+    schema: z.string().regex(/^[a-z][a-z0-9]{0,14}$/, 'an interface name: up to 15 lower-case letters and digits'),
+    default: 'hearth0',
+    env: 'HEARTH_BRIDGE',
+    flag: '--bridge',
+    description: 'The bridge the service containers sit on (the daemon creates it).',
+  },
+  subnet: {
+    schema: z.string().regex(/^\d{1,3}\.\d{1,3}\.\d{1,3}\.0\/24$/, 'a private /24, like 10.73.0.0/24'),
+    default: '10.73.0.0/24',
+    env: 'HEARTH_SUBNET',
+    flag: '--subnet',
+    description: 'The containers’ IPv4 network: the box is .1, each package gets a fixed address in it.',
+  },
+  nftTable: {
+    schema: z.string().regex(/^[a-z][a-z0-9_]{0,30}$/),
+    default: 'hearth',
+    env: 'HEARTH_NFT_TABLE',
+    flag: '--nft-table',
+    description: 'The nftables table holding the containers’ NAT rules.',
+  },
 } satisfies Record<string, SettingSpec>;
 
 export type SettingName = keyof typeof SETTINGS;
