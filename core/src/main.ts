@@ -29,6 +29,15 @@ if (argv[0] === 'daemon') {
       process.exit(1);
     },
   );
+} else if (argv[0] === 'container-runtime') {
+  // Inside a service container (runtime/container-runtime.ts); loaded only here.
+  import('./runtime/container-runtime.ts').then(
+    (m) => m.containerRuntimeMain(),
+    (err: unknown) => {
+      process.stderr.write(`${describeError(err)}\n`);
+      process.exit(1);
+    },
+  );
 } else {
   runCli(argv).then((code) => {
     process.exitCode = code;

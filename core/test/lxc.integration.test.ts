@@ -1,23 +1,26 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { HearthError } from '../src/errors.ts';
-import { type Bridge, hostBridge, type NetworkSpec } from '../src/host/bridge.ts';
-import {
-  type ContainerSpec,
-  hostLxc,
-  idRangeForSlot,
-  isHearthContainer,
-  type Lxc,
-  MAX_SLOT,
-  vethName,
-} from '../src/host/lxc.ts';
-import { hostMounts, type Mounts } from '../src/host/mounts.ts';
+import { hostBridge } from '../src/host/bridge.ts';
+import { type ContainerSpec, hostLxc, idRangeForSlot, isHearthContainer, vethName } from '../src/host/lxc.ts';
+import { hostMounts } from '../src/host/mounts.ts';
 import { run } from '../src/host/run.ts';
-import { silentLogger } from '../src/log/log.ts';
+import {
+  buildImage,
+  cleanups,
+  httpGet,
+  INDEX,
+  log,
+  lxcSkipReason,
+  scratch,
+  containerHost as sharedContainerHost,
+  testNetwork,
+  timed,
+  upBridge,
+} from './lxc-harness.ts';
 
 /**
  * Real LXC on this machine: an unprivileged container from a busybox squashfs, on its
@@ -25,144 +28,13 @@ import { silentLogger } from '../src/log/log.ts';
  * container's address, never beyond the machine.
  */
 
-const log = silentLogger;
-const BUSYBOX = '/bin/busybox';
-const tools = ['lxc-start', 'mksquashfs', 'nft', 'perl'];
-const missing = [
-  ...(process.getuid?.() === 0 ? [] : ['root']),
-  ...tools.filter(
-    (t) => !['/usr/bin', '/usr/sbin', '/bin', '/sbin'].some((d) => fs.existsSync(path.join(d, t))),
-  ),
-  ...(fs.existsSync(BUSYBOX) ? [] : ['busybox-static']),
-];
-const skip = missing.length > 0 ? `needs ${missing.join(', ')}` : false;
+const skip = lxcSkipReason();
 
 // Per run, so a real hearth0 / 10.73.0.0/24 / table hearth is never touched.
 const n = process.pid % 200;
-const network = (): NetworkSpec => ({
-  bridge: `htest${n}`,
-  subnet: `10.231.${n}.0/24`,
-  nftTable: `hearth_test${n}`,
-});
+const network = () => testNetwork(n);
 
-const INDEX = '<h1>hello from a hearth container</h1>\n';
-
-type Cleanup = (undo: () => unknown) => void;
-
-/**
- * Undo steps run last-registered first (t.after runs hooks in registration order), each
- * one even when an earlier one failed: the container goes before its directory does.
- */
-function cleanups(t: test.TestContext): Cleanup {
-  const stack: (() => unknown)[] = [];
-  t.after(async () => {
-    const errors: unknown[] = [];
-    for (let undo = stack.pop(); undo; undo = stack.pop())
-      await Promise.resolve(undo()).catch((e) => errors.push(e));
-    if (errors.length > 0) throw errors[0];
-  });
-  return (undo) => stack.push(undo);
-}
-
-/** A temp dir that is unmounted (deepest first) before it is removed, even after a failure. */
-function scratch(cleanup: Cleanup, mounts: Mounts): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hearth-lxc-'));
-  // The containers' roots (mapped uids) must be able to reach the lxcpath inside it.
-  fs.chmodSync(dir, 0o755);
-  cleanup(async () => {
-    await mounts.unmountAll(dir);
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
-  return dir;
-}
-
-/** busybox with a few applet links and a web root, owned by 0 as in any image. */
-async function buildImage(dir: string): Promise<string> {
-  const root = path.join(dir, 'image-root');
-  for (const d of ['bin', 'www', 'etc', 'proc', 'sys', 'dev', 'tmp', 'root', 'usr/lib']) {
-    fs.mkdirSync(path.join(root, d), { recursive: true });
-  }
-  fs.copyFileSync(BUSYBOX, path.join(root, 'bin/busybox'));
-  fs.chmodSync(path.join(root, 'bin/busybox'), 0o755);
-  for (const applet of ['sh', 'httpd', 'cat', 'echo', 'id', 'ls', 'sleep', 'touch']) {
-    fs.symlinkSync('busybox', path.join(root, 'bin', applet));
-  }
-  fs.writeFileSync(path.join(root, 'www/index.html'), INDEX);
-  fs.writeFileSync(path.join(root, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\n');
-  const image = path.join(dir, 'image.sqfs');
-  await run(['mksquashfs', root, image, '-noappend', '-quiet', '-all-root', '-no-progress'], { log });
-  return image;
-}
-
-/** Files the test may change on the host, put back as they were. */
-function restoreAfter(cleanup: Cleanup, files: string[]) {
-  const saved = files.map((f) => ({ f, text: fs.existsSync(f) ? fs.readFileSync(f, 'utf8') : undefined }));
-  cleanup(() => {
-    for (const { f, text } of saved) {
-      if (text === undefined) fs.rmSync(f, { force: true });
-      else if (fs.readFileSync(f, 'utf8') !== text) fs.writeFileSync(f, text);
-    }
-  });
-}
-
-async function upBridge(cleanup: Cleanup, bridge: Bridge): Promise<NetworkSpec> {
-  const spec = network();
-  restoreAfter(cleanup, ['/proc/sys/net/ipv4/ip_forward']);
-  cleanup(() => bridge.teardown(spec));
-  await bridge.ensure(spec);
-  return spec;
-}
-
-/**
- * Everything a container test needs: its own lxcpath in a scratch dir, a bridge of its
- * own, an image, a stand-in hearth binary, /etc/subuid and /etc/subgid put back after.
- * Containers made by specFor are destroyed before the rest is taken down.
- */
-async function containerHost(t: test.TestContext) {
-  const mounts = hostMounts(log);
-  const bridge = hostBridge(log);
-  const cleanup = cleanups(t);
-  const dir = scratch(cleanup, mounts);
-  const lxcPath = path.join(dir, 'lxc');
-  const lxc: Lxc = hostLxc({ lxcPath, mounts, log });
-  restoreAfter(cleanup, ['/etc/subuid', '/etc/subgid']);
-  const net = await upBridge(cleanup, bridge);
-  const image = await buildImage(dir);
-  const hearthBinary = path.join(dir, 'hearth');
-  fs.writeFileSync(hearthBinary, '#!/bin/sh\necho hearth stand-in\n', { mode: 0o755 });
-  let slot = MAX_SLOT;
-  const specFor = (name: string, address: string, rest: Partial<ContainerSpec>): ContainerSpec => {
-    cleanup(() => lxc.destroy(name));
-    return {
-      name,
-      image,
-      dataDir: path.join(dir, 'containers', name),
-      idmap: idRangeForSlot(slot--),
-      volumes: [],
-      hearthBinary,
-      init: ['/bin/sh', '-c', "trap 'exit 0' TERM; httpd -f -p 80 -h /www & wait"],
-      memoryMiB: 64,
-      cpus: 1,
-      network: { bridge: net.bridge, subnet: net.subnet, address },
-      ...rest,
-    };
-  };
-  return { lxc, mounts, bridge, net, dir, lxcPath, image, specFor };
-}
-
-async function httpGet(url: string, deadlineMs: number): Promise<string> {
-  const until = Date.now() + deadlineMs;
-  for (;;) {
-    try {
-      const res = await fetch(url, { signal: AbortSignal.timeout(1000) });
-      if (res.ok) return await res.text();
-    } catch (e) {
-      if (Date.now() > until) throw e;
-    }
-    if (Date.now() > until) throw new Error(`${url} did not answer within ${deadlineMs} ms`);
-    await sleep(25);
-  }
-}
+const containerHost = (t: test.TestContext) => sharedContainerHost(t, { network: network() });
 
 /** The file of a controller's setting for the container's init, whichever cgroup layout. */
 function cgroupFile(pid: number, controller: string, v1File: string, v2File: string): string {
@@ -178,19 +50,12 @@ const hostIds = (pid: number) => {
   return { uid: ids('Uid:').split(/\s+/).map(Number), gid: ids('Gid:').split(/\s+/).map(Number) };
 };
 
-async function timed<T>(times: Record<string, number>, key: string, f: () => Promise<T>): Promise<T> {
-  const t0 = performance.now();
-  const r = await f();
-  times[key] = Math.round(performance.now() - t0);
-  return r;
-}
-
 test(
   'the bridge: ensure twice is one bridge, one address, one NAT table; teardown removes both',
   { skip },
   async (t) => {
     const bridge = hostBridge(log);
-    const spec = await upBridge(cleanups(t), bridge);
+    const spec = await upBridge(cleanups(t), bridge, network());
     const subnet = await bridge.ensure(spec);
     const [link] = await bridge.links(spec.bridge);
     assert.equal(link?.kind, 'bridge');
