@@ -177,7 +177,7 @@ test-unit: deps ## pure tests only (milliseconds each)
 	$(NODE) --test $(TEST_FLAGS) $(UNIT_TESTS)
 
 .PHONY: test
-test: deps check build qemu-binfmt ## the default run: typecheck, lint, unit, integration and e2e tests against the built binaries
+test: deps check build services qemu-binfmt ## the default run: typecheck, lint, unit, integration and e2e tests against the built binaries
 	$(ARM64_ENV) HEARTH_BIN=$(OUT)/hearth-x86_64 $(NODE) --test $(TEST_FLAGS) $(UNIT_TESTS) $(INTEGRATION_TESTS)
 
 # --- benchmarks ----------------------------------------------------------------

@@ -8,12 +8,19 @@ import { writeLocalCookie } from './auth/local-cookie.ts';
 import type { KdfParams } from './auth/passwords.ts';
 import { FailureLimiter } from './auth/rate-limit.ts';
 import { HearthError } from './errors.ts';
+import { hostBridge } from './host/bridge.ts';
+import { copyTree } from './host/copy.ts';
 import { fileLogSource, journalLogSource } from './host/logs.ts';
+import { hostLxc } from './host/lxc.ts';
+import { hostMounts } from './host/mounts.ts';
 import { logindPower } from './host/power.ts';
 import { hostProcfs } from './host/procfs.ts';
 import { type Notifier, systemdNotifier } from './host/sd-notify.ts';
 import { createLogger, fileSink, type Logger, type LogSink, stdoutSink } from './log/log.ts';
 import { Notifications } from './notifications/notifications.ts';
+import { containerSpecs, listen as listenForRuntime } from './packages/container-spec.ts';
+import { Channels } from './packages/effects-host.ts';
+import { Packages } from './packages/packages.ts';
 import { Signers } from './packages/signers.ts';
 import { makePaths, type Paths } from './paths.ts';
 import { Dispatcher } from './rpc/dispatch.ts';
@@ -76,10 +83,15 @@ export async function startDaemon(settings: Settings, hooks: DaemonHooks = {}): 
 
   // The database first: a database newer than this binary stops everything here.
   const db = openDatabase(paths.database);
+  // Containers' unprivileged roots must pass through the data dir to their volumes
+  // (search, not list); the database itself is root's alone.
+  fs.chmodSync(paths.dataDir, 0o711);
+  fs.chmodSync(paths.database, 0o600);
   const migrated = migrate(db, MIGRATIONS, paths.database);
   if (migrated.from !== migrated.to) log.info('database migrated', { from: migrated.from, to: migrated.to });
 
   const state = createState(db, settings.stateHistory);
+  const procfs = hostProcfs();
   const localSecret = writeLocalCookie(paths.localCookie);
   const auth = new Auth({
     db,
@@ -102,7 +114,7 @@ export async function startDaemon(settings: Settings, hooks: DaemonHooks = {}): 
   const system = new System({
     db,
     state,
-    procfs: hostProcfs(),
+    procfs,
     power: logindPower(settings.dbusAddress || undefined),
     logs: underJournal
       ? journalLogSource('hearth.service', log.child('journal'))
@@ -115,7 +127,18 @@ export async function startDaemon(settings: Settings, hooks: DaemonHooks = {}): 
   const setup = new Setup({ db, auth, system, state, log: log.child('setup') });
   const registry = new Registry(METHODS);
   const signers = new Signers({ db });
-  const services: Services = { auth, audit, notifications, setup, signers, state, system, registry };
+  const packages = createPackages({ settings, paths, db, state, notifications, signers, procfs, log });
+  const services: Services = {
+    auth,
+    audit,
+    notifications,
+    packages: packages.service,
+    setup,
+    signers,
+    state,
+    system,
+    registry,
+  };
 
   // The state document is complete before anyone can subscribe to it.
   await system.publishInfo(auth.isSetUp);
@@ -168,6 +191,16 @@ export async function startDaemon(settings: Settings, hooks: DaemonHooks = {}): 
     log.warn('could not tell systemd we are ready', { error });
   });
   timers.push(...startWatchdog(notifier, log));
+  // Containers kept running while the daemon was away: reconnect their channels, then
+  // finish or undo what a crash cut short, and keep checking.
+  void packages.start().catch((error) => log.warn('packages could not start', { error }));
+  timers.push(
+    setInterval(() => {
+      if (packages.service.list().length > 0) {
+        packages.service.reconcile().catch((error) => log.warn('reconcile failed', { error }));
+      }
+    }, settings.reconcileIntervalSeconds * 1000),
+  );
   log.info('listening', {
     port,
     socket: paths.socket,
@@ -186,6 +219,9 @@ export async function startDaemon(settings: Settings, hooks: DaemonHooks = {}): 
       const closed = Promise.all([closeServer(tcp), closeServer(local)]);
       await surface.drain();
       await closed;
+      // The containers go on running; their runtimes reconnect when we are back.
+      await packages.channels.closeAll();
+      await packages.service.idle();
       audit.flush();
       db.close();
       for (const f of [paths.socket, paths.localCookie, path.join(paths.runtimeDir, 'daemon.json')]) {
@@ -212,6 +248,70 @@ function createState(db: Db, historySize: number): StateDocument {
     historySize,
     onRevision: (r) => save.run(String(r)),
   });
+}
+
+interface PackagesParts {
+  settings: Settings;
+  paths: Paths;
+  db: Db;
+  state: StateDocument;
+  notifications: Notifications;
+  signers: Signers;
+  procfs: ReturnType<typeof hostProcfs>;
+  log: Logger;
+}
+
+/** The packages service with its host adapters and the channels to the containers. */
+function createPackages(o: PackagesParts) {
+  const arch = process.arch === 'arm64' ? ('arm64' as const) : ('x86_64' as const);
+  const network = { bridge: o.settings.bridge, subnet: o.settings.subnet, nftTable: o.settings.nftTable };
+  const log = o.log.child('packages');
+  const mounts = hostMounts(o.log.child('mounts'));
+  const lxc = hostLxc({ lxcPath: path.join(o.paths.runtimeDir, 'lxc'), mounts, log: o.log.child('lxc') });
+  const socketsDir = path.join(o.paths.runtimeDir, 'packages');
+  // The channels look packages up; the service is made below with the channels.
+  const lookup: { service?: Packages } = {};
+  const channels = new Channels({
+    lookup: (id) => lookup.service?.view(id),
+    state: o.state,
+    notifications: o.notifications,
+    arch,
+    log: o.log.child('channel'),
+  });
+  const service = new Packages({
+    db: o.db,
+    state: o.state,
+    notifications: o.notifications,
+    signers: o.signers,
+    lxc,
+    mounts,
+    log,
+    packagesDir: path.join(o.paths.dataDir, 'packages'),
+    arch,
+    subnet: o.settings.subnet,
+    channels,
+    copyTree,
+    freeBytes: async (dir) => (await o.procfs.statfs(dir)).availableBytes,
+    specFor: containerSpecs({
+      arch,
+      network,
+      bridge: hostBridge(o.log.child('bridge')),
+      channels,
+      // In the single executable this is the hearth binary itself.
+      hearthBinary: process.execPath,
+      runtimeRoot: path.join(o.paths.runtimeDir, 'rt'),
+      socketsDir,
+      log,
+    }),
+  });
+  lookup.service = service;
+  const start = async () => {
+    const installed = service.list();
+    if (installed.length === 0) return;
+    for (const pkg of installed) await listenForRuntime({ channels, socketsDir }, pkg);
+    await service.reconcile({ startUp: true });
+  };
+  return { service, channels, start };
 }
 
 function startWatchdog(notifier: Notifier, log: Logger): NodeJS.Timeout[] {

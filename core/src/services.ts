@@ -1,6 +1,7 @@
 import type { Audit } from './audit/audit.ts';
 import type { Auth } from './auth/auth.ts';
 import type { Notifications } from './notifications/notifications.ts';
+import type { Packages } from './packages/packages.ts';
 import type { Signers } from './packages/signers.ts';
 import type { Registry } from './rpc/registry.ts';
 import type { Setup } from './setup/setup.ts';
@@ -12,6 +13,7 @@ export interface Services {
   auth: Auth;
   audit: Audit;
   notifications: Notifications;
+  packages: Packages;
   setup: Setup;
   signers: Signers;
   state: StateDocument;

@@ -82,6 +82,8 @@ export interface StartOptions {
 /** Starts `hearth daemon` in a temporary root on a free port and waits until it answers. */
 export async function startTestDaemon(options: StartOptions = {}): Promise<TestDaemon> {
   const root = options.root ?? fs.mkdtempSync(path.join(os.tmpdir(), 'hearth-test-'));
+  // Like / on a box: searchable by containers' unprivileged roots on their way to volumes.
+  fs.chmodSync(root, 0o711);
   const infoFile = path.join(root, 'run/hearth/daemon.json');
   fs.rmSync(infoFile, { force: true });
   const [cmd, ...pre] = hearthCommand();

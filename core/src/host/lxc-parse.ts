@@ -363,6 +363,8 @@ export interface LxcConfigInput {
   env: Record<string, string>;
   memoryMiB: number;
   cpus: number;
+  /** What lxc-stop sends the init first (SIGTERM unless said otherwise). */
+  haltSignal?: 'SIGTERM' | 'SIGINT';
   network: { bridge: string; address: string; subnet: Subnet };
   consoleLog: string;
   lxcLog: string;
@@ -397,7 +399,7 @@ export function renderLxcConfig(c: LxcConfigInput, host: HostFacts): string {
     `lxc.idmap = u 0 ${c.idmap.hostId} ${c.idmap.count}`,
     `lxc.idmap = g 0 ${c.idmap.hostId} ${c.idmap.count}`,
     // The init is PID 1: without a handler it ignores LXC's default SIGPWR, so ask with SIGTERM.
-    'lxc.signal.halt = SIGTERM',
+    `lxc.signal.halt = ${c.haltSignal ?? 'SIGTERM'}`,
     'lxc.autodev = 1',
     'lxc.mount.auto = proc:mixed sys:mixed cgroup:mixed',
     // A devpts instance is what gives init a console; with none, its stdio is /dev/null.

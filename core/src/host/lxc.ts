@@ -155,6 +155,12 @@ export interface ContainerSpec {
   memoryMiB: number;
   /** CPUs the container may use, fractions allowed (1.5 = one and a half cores). */
   cpus: number;
+  /**
+   * What lxc-stop sends the init first; SIGTERM by default. Service containers run LXC's
+   * init, which hands SIGINT to its child (the runtime, which stops the daemons in order)
+   * but answers SIGTERM by signalling every process at once.
+   */
+  haltSignal?: 'SIGTERM' | 'SIGINT';
   network: { bridge: string; subnet: string; address: string };
 }
 
@@ -511,6 +517,7 @@ export function hostLxc(options: HostLxcOptions): Lxc {
           ],
           env: spec.env ?? {},
           memoryMiB: spec.memoryMiB,
+          ...(spec.haltSignal ? { haltSignal: spec.haltSignal } : {}),
           cpus: spec.cpus,
           network: { bridge: spec.network.bridge, address: spec.network.address, subnet },
           consoleLog: f.consoleLog,

@@ -144,6 +144,7 @@ export class Channels {
   readonly #servers = new Map<string, net.Server>();
   readonly #peers = new Map<string, RpcPeer>();
   readonly #waiting = new Map<string, ((peer: RpcPeer) => void)[]>();
+  readonly #beforeStart = new Map<string, (peer: RpcPeer) => Promise<unknown>>();
   readonly #deps: EffectsDeps;
 
   constructor(deps: EffectsDeps) {
@@ -179,6 +180,38 @@ export class Channels {
   /** The runtime of a package, if it is connected. */
   peer(packageId: string): RpcPeer | undefined {
     return this.#peers.get(packageId);
+  }
+
+  /**
+   * Runs `work` on the package's runtime when it next registers, before its daemons start;
+   * resolves with what `work` resolved, or rejects with its error or a timeout.
+   */
+  beforeStart<T>(packageId: string, work: (peer: RpcPeer) => Promise<T>, timeoutMs: number): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#beforeStart.delete(packageId);
+        reject(
+          new HearthError(
+            'runtime_unavailable',
+            `the runtime of ${packageId} did not register in ${timeoutMs / 1000} s`,
+            {
+              hint: 'package.logs shows what the container printed',
+            },
+          ),
+        );
+      }, timeoutMs);
+      this.#beforeStart.set(packageId, async (peer) => {
+        clearTimeout(timer);
+        try {
+          const result = await work(peer);
+          resolve(result);
+          return result;
+        } catch (e) {
+          reject(e);
+          throw e;
+        }
+      });
+    });
   }
 
   /** The package's runtime once it has connected (or at once if it is), within `timeoutMs`. */

@@ -24,6 +24,8 @@ class FakeLxc implements Partial<Lxc> {
   readonly calls: string[] = [];
   create = async (spec: ContainerSpec) => {
     this.calls.push(`create ${spec.name}`);
+    // As the real one does: missing volume directories are made for the container.
+    for (const v of spec.volumes) fs.mkdirSync(v.source, { recursive: true });
     this.containers.set(spec.name, { spec, state: 'STOPPED' });
   };
   start = async (name: string) => {
@@ -68,7 +70,14 @@ function fakeChannels(migrate: (params: { from: string; to: string }) => Promise
       return method === 'runtime.migrate' ? migrate(params) : { ok: true };
     },
   };
-  return { calls, channels: { peer: () => peer, waitForPeer: async () => peer } as unknown as Channels };
+  return {
+    calls,
+    channels: {
+      peer: () => peer,
+      waitForPeer: async () => peer,
+      beforeStart: (_id: string, work: (p: typeof peer) => Promise<unknown>) => work(peer),
+    } as unknown as Channels,
+  };
 }
 
 async function setup(options: { freeBytes?: number; channels?: Channels } = {}) {
@@ -91,7 +100,15 @@ async function setup(options: { freeBytes?: number; channels?: Channels } = {}) 
     arch: 'x86_64',
     subnet: '10.73.0.0/24',
     specFor: async (pkg, d, address) =>
-      ({ name: `hearth-${pkg.id}`, dataDir: d.container, address }) as unknown as ContainerSpec,
+      ({
+        name: `hearth-${pkg.id}`,
+        dataDir: d.container,
+        address,
+        volumes: pkg.manifest.volumes.map((v) => ({
+          source: path.join(d.volumes, v.id),
+          target: v.mountPath,
+        })),
+      }) as unknown as ContainerSpec,
     freeBytes: async () => options.freeBytes ?? 1e12,
     channels: options.channels ?? ({ peer: () => undefined } as unknown as Channels),
     copyTree,

@@ -23,7 +23,7 @@ import {
   spaceNeeded,
   unmetDependencies,
 } from './checks.ts';
-import type { Channels } from './effects-host.ts';
+import type { Channels, PackageView } from './effects-host.ts';
 import { type Desired, type Phase, plan, type Step } from './plan.ts';
 import type { Signers } from './signers.ts';
 
@@ -169,7 +169,7 @@ export class Packages {
   readonly #crashes = new Map<string, number[]>();
   /** What the last reconcile pass saw of each of our containers. */
   #observed = new Map<string, 'running' | 'stopped'>();
-  #reconciling: Promise<void> | undefined;
+  #reconciling: Promise<Map<string, unknown>> | undefined;
 
   constructor(options: PackagesOptions) {
     this.#o = { now: Date.now, ...options };
@@ -192,6 +192,20 @@ export class Packages {
     const row = this.#o.db.prepare('SELECT * FROM packages WHERE id = ?').get(id) as Row | undefined;
     if (!row) throw new PackageNotFound(id);
     return fromRow(row);
+  }
+
+  /** What the effects of a package's runtime may see of a package. */
+  view(id: string): PackageView | undefined {
+    const row = this.#o.db.prepare('SELECT * FROM packages WHERE id = ?').get(id) as Row | undefined;
+    if (!row) return undefined;
+    const pkg = fromRow(row);
+    return {
+      id,
+      version: pkg.version,
+      manifest: pkg.manifest,
+      address: this.#address(pkg),
+      status: this.status(pkg),
+    };
   }
 
   summaryOf(pkg: InstalledPackage) {
@@ -256,12 +270,14 @@ export class Packages {
     const free = await this.#o.freeBytes(this.#o.packagesDir);
     if (free < spaceNeeded(verified.fileSize)) throw new NotEnoughSpace(spaceNeeded(verified.fileSize), free);
 
+    const kept = await this.#slotOfKeptData(m.id);
     this.#busy.add(m.id);
     try {
       const now = this.#o.now();
       this.#o.db.transaction(() => {
         if (this.#exists(m.id)) throw new Conflict(`${m.id} is being installed already`);
-        const slot = freeSlot(this.#slots());
+        // Kept data is owned by the id range it was written with: take that slot again.
+        const slot = kept !== undefined && !this.#slots().includes(kept) ? kept : freeSlot(this.#slots());
         this.#o.db
           .prepare(
             `INSERT INTO packages (id, version, manifest, desired, phase, slot, signer, installed_at, updated_at)
@@ -282,8 +298,6 @@ export class Packages {
       const dirs = this.dirs(m.id, m.version);
       await fs.mkdir(path.dirname(dirs.version), { recursive: true, mode: 0o711 });
       await this.#sdk(() => unpackHpk(verified, dirs.version));
-      for (const v of m.volumes)
-        await fs.mkdir(path.join(dirs.volumes, v.id), { recursive: true, mode: 0o711 });
       this.#setPhase(m.id, 'installed');
       this.#o.log.info('installed', {
         id: m.id,
@@ -298,7 +312,12 @@ export class Packages {
     } finally {
       this.#busy.delete(m.id);
     }
-    await this.reconcile();
+    // The first pass makes (and starts) the container: if that fails, the install failed.
+    const failed = (await this.reconcile()).get(m.id);
+    if (failed !== undefined) {
+      await this.#run(m.id, () => this.#removeEverything(m.id, { keepData: false })).catch(() => {});
+      throw failed;
+    }
     return this.get(m.id);
   }
 
@@ -346,20 +365,21 @@ export class Packages {
         const dirs = this.dirs(old.id, next.version);
         await fs.rm(dirs.version, { recursive: true, force: true });
         await this.#sdk(() => unpackHpk(verified, dirs.version));
-        for (const v of next.volumes)
-          await fs.mkdir(path.join(dirs.volumes, v.id), { recursive: true, mode: 0o711 });
         this.#o.db
           .prepare('UPDATE packages SET version = ?, manifest = ?, signer = ?, updated_at = ? WHERE id = ?')
           .run(next.version, JSON.stringify(next), verified.signer?.publicKey ?? null, this.#o.now(), old.id);
         const pkg = this.get(old.id);
+        const timeout = this.#o.updateTimeoutMs ?? 60_000;
         await this.#o.lxc.create(await this.#o.specFor(pkg, dirs, this.#address(pkg)));
-        await this.#o.lxc.start(containerName(old.id));
-        const peer = await this.#o.channels.waitForPeer(old.id, this.#o.updateTimeoutMs ?? 60_000);
-        await peer.call(
-          'runtime.migrate',
-          { from: old.version, to: next.version },
-          this.#o.updateTimeoutMs ?? 60_000,
+        // The migrations run when the new runtime registers, before any daemon starts.
+        const migrated = this.#o.channels.beforeStart(
+          old.id,
+          (peer) => peer.call('runtime.migrate', { from: old.version, to: next.version }, timeout),
+          timeout,
         );
+        migrated.catch(() => {});
+        await this.#o.lxc.start(containerName(old.id));
+        await migrated;
         if (pkg.desired === 'stopped') await this.#stopContainer(old.id);
         this.#finishUpdate(old.id, old.version);
         this.#o.log.info('updated', { id: old.id, from: old.version, to: next.version });
@@ -370,6 +390,20 @@ export class Packages {
         throw new UpdateFailed(old.id, old.version, next.version, e);
       }
     });
+  }
+
+  /**
+   * The id slot whose range owns a package's kept volumes, if any were kept (the
+   * container's create made each volume owned by its mapped root).
+   */
+  async #slotOfKeptData(id: string): Promise<number | undefined> {
+    const dir = path.join(this.#o.packagesDir, id, 'volumes');
+    const first = idRangeForSlot(0);
+    for (const entry of await fs.readdir(dir).catch(() => [])) {
+      const st = await fs.stat(path.join(dir, entry)).catch(() => undefined);
+      if (st && st.uid >= first.hostId) return Math.floor((st.uid - first.hostId) / first.count);
+    }
+    return undefined;
   }
 
   /** Copies the volumes aside; the copy counts only once it is complete (renamed). */
@@ -485,11 +519,16 @@ export class Packages {
     this.#o.log.info('uninstalled', { id, keepData: options.keepData });
   }
 
+  /** Resolves when no reconcile pass is running (for a clean stop). */
+  async idle(): Promise<void> {
+    await this.#reconciling?.catch(() => {});
+  }
+
   /**
    * One pass of the reconcile loop: observe, plan, act. Passes never overlap; a pass
    * asked for while one runs waits for it and then runs again.
    */
-  async reconcile(options: { startUp?: boolean } = {}): Promise<void> {
+  async reconcile(options: { startUp?: boolean } = {}): Promise<Map<string, unknown>> {
     const previous = this.#reconciling;
     const pass = (async () => {
       await previous?.catch(() => {});
@@ -501,14 +540,17 @@ export class Packages {
         now: this.#o.now(),
         startUp: options.startUp ?? false,
       });
+      const failed = new Map<string, unknown>();
       for (const step of steps) {
         try {
           await this.#execute(step);
         } catch (error) {
           this.#o.log.error('reconcile step failed', { step: step.kind, error });
+          if ('id' in step && !failed.has(step.id)) failed.set(step.id, error);
         }
       }
       for (const p of this.list()) this.#publish(p.id);
+      return failed;
     })();
     this.#reconciling = pass;
     return pass;
@@ -521,6 +563,20 @@ export class Packages {
         name: c.name,
         state: c.state === 'RUNNING' ? ('running' as const) : ('stopped' as const),
       }));
+    const before = this.#observed;
+    this.#observed = new Map(containers.map((c) => [c.name.slice(CONTAINER_PREFIX.length), c.state]));
+    // A container that stopped while it should run, and no operation of ours stopped it, crashed.
+    for (const p of this.list()) {
+      if (
+        p.desired === 'running' &&
+        !this.#busy.has(p.id) &&
+        before.get(p.id) === 'running' &&
+        this.#observed.get(p.id) === 'stopped'
+      ) {
+        this.#crashes.set(p.id, [...(this.#crashes.get(p.id) ?? []), this.#o.now()]);
+        this.#o.log.warn('container stopped on its own', { id: p.id });
+      }
+    }
     const mounts = (await this.#o.mounts.listMounts(this.#o.packagesDir)).flatMap((m) => {
       const id = path.relative(this.#o.packagesDir, m.mountPoint).split(path.sep)[0];
       return id ? [{ packageId: id, path: m.mountPoint }] : [];
@@ -545,10 +601,15 @@ export class Packages {
           const spec = await this.#o.specFor(pkg, this.dirs(pkg.id, pkg.version), this.#address(pkg));
           await this.#o.lxc.create(spec);
         });
+      // What a step did is what the next status read should see, not the pass's first look.
       case 'start':
-        return this.#run(step.id, () => this.#o.lxc.start(containerName(step.id)));
+        await this.#run(step.id, () => this.#o.lxc.start(containerName(step.id)));
+        this.#observed.set(step.id, 'running');
+        return;
       case 'stop':
-        return this.#run(step.id, () => this.#stopContainer(step.id));
+        await this.#run(step.id, () => this.#stopContainer(step.id));
+        this.#observed.set(step.id, 'stopped');
+        return;
       case 'wait':
         return;
       case 'crash-loop':
@@ -581,6 +642,55 @@ export class Packages {
     this.#o.db.prepare('DELETE FROM packages WHERE id = ?').run(id);
     this.#crashes.delete(id);
     this.#o.state.remove(['packages', id]);
+  }
+
+  /** The last lines the package's container printed (its runtime and daemons). */
+  async logs(id: string, lines: number): Promise<string[]> {
+    this.get(id);
+    return this.#o.lxc.logs(containerName(id), { lines }).catch(() => []);
+  }
+
+  async stats(id: string) {
+    this.get(id);
+    const info = await this.#o.lxc.info(containerName(id)).catch(() => undefined);
+    return {
+      running: info?.state === 'RUNNING',
+      cpuSeconds: info?.cpuNs == null ? null : info.cpuNs / 1e9,
+      memoryBytes: info?.memoryBytes ?? null,
+      memoryLimitBytes: info?.memoryLimitBytes ?? null,
+      diskBytes: await du(path.join(this.#o.packagesDir, id)),
+    };
+  }
+
+  /** Runs one of the package's actions in its runtime and returns what it answered. */
+  async runAction(id: string, actionId: string, input: unknown): Promise<unknown> {
+    const pkg = this.get(id);
+    const action = pkg.manifest.actions.find((a) => a.id === actionId);
+    if (!action) {
+      throw new NotFound(`action of ${id}`, actionId, {
+        hint: `${id} has: ${pkg.manifest.actions.map((a) => a.id).join(', ') || 'no actions'}`,
+      });
+    }
+    const status = this.status(pkg);
+    if (!(action.allowedStatuses as string[]).includes(status)) {
+      throw new Conflict(`${action.name} cannot run while ${pkg.manifest.title} is ${status}`, {
+        hint: `it runs when the package is ${action.allowedStatuses.join(' or ')}`,
+      });
+    }
+    const peer = this.#o.channels.peer(id);
+    if (!peer) {
+      throw new HearthError(
+        'runtime_unavailable',
+        `${pkg.manifest.title} is not running, so its actions cannot run`,
+        {
+          hint: `start it first (package.start ${id})`,
+        },
+      );
+    }
+    const answer = (await peer.call('runtime.action.run', { actionId, input }, 120_000)) as {
+      result: unknown;
+    };
+    return answer.result;
   }
 
   async #run<T>(id: string, work: () => Promise<T>): Promise<T> {

@@ -1,6 +1,7 @@
 import { auditMethods } from '../audit/audit.rpc.ts';
 import { authMethods } from '../auth/auth.rpc.ts';
 import { notificationMethods } from '../notifications/notifications.rpc.ts';
+import { packageMethods } from '../packages/packages.rpc.ts';
 import { signerMethods } from '../packages/signers.rpc.ts';
 import { setupMethods } from '../setup/setup.rpc.ts';
 import { stateMethods } from '../state/state.rpc.ts';
@@ -14,6 +15,7 @@ export const METHODS = [
   ...authMethods,
   ...auditMethods,
   ...notificationMethods,
+  ...packageMethods,
   ...signerMethods,
   ...stateMethods,
   ...systemMethods,

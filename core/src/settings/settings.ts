@@ -141,8 +141,17 @@ export const SETTINGS = {
     flag: '--metrics-interval-seconds',
     description: 'How often the metrics summary in the state document is refreshed; 0 turns it off.',
   },
+  reconcileIntervalSeconds: {
+    schema: int(1, 3600),
+    default: 5,
+    env: 'HEARTH_RECONCILE_INTERVAL_SECONDS',
+    flag: '--reconcile-interval-seconds',
+    description: 'How often the containers are checked against what should run (and crashed ones restarted).',
+  },
   bridge: {
-    schema: z.string().regex(/^[a-z][a-z0-9]{0,14}$/, 'an interface name: up to 15 lower-case letters and digits'),
+    schema: z
+      .string()
+      .regex(/^[a-z][a-z0-9]{0,14}$/, 'an interface name: up to 15 lower-case letters and digits'),
     default: 'hearth0',
     env: 'HEARTH_BRIDGE',
     flag: '--bridge',

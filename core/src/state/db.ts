@@ -12,7 +12,9 @@ let binding: object | undefined | null = null;
 /** Opens (creating if needed) a SQLite database in WAL mode with foreign keys on. */
 export function openDatabase(file: string): Db {
   if (binding === null) binding = loadSqliteBinding();
-  if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  // Searchable, not readable: containers' roots pass through the data dir to their
+  // volumes. The database file itself is made root's alone by the daemon.
+  if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o711 });
   const db = new Database(file, binding ? { nativeBinding: binding as unknown as string } : {});
   db.pragma('journal_mode = WAL');
   // NORMAL is durable against a crash of the process (kill -9); only a power cut can

@@ -1,0 +1,160 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { loadSigningKey } from '#sdk/keys.ts';
+import { RpcError } from '../src/client/client.ts';
+import { hostBridge } from '../src/host/bridge.ts';
+import { hostLxc } from '../src/host/lxc.ts';
+import { hostMounts } from '../src/host/mounts.ts';
+import { setUp, startTestDaemon, type TestDaemon } from './daemon.ts';
+import { httpGet, log, lxcSkipReason, restoreAfter } from './lxc-harness.ts';
+
+/**
+ * Service packages end to end: the built daemon, real unprivileged LXC containers on a
+ * bridge of this test's own, the first-party packages from `make services`.
+ */
+const REPO = path.resolve(import.meta.dirname, '../..');
+const SERVICES = path.join(REPO, 'out/services');
+const DEV_KEY = process.env['HEARTH_SERVICE_KEY'] ?? '/var/cache/hearth-build/keys/dev-signing.key';
+const NETWORK = { bridge: 'htestpk1', subnet: '10.232.1.0/24', nftTable: 'hearth_testpk1' };
+
+const skip =
+  lxcSkipReason() ||
+  (process.env['HEARTH_BIN'] ? false : 'needs the built binary (HEARTH_BIN): run `make test`') ||
+  (fs.existsSync(path.join(SERVICES, 'hello-world.hpk')) ? false : 'needs `make services`');
+
+describe('service packages on real LXC', { skip }, () => {
+  let d: TestDaemon;
+  let admin: ReturnType<TestDaemon['client']>;
+  const undo: (() => Promise<unknown>)[] = [];
+
+  before(async () => {
+    d = await startTestDaemon({
+      args: ['--bridge', NETWORK.bridge, '--subnet', NETWORK.subnet, '--nft-table', NETWORK.nftTable],
+    });
+    // Containers outlive the daemon by design: take them down, then the network.
+    undo.push(async () => {
+      const lxc = hostLxc({ lxcPath: path.join(d.root, 'run/hearth/lxc'), mounts: hostMounts(log), log });
+      for (const c of await lxc.list().catch(() => [])) await lxc.destroy(c.name);
+      await hostMounts(log).unmountAll(d.root);
+      await hostBridge(log).teardown(NETWORK);
+    });
+    restoreAfter(
+      (u) => undo.push(async () => u()),
+      ['/etc/subuid', '/etc/subgid', '/proc/sys/net/ipv4/ip_forward'],
+    );
+    await setUp(d);
+    admin = d.client({ bearer: d.localToken });
+    const key = await loadSigningKey(DEV_KEY);
+    await admin.call('package.signer.add', { publicKey: key.publicKey, name: 'Hearth development' });
+  });
+  after(async () => {
+    await d?.kill();
+    for (const u of undo.reverse()) await u().catch(() => {});
+    await d?.cleanup();
+  });
+
+  const healthy = async (id: string, timeoutMs = 60_000) => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const pkg = (await admin.call('package.get', { id })) as {
+        health: Record<string, { status: string }>;
+        status: string;
+      };
+      const checks = Object.values(pkg.health ?? {});
+      if (checks.length > 0 && checks.every((c) => c.status === 'success')) return pkg;
+      if (Date.now() > deadline) {
+        const logs = await admin.call('package.logs', { id, lines: 50 });
+        throw new Error(
+          `${id} is not healthy (${JSON.stringify(pkg.health)}, ${pkg.status}):\n${logs.lines.join('\n')}`,
+        );
+      }
+      await sleep(100);
+    }
+  };
+
+  test('hello-world: install → healthy → page → action → stop → start → uninstall with and without data', async () => {
+    const pkg = await admin.call('package.install', { path: path.join(SERVICES, 'hello-world.hpk') });
+    assert.equal(pkg.id, 'hello-world');
+    await healthy('hello-world');
+    const url = `http://${pkg.address}:8080/`;
+    assert.match(await httpGet(url, 10_000), /Hello from Hearth!/);
+
+    const answer = await admin.call('package.action.run', {
+      id: 'hello-world',
+      action: 'set-greeting',
+      input: { greeting: 'Hi from the test' },
+    });
+    assert.match(JSON.stringify(answer.result), /now says/);
+    assert.match(await httpGet(url, 10_000), /Hi from the test/);
+    await assert.rejects(
+      admin.call('package.action.run', { id: 'hello-world', action: 'nope', input: {} }),
+      (e: unknown) => e instanceof RpcError && e.code === 'not_found',
+    );
+
+    await admin.call('package.stop', { id: 'hello-world' });
+    assert.equal((await admin.call('package.get', { id: 'hello-world' })).status, 'stopped');
+    await assert.rejects(fetch(url, { signal: AbortSignal.timeout(1000) }));
+    await admin.call('package.start', { id: 'hello-world' });
+    await healthy('hello-world');
+    assert.match(await httpGet(url, 10_000), /Hi from the test/, 'the volume kept the page');
+    assert.equal((await admin.call('package.get', { id: 'hello-world' })).status, 'running');
+
+    // A crash: the container's init dies. The reconcile loop starts it again.
+    const lxc = hostLxc({ lxcPath: path.join(d.root, 'run/hearth/lxc'), mounts: hostMounts(log), log });
+    const { pid } = await lxc.info('hearth-hello-world');
+    assert.ok(pid);
+    process.kill(pid, 'SIGKILL');
+    await sleep(500);
+    await healthy('hello-world', 30_000);
+    assert.match(await httpGet(url, 15_000), /Hi from the test/);
+    const stats = await admin.call('package.stats', { id: 'hello-world' });
+    assert.equal(stats.running, true);
+    assert.ok((stats.memoryBytes ?? 0) > 0);
+
+    await admin.call('package.uninstall', { id: 'hello-world', keepData: true });
+    const base = path.join(d.root, 'var/lib/hearth/packages/hello-world');
+    assert.deepEqual(fs.readdirSync(base), ['volumes']);
+    await admin.call('package.install', { path: path.join(SERVICES, 'hello-world.hpk') });
+    await healthy('hello-world');
+    assert.match(await httpGet(url, 10_000), /Hi from the test/, 'reinstalled onto the kept data');
+
+    await admin.call('package.uninstall', { id: 'hello-world' });
+    assert.equal(fs.existsSync(base), false);
+    assert.deepEqual(await admin.call('package.list'), []);
+    assert.deepEqual(await lxc.list(), []);
+    assert.deepEqual(await hostMounts(log).listMounts(d.root), []);
+  });
+
+  test(
+    'radicale: installs, turns healthy and answers CalDAV',
+    { skip: fs.existsSync(path.join(SERVICES, 'radicale.hpk')) ? false : 'needs `make services`' },
+    async () => {
+      const pkg = await admin.call('package.install', { path: path.join(SERVICES, 'radicale.hpk') });
+      await healthy('radicale', 90_000);
+      await admin.call('package.action.run', {
+        id: 'radicale',
+        action: 'set-password',
+        input: { user: 'alice', password: 'correct horse' },
+      });
+      const auth = `Basic ${Buffer.from('alice:correct horse').toString('base64')}`;
+      const propfind = (who: string) =>
+        fetch(`http://${pkg.address}:5232/${who}/`, {
+          method: 'PROPFIND',
+          headers: { Authorization: auth, Depth: '0', 'Content-Type': 'application/xml' },
+          body: '<?xml version="1.0"?><propfind xmlns="DAV:"><prop><current-user-principal/></prop></propfind>',
+        });
+      const res = await propfind('alice');
+      assert.equal(res.status, 207);
+      assert.match(await res.text(), /current-user-principal/);
+      const wrong = await fetch(`http://${pkg.address}:5232/alice/`, {
+        method: 'PROPFIND',
+        headers: { Authorization: `Basic ${Buffer.from('alice:wrong').toString('base64')}`, Depth: '0' },
+      });
+      assert.equal(wrong.status, 401);
+      await admin.call('package.uninstall', { id: 'radicale' });
+    },
+  );
+});
