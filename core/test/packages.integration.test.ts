@@ -4,6 +4,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { loadSigningKey } from '#sdk/keys.ts';
+import { packDir } from '#sdk/pack/pack-dir.ts';
 import { RpcError } from '../src/client/client.ts';
 import { hostBridge } from '../src/host/bridge.ts';
 import { hostLxc } from '../src/host/lxc.ts';
@@ -18,6 +19,7 @@ import { httpGet, log, lxcSkipReason, restoreAfter } from './lxc-harness.ts';
 const REPO = path.resolve(import.meta.dirname, '../..');
 const SERVICES = path.join(REPO, 'out/services');
 const DEV_KEY = process.env['HEARTH_SERVICE_KEY'] ?? '/var/cache/hearth-build/keys/dev-signing.key';
+const IMAGE_CACHE = '/var/cache/hearth-build/images';
 const NETWORK = { bridge: 'htestpk1', subnet: '10.232.1.0/24', nftTable: 'hearth_testpk1' };
 
 const skip =
@@ -126,6 +128,69 @@ describe('service packages on real LXC', { skip }, () => {
     assert.deepEqual(await admin.call('package.list'), []);
     assert.deepEqual(await lxc.list(), []);
     assert.deepEqual(await hostMounts(log).listMounts(d.root), []);
+  });
+
+  /** hello-world at another version, with a migration, packed from services/hello-world. */
+  async function helloWorldAt(version: string, migration: string): Promise<string> {
+    const dir = fs.mkdtempSync(path.join(d.root, 'pkg-'));
+    fs.cpSync(path.join(REPO, 'services/hello-world'), dir, { recursive: true });
+    const entry = path.join(dir, 'hearth.package.ts');
+    const code = fs
+      .readFileSync(entry, 'utf8')
+      .replace(
+        "version: '1.0.0',",
+        `version: '${version}',\n  migrations: [{ version: '${version}', up: async () => { ${migration} } }],`,
+      );
+    assert.notEqual(code, fs.readFileSync(entry, 'utf8'));
+    fs.writeFileSync(entry, code);
+    const out = path.join(dir, `hello-world-${version}.hpk`);
+    await packDir({
+      dir,
+      out,
+      key: await loadSigningKey(DEV_KEY),
+      cacheDir: IMAGE_CACHE,
+      sdkDir: path.join(REPO, 'sdk'),
+    });
+    return out;
+  }
+
+  test('hello-world: an update migrates the data; a failing migration rolls back to the old version and data', async () => {
+    const pkg = await admin.call('package.install', { path: path.join(SERVICES, 'hello-world.hpk') });
+    await healthy('hello-world');
+    const url = `http://${pkg.address}:8080/`;
+    await admin.call('package.action.run', {
+      id: 'hello-world',
+      action: 'set-greeting',
+      input: { greeting: 'Before the update' },
+    });
+
+    const v11 = await helloWorldAt(
+      '1.1.0',
+      "await writeFile('/data/www/migrated.txt', 'migrated to 1.1.0');",
+    );
+    const updated = await admin.call('package.update', { path: v11 });
+    assert.equal(updated.version, '1.1.0');
+    await healthy('hello-world');
+    assert.match(await httpGet(url, 10_000), /Before the update/);
+    assert.equal(await httpGet(`${url}migrated.txt`, 10_000), 'migrated to 1.1.0');
+
+    const v12 = await helloWorldAt(
+      '1.2.0',
+      "await writeFile('/data/www/index.html', 'half-migrated'); throw new Error('refusing to migrate');",
+    );
+    await assert.rejects(admin.call('package.update', { path: v12 }), (e: unknown) => {
+      assert.ok(e instanceof RpcError && e.code === 'update_failed', String(e));
+      assert.match(e.message, /back at 1\.1\.0 .*refusing to migrate/);
+      return true;
+    });
+    const back = await admin.call('package.get', { id: 'hello-world' });
+    assert.equal(back.version, '1.1.0');
+    await healthy('hello-world');
+    assert.match(await httpGet(url, 10_000), /Before the update/, 'the data from before the failed update');
+    assert.equal(await httpGet(`${url}migrated.txt`, 10_000), 'migrated to 1.1.0');
+    const versions = fs.readdirSync(path.join(d.root, 'var/lib/hearth/packages/hello-world/versions'));
+    assert.deepEqual(versions, ['1.1.0']);
+    await admin.call('package.uninstall', { id: 'hello-world' });
   });
 
   test(

@@ -123,3 +123,40 @@ test('a new connection replaces the old one: the runtime reconnects after a daem
   assert.ok(s.channels.peer('app'));
   second.close();
 });
+
+test('work asked for before start runs when the runtime registers, before register answers', async (t) => {
+  const s = setup();
+  const socket = path.join(dir, 'app4', 'host.sock');
+  await s.channels.listen('app', socket, { uid: process.getuid!(), gid: process.getgid!() });
+  t.after(() => s.channels.closeAll());
+  const order: string[] = [];
+  const migrated = s.channels.beforeStart(
+    'app',
+    async (peer) => {
+      order.push('migrate asked');
+      return peer.call('runtime.migrate', { from: '1.0.0', to: '1.1.0' });
+    },
+    5000,
+  );
+  const conn = net.connect(socket);
+  await new Promise((resolve) => conn.once('connect', resolve));
+  const runtime = new RpcPeer(conn, {
+    handlers: {
+      'runtime.migrate': () => {
+        order.push('migrated');
+        return { ok: true };
+      },
+    },
+  });
+  await runtime.call('effects.register', { runtimeVersion: 't', pid: 1 });
+  order.push('registered');
+  assert.deepEqual(await migrated, { ok: true });
+  assert.deepEqual(order, ['migrate asked', 'migrated', 'registered']);
+  // Used once: the next register answers at once.
+  await runtime.call('effects.register', { runtimeVersion: 't', pid: 1 });
+  runtime.close();
+  await assert.rejects(
+    s.channels.beforeStart('app', async () => 1, 50),
+    { code: 'runtime_unavailable' },
+  );
+});

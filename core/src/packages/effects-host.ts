@@ -155,15 +155,28 @@ export class Channels {
     await this.close(packageId);
     await fs.mkdir(path.dirname(socket), { recursive: true, mode: 0o755 });
     await fs.rm(socket, { force: true });
-    const handlers = checkedHandlers(EFFECTS, effectsFor(packageId, this.#deps));
+    const effects = effectsFor(packageId, this.#deps);
     const log = this.#deps.log.child(packageId);
     const server = net.createServer((conn) => {
       this.#peers.get(packageId)?.close();
+      // The runtime starts its daemons when register answers: work that must come first
+      // (migrations, init) runs on this same channel before the answer goes back.
+      const register: EffectsHost['effects.register'] = async (params) => {
+        const first = this.#beforeStart.get(packageId);
+        if (first) {
+          this.#beforeStart.delete(packageId);
+          await first(peer);
+        }
+        return effects['effects.register'](params);
+      };
+      const handlers = checkedHandlers(EFFECTS, { ...effects, 'effects.register': register });
       const peer = new RpcPeer(conn, {
         handlers,
         onError: (error) => log.warn('runtime channel', { error }),
       });
       this.#peers.set(packageId, peer);
+      for (const wake of this.#waiting.get(packageId) ?? []) wake(peer);
+      this.#waiting.delete(packageId);
       void peer.closed.then(() => {
         if (this.#peers.get(packageId) === peer) this.#peers.delete(packageId);
       });

@@ -40,6 +40,7 @@ class FakeLxc implements Partial<Lxc> {
   destroy = async (name: string) => {
     if (this.containers.delete(name)) this.calls.push(`destroy ${name}`);
   };
+  logs = async () => ['(fake console)'];
   list = async (): Promise<ContainerListEntry[]> =>
     [...this.containers].map(([name, c]) => ({
       name,

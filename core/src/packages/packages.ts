@@ -385,7 +385,16 @@ export class Packages {
         this.#o.log.info('updated', { id: old.id, from: old.version, to: next.version });
         return this.get(old.id);
       } catch (e) {
-        this.#o.log.warn('update failed; rolling back', { id: old.id, to: next.version, error: e });
+        // The new container goes with the rollback: keep what it said for whoever looks.
+        const lines = await Promise.resolve()
+          .then(() => this.#o.lxc.logs(containerName(old.id), { lines: 30 }))
+          .catch(() => []);
+        this.#o.log.warn('update failed; rolling back', {
+          id: old.id,
+          to: next.version,
+          error: e,
+          output: lines.join('\n'),
+        });
         await this.#rollBack(old.id);
         throw new UpdateFailed(old.id, old.version, next.version, e);
       }
