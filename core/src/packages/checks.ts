@@ -51,26 +51,6 @@ export function describeUnmet(unmet: readonly UnmetDependency[]): string {
 export const dependentsOf = (id: string, installed: readonly InstalledSummary[]): string[] =>
   installed.filter((p) => p.dependencies.some((d) => d.id === id)).map((p) => p.id);
 
-/**
- * Start order by `requireRunning` dependencies: a package starts after those it needs
- * running. Packages outside the set and cycles do not block anything.
- */
-export function startOrder(packages: readonly InstalledSummary[]): string[] {
-  const ids = new Set(packages.map((p) => p.id));
-  const byId = new Map(packages.map((p) => [p.id, p]));
-  const order: string[] = [];
-  const state = new Map<string, 'visiting' | 'done'>();
-  const visit = (id: string) => {
-    if (state.get(id)) return;
-    state.set(id, 'visiting');
-    for (const d of byId.get(id)?.dependencies ?? []) if (d.requireRunning && ids.has(d.id)) visit(d.id);
-    state.set(id, 'done');
-    order.push(id);
-  };
-  for (const p of [...packages].sort((a, b) => a.id.localeCompare(b.id))) visit(p.id);
-  return order;
-}
-
 /** Room the data filesystem must have for a package of `bytes`: twice its size plus 256 MiB. */
 export const spaceNeeded = (bytes: number): number => 2 * bytes + 256 * 1024 * 1024;
 

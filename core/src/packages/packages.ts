@@ -542,7 +542,10 @@ export class Packages {
     const pass = (async () => {
       await previous?.catch(() => {});
       const steps = plan({
-        packages: this.list(),
+        packages: this.list().map((p) => ({
+          ...p,
+          requires: p.manifest.dependencies.filter((d) => d.requireRunning).map((d) => d.id),
+        })),
         observed: await this.#observe(),
         busy: this.#busy,
         crashes: this.#crashes,

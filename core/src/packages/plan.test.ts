@@ -131,3 +131,26 @@ test('at start-up a package that should run is started without waiting', () => {
   );
   assert.deepEqual(steps, [{ kind: 'start', id: 'a', after: 'start-up' }]);
 });
+
+test('packages start after those they need running', () => {
+  const steps = plan(
+    input(
+      [
+        { id: 'app', desired: 'running', phase: 'installed', requires: ['db'] },
+        { id: 'db', desired: 'running', phase: 'installed', requires: ['app-less'] },
+        { id: 'loop-a', desired: 'running', phase: 'installed', requires: ['loop-b'] },
+        { id: 'loop-b', desired: 'running', phase: 'installed', requires: ['loop-a'] },
+      ],
+      {
+        containers: ['app', 'db', 'loop-a', 'loop-b'].map((id) => ({
+          name: `hearth-${id}`,
+          state: 'stopped' as const,
+        })),
+      },
+    ),
+  );
+  assert.deepEqual(
+    steps.map((s) => ('id' in s ? s.id : '')),
+    ['db', 'app', 'loop-b', 'loop-a'],
+  );
+});

@@ -18,6 +18,8 @@ export interface PackageRecord {
   id: string;
   desired: Desired;
   phase: Phase;
+  /** Packages this one needs running (its `requireRunning` dependencies): started first. */
+  requires?: readonly string[];
 }
 
 export type ContainerState = 'running' | 'stopped';
@@ -63,7 +65,7 @@ export function plan(input: PlanInput): Step[] {
   const byName = new Map(input.observed.containers.map((c) => [c.name, c]));
   const known = new Set(input.packages.map((p) => p.id));
 
-  for (const p of input.packages) {
+  for (const p of inDependencyOrder(input.packages)) {
     if (input.busy.has(p.id)) continue;
     const container = byName.get(containerName(p.id));
     if (p.phase !== 'installed') {
@@ -116,4 +118,22 @@ function restart(id: string, input: PlanInput): Step[] {
       : { kind: 'wait', id, until: last + delay },
   );
   return steps;
+}
+
+/** Packages ordered so each comes after those it requires; cycles and strangers do not block. */
+function inDependencyOrder(packages: readonly PackageRecord[]): PackageRecord[] {
+  const byId = new Map(packages.map((p) => [p.id, p]));
+  const seen = new Set<string>();
+  const out: PackageRecord[] = [];
+  const visit = (p: PackageRecord) => {
+    if (seen.has(p.id)) return;
+    seen.add(p.id);
+    for (const r of p.requires ?? []) {
+      const dep = byId.get(r);
+      if (dep) visit(dep);
+    }
+    out.push(p);
+  };
+  for (const p of packages) visit(p);
+  return out;
 }
