@@ -99,9 +99,21 @@ describe('service packages on real LXC', { skip }, () => {
     await admin.call('package.stop', { id: 'hello-world' });
     assert.equal((await admin.call('package.get', { id: 'hello-world' })).status, 'stopped');
     await assert.rejects(fetch(url, { signal: AbortSignal.timeout(1000) }));
+    const ws = await d.ws({ bearer: d.localToken });
+    const followed = (await ws.call('package.logs', { id: 'hello-world', lines: 5, follow: true })) as {
+      stream: string;
+    };
+    const lines: string[] = [];
+    ws.onStream(followed.stream, (line) => lines.push(String(line)));
     await admin.call('package.start', { id: 'hello-world' });
     await healthy('hello-world');
     assert.match(await httpGet(url, 10_000), /Hi from the test/, 'the volume kept the page');
+    for (let i = 0; i < 50 && !lines.some((l) => l.includes('hearth: starting')); i++) await sleep(100);
+    assert.ok(
+      lines.some((l) => l.includes('hearth: starting')),
+      `followed lines: ${lines.join(' | ')}`,
+    );
+    await ws.close();
     assert.equal((await admin.call('package.get', { id: 'hello-world' })).status, 'running');
 
     // A crash: the container's init dies. The reconcile loop starts it again.

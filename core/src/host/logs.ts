@@ -62,23 +62,35 @@ export function fileLogSource(file: string): LogSource {
       }
     },
     follow: async function* (signal) {
-      let offset = (await fs.stat(file).catch(() => ({ size: 0 }))).size;
-      let rest = '';
-      while (!signal.aborted) {
-        const size = (await fs.stat(file).catch(() => ({ size: 0 }))).size;
-        if (size < offset) offset = 0; // rotated or truncated
-        if (size > offset) {
-          const handle = await fs.open(file, 'r');
-          const buf = Buffer.alloc(size - offset);
-          await handle.read(buf, 0, buf.length, offset);
-          await handle.close();
-          offset = size;
-          const lines = (rest + buf.toString('utf8')).split('\n');
-          rest = lines.pop()!;
-          yield* parse(lines.join('\n'));
-        }
-        await sleep(POLL_MS, undefined, { signal }).catch(() => {});
+      for await (const line of followFile(file, signal)) {
+        const e = parseLogFileLine(line);
+        if (e) yield e;
       }
     },
   };
+}
+
+/**
+ * The lines appended to a text file from now on, until `signal` aborts; a file that
+ * shrinks (rotated, truncated) is read again from its start. Polls: cheap, and works on
+ * every filesystem and for files written from inside containers.
+ */
+export async function* followFile(file: string, signal: AbortSignal): AsyncGenerator<string> {
+  let offset = (await fs.stat(file).catch(() => ({ size: 0 }))).size;
+  let rest = '';
+  while (!signal.aborted) {
+    const size = (await fs.stat(file).catch(() => ({ size: 0 }))).size;
+    if (size < offset) offset = 0;
+    if (size > offset) {
+      const handle = await fs.open(file, 'r');
+      const buf = Buffer.alloc(size - offset);
+      await handle.read(buf, 0, buf.length, offset);
+      await handle.close();
+      offset = size;
+      const lines = (rest + buf.toString('utf8')).split('\n');
+      rest = lines.pop()!;
+      yield* lines;
+    }
+    await sleep(POLL_MS, undefined, { signal }).catch(() => {});
+  }
 }

@@ -204,6 +204,8 @@ export interface Lxc {
   ): Promise<ExecResult>;
   /** The last `lines` lines the init wrote to its console. */
   logs(name: string, options?: { lines?: number }): Promise<string[]>;
+  /** The file the init's console is written to (for following it). */
+  consoleLogFile(name: string): string;
 }
 
 export class ForeignContainer extends HearthError {
@@ -645,6 +647,8 @@ export function hostLxc(options: HostLxcOptions): Lxc {
         throw e;
       }
     },
+
+    consoleLogFile: (name) => files(name).consoleLog,
 
     async logs(name, o = {}) {
       await mustExist(name);

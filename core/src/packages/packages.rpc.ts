@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineMethod } from '../rpc/registry.ts';
+import { defineMethod, streamTo } from '../rpc/registry.ts';
 
 const id = z.string().regex(/^[a-z][a-z0-9-]{1,62}$/, 'a package id: lower-case letters, digits and dashes');
 const byId = z.object({ id }).strict();
@@ -118,11 +118,25 @@ export const packageMethods = [
   }),
   defineMethod({
     name: 'package.logs',
-    description: 'The last lines a package printed: its runtime’s messages and its daemons’ output.',
+    description:
+      'The last lines a package printed: its runtime’s messages and its daemons’ output. With `follow: true` ' +
+      '— over the WebSocket /ws only — new lines keep arriving as `stream.data` notifications.',
     access: 'read',
-    params: z.object({ id, lines: z.number().int().min(1).max(10_000).default(100) }).strict(),
-    result: z.object({ lines: z.array(z.string()) }),
-    handler: async ({ id, lines }, ctx) => ({ lines: await ctx.services.packages.logs(id, lines) }),
+    params: z
+      .object({
+        id,
+        lines: z.number().int().min(1).max(10_000).default(100),
+        follow: z.boolean().default(false),
+      })
+      .strict(),
+    result: z.object({
+      lines: z.array(z.string()),
+      stream: z.string().optional().describe('with follow: the id of the stream that carries new lines'),
+    }),
+    handler: async ({ id, lines, follow }, ctx) => ({
+      lines: await ctx.services.packages.logs(id, lines),
+      ...(follow ? { stream: streamTo(ctx, (signal) => ctx.services.packages.followLogs(id, signal)) } : {}),
+    }),
   }),
   defineMethod({
     name: 'package.stats',

@@ -6,6 +6,7 @@ import type { Architecture, Manifest } from '#sdk/manifest.ts';
 import { planMigrations } from '#sdk/package.ts';
 import { compareVersions } from '#sdk/semver.ts';
 import { Conflict, HearthError, NotFound } from '../errors.ts';
+import { followFile } from '../host/logs.ts';
 import type { ContainerSpec, Lxc } from '../host/lxc.ts';
 import { CONTAINER_PREFIX, containerName, idRangeForSlot } from '../host/lxc.ts';
 import type { Mounts } from '../host/mounts.ts';
@@ -660,6 +661,14 @@ export class Packages {
   async logs(id: string, lines: number): Promise<string[]> {
     this.get(id);
     return this.#o.lxc.logs(containerName(id), { lines }).catch(() => []);
+  }
+
+  /** New lines of the package's console, as they come. */
+  async *followLogs(id: string, signal: AbortSignal): AsyncGenerator<string> {
+    this.get(id);
+    for await (const line of followFile(this.#o.lxc.consoleLogFile(containerName(id)), signal)) {
+      yield line.replace(/\r$/, '');
+    }
   }
 
   async stats(id: string) {

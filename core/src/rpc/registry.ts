@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { InvalidParams } from '../errors.ts';
 import type { Services } from '../services.ts';
 
 /**
@@ -128,4 +129,26 @@ export class Registry {
   list(): MethodDef[] {
     return [...this.#methods.values()].sort((a, b) => a.name.localeCompare(b.name));
   }
+}
+
+/**
+ * Opens a stream on the caller's connection and pipes `items` into it until it ends or
+ * the caller cancels; returns the stream id for the method's answer. Over plain HTTP,
+ * where nothing can stream, it refuses with a pointer to /ws.
+ */
+export function streamTo(ctx: CallContext, items: (signal: AbortSignal) => AsyncIterable<unknown>): string {
+  if (!ctx.openStream) {
+    throw new InvalidParams('follow needs a connection that can stream: call this over the WebSocket /ws');
+  }
+  const stream = ctx.openStream();
+  void (async () => {
+    try {
+      for await (const item of items(stream.signal)) stream.send(item);
+    } catch {
+      // The source failed (a log file vanished): the stream just ends.
+    } finally {
+      stream.end();
+    }
+  })();
+  return stream.id;
 }

@@ -1,7 +1,6 @@
 import { z } from 'zod';
-import { InvalidParams } from '../errors.ts';
 import { LOG_LEVELS } from '../log/log.ts';
-import { type CallContext, defineMethod, noParams } from '../rpc/registry.ts';
+import { defineMethod, noParams, streamTo } from '../rpc/registry.ts';
 
 const ok = z.object({ ok: z.literal(true) });
 const logEntry = z.object({
@@ -10,22 +9,6 @@ const logEntry = z.object({
   scope: z.string(),
   message: z.string(),
 });
-
-/** Starts pushing new log entries to the caller's stream; returns its id. */
-function followLogs(ctx: CallContext): string {
-  if (!ctx.openStream) {
-    throw new InvalidParams('follow needs a connection that can stream: call this over the WebSocket /ws');
-  }
-  const stream = ctx.openStream();
-  void (async () => {
-    try {
-      for await (const e of ctx.services.system.followLogs(stream.signal)) stream.send(e);
-    } finally {
-      stream.end();
-    }
-  })();
-  return stream.id;
-}
 
 export const systemMethods = [
   defineMethod({
@@ -107,7 +90,7 @@ export const systemMethods = [
     handler: async ({ lines, follow }, ctx) => ({
       source: ctx.services.system.logSource,
       entries: await ctx.services.system.logs(lines),
-      ...(follow ? { stream: followLogs(ctx) } : {}),
+      ...(follow ? { stream: streamTo(ctx, (signal) => ctx.services.system.followLogs(signal)) } : {}),
     }),
   }),
   defineMethod({
