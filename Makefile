@@ -89,8 +89,14 @@ $(OUT)/hearth-%: $(BUNDLE) $(OUT)/addons/%/better_sqlite3.node build/sea.sh buil
 .PHONY: bundle
 bundle: deps $(BUNDLE) ## out/hearth.cjs only (runs with HEARTH_SQLITE_ADDON=out/addons/x86_64/better_sqlite3.node)
 
+# The package author's command, from this checkout: the SDK run by the pinned Node.
+$(OUT)/hearth-sdk: Makefile | $(NODE_DIR)/.ok
+	@mkdir -p $(@D)
+	printf '#!/bin/sh\n# hearth-sdk from a Hearth checkout (made by make build)\nexec %s %s "$$@"\n' '$(NODE)' '$(CURDIR)/sdk/src/bin.ts' > $@
+	chmod +x $@
+
 .PHONY: build
-build: deps $(ADDONS) $(BINARIES) ## the hearth binaries: out/hearth-x86_64 and out/hearth-arm64
+build: deps $(ADDONS) $(BINARIES) $(OUT)/hearth-sdk ## the hearth binaries: out/hearth-x86_64 and out/hearth-arm64, and out/hearth-sdk
 
 # --- arm64 under qemu-user -----------------------------------------------------
 
@@ -183,5 +189,5 @@ test: deps check build services qemu-binfmt ## the default run: typecheck, lint,
 # --- benchmarks ----------------------------------------------------------------
 
 .PHONY: bench
-bench: deps build ## one table: cold start, idle RSS, req/s against bare node:http, patch fan-out, binary sizes
+bench: deps build services ## one table: cold start, idle RSS, req/s against bare node:http, patch fan-out, binary sizes, .hpk packs, hello-world in a container
 	HEARTH_BIN=$(OUT)/hearth-x86_64 HEARTH_ARM64_BIN=$(OUT)/hearth-arm64 $(NODE) bench/run.ts

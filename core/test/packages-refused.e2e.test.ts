@@ -101,11 +101,17 @@ test('bad packages are refused with their own codes, and nothing is left behind'
       return true;
     });
   }
+  await assert.rejects(admin.call('package.install', { path: 'relative.hpk' }), (e: unknown) => {
+    assert.ok(
+      e instanceof RpcError && e.code === 'invalid_params' && /absolute path on the box/.test(e.message),
+    );
+    return true;
+  });
   assert.deepEqual(await admin.call('package.list'), []);
   const packages = path.join(d.root, 'var/lib/hearth/packages');
   assert.deepEqual(fs.existsSync(packages) ? fs.readdirSync(packages) : [], []);
   assert.equal(fs.existsSync(path.join(d.root, 'etc/cron.d')), false);
   const audit = await admin.call('audit.list', { method: 'package.install', limit: 10 });
-  assert.equal(audit.length, cases.length);
+  assert.equal(audit.length, cases.length + 1);
   assert.ok(audit.every((e) => e.outcome === 'error'));
 });

@@ -17,6 +17,8 @@ export interface ParamInfo {
   type: string;
   required: boolean;
   secret: boolean;
+  /** A path on the box: made absolute against the CLI's directory when talking to this box. */
+  boxPath: boolean;
   description: string | undefined;
   enum: unknown[] | undefined;
   default: unknown;
@@ -34,6 +36,7 @@ export function paramsOf(schema: JsonSchema): ParamInfo[] {
       type: typeOf(inner),
       required: required.has(key) && !('default' in s),
       secret: inner['x-secret'] === true || s['x-secret'] === true,
+      boxPath: inner['x-box-path'] === true || s['x-box-path'] === true,
       description: (s['description'] ?? inner['description']) as string | undefined,
       enum: inner['enum'] as unknown[] | undefined,
       default: s['default'],

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { runSdkCli } from '#sdk/cli.ts';
 import { HearthClient, RpcError } from '../client/client.ts';
@@ -144,6 +145,13 @@ async function callMethod(
   for (const p of info) {
     if (p.secret && p.required && params[p.key] === undefined) {
       params[p.key] = await promptSecret(`${p.key === 'new' ? 'New password' : capitalise(p.key)}: `);
+    }
+  }
+  // On the box, a relative path means one relative to where the command runs.
+  if (!g.host) {
+    for (const p of info) {
+      const v = params[p.key];
+      if (p.boxPath && typeof v === 'string' && !v.startsWith('/')) params[p.key] = path.resolve(v);
     }
   }
   const target = resolveTarget(g);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineMethod, streamTo } from '../rpc/registry.ts';
+import { boxPath, defineMethod, streamTo } from '../rpc/registry.ts';
 
 const id = z.string().regex(/^[a-z][a-z0-9-]{1,62}$/, 'a package id: lower-case letters, digits and dashes');
 const byId = z.object({ id }).strict();
@@ -45,7 +45,7 @@ export const packageMethods = [
     annotations: { readOnly: false },
     params: z
       .object({
-        path: z.string().min(1).max(4096).describe('the .hpk file on the box'),
+        path: boxPath('the .hpk file on the box'),
         allowUntrusted: z.boolean().default(false),
         start: z.boolean().default(true),
       })
@@ -64,7 +64,7 @@ export const packageMethods = [
     annotations: { readOnly: false },
     params: z
       .object({
-        path: z.string().min(1).max(4096).describe('the .hpk file of the new version, on the box'),
+        path: boxPath('the .hpk file of the new version, on the box'),
         allowUntrusted: z.boolean().default(false),
       })
       .strict(),

@@ -109,6 +109,20 @@ export function secret<T extends z.ZodType>(schema: T): T {
 
 export const isSecret = (schema: z.ZodType): boolean => z.globalRegistry.get(schema)?.['x-secret'] === true;
 
+/**
+ * A path on the box's own filesystem: it must be absolute (the daemon has no useful
+ * working directory), and the CLI on the box makes a relative one absolute against its
+ * own (`x-box-path` in the JSON Schema).
+ */
+export function boxPath(description: string) {
+  return z
+    .string()
+    .min(1)
+    .max(4096)
+    .refine((p) => p.startsWith('/'), { message: 'must be an absolute path on the box' })
+    .meta({ description, 'x-box-path': true });
+}
+
 /** Params that are a plain object with named fields: the only shape methods take. */
 export const noParams = z.object({}).strict();
 
