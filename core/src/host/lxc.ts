@@ -92,6 +92,7 @@ import {
   cgroupMountPoints,
   type HostFacts,
   LXC_LS_COLUMNS,
+  type LxcInfo,
   type LxcListEntry,
   type LxcState,
   parseLxcInfo,
@@ -164,14 +165,8 @@ export interface ContainerSpec {
   network: { bridge: string; subnet: string; address: string };
 }
 
-export interface ContainerInfo {
-  name: string;
-  state: LxcState;
-  /** The init's PID on the host; null when stopped. */
-  pid: number | null;
-  ips: string[];
-  cpuNs: number | null;
-  memoryBytes: number | null;
+/** What lxc-info says of a container, and its memory limit from the cgroup. */
+export interface ContainerInfo extends Omit<LxcInfo, 'links'> {
   /** null when stopped or unlimited. */
   memoryLimitBytes: number | null;
 }
