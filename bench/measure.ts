@@ -50,3 +50,13 @@ export function memoryOf(pid: number): Memory {
   };
   return { rss: mib('VmRSS'), anon: mib('RssAnon') };
 }
+
+export function median(xs: number[]): number {
+  return percentile(
+    [...xs].sort((a, b) => a - b),
+    50,
+  );
+}
+
+export const fmt = (n: number, digits = 0) =>
+  n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });

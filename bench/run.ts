@@ -30,9 +30,26 @@
 //   every (subscriber, change) pair. Measured before the throughput rows, whose hundreds of
 //   thousands of calls would leave a bigger heap (longer GC pauses) and audit table behind.
 // - binary size of out/hearth-x86_64 and out/hearth-arm64.
+// - service packages (bench/packages.ts), measured last, after the CPU note's window:
+//   - .hpk pack time and size of services/hello-world and services/radicale with the SDK's
+//     packDir and the development key, images from the SDK's cache (a pack that would run
+//     mmdebstrap is stopped before it downloads anything and its row says so).
+//   - hello-world install-to-healthy: a second daemon on a bridge, subnet and nft table of
+//     its own (hbench1, 10.233.1.0/24, hearth_bench1) and the development signer; from
+//     sending package.install of out/services/hello-world.hpk until every health check has
+//     reported success since (package.get polled every 10 ms). Median of 3, uninstalled
+//     between runs. The check runs every 2 s while starting, so a run is ~1 s or ~3 s.
+//   - memory with hello-world running, after SETTLE_MS: the container's cgroup usage
+//     (package.stats memoryBytes), and the RSS of the runtime (the child of the container's
+//     init, whose PID lxc-info gives) with its private part; init's and the package's
+//     daemons' in the notes.
+//   - hello-world start-to-healthy: package.stop, then from package.start until healthy as
+//     above. Median of 3.
+//   Without root or LXC these rows say skipped. A container row that fails is printed as
+//   such and the bench exits non-zero after the table.
 //
 // Targets are informational: a missed one is marked ✗, never a failing exit. The exit code
-// is non-zero only when the bench itself cannot run. The last note says how much CPU other
+// is non-zero only when the bench itself (or a row of it) cannot run. The last note says how much CPU other
 // processes took meanwhile: on a shared machine that is the first thing to check. Every
 // process and temp directory the bench creates is removed at the end, also on failure or
 // Ctrl-C.
@@ -48,7 +65,8 @@ import type { DaemonInfo } from '../core/src/daemon.ts';
 import type { StateMessage } from '../core/src/state/state-doc.ts';
 import { setUp, startTestDaemon, type TestDaemon } from '../core/test/daemon.ts';
 import type { LoadResult, LoadSpec } from './load.ts';
-import { cpuMsOf, type Memory, machineCpuMs, memoryOf, percentile } from './measure.ts';
+import { cpuMsOf, fmt, type Memory, machineCpuMs, median, memoryOf, percentile } from './measure.ts';
+import { packageBench } from './packages.ts';
 
 const COLD_RUNS = 5;
 const SETTLE_MS = 1000;
@@ -124,11 +142,6 @@ async function startDaemon(): Promise<TestDaemon> {
 }
 
 // --- measurements --------------------------------------------------------------
-
-function median(xs: number[]): number {
-  const sorted = [...xs].sort((a, b) => a - b);
-  return percentile(sorted, 50);
-}
 
 async function coldStart(): Promise<{ firstAnswerMs: number; listeningMs: number }> {
   const root = tempDir('hearth-bench-cold-');
@@ -307,7 +320,7 @@ async function fanOut(d: TestDaemon, readToken: string, operateToken: string) {
 
 // --- the table -----------------------------------------------------------------
 
-interface Row {
+export interface Row {
   metric: string;
   value: string;
   baseline?: string;
@@ -315,9 +328,6 @@ interface Row {
   /** The target as text and whether it is met; none for informational rows. */
   target?: { text: string; met: boolean };
 }
-
-const fmt = (n: number, digits = 0) =>
-  n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 
 function printTable(rows: Row[]): void {
   const cells = [
@@ -471,7 +481,16 @@ async function main(): Promise<void> {
       `cores on average and the hypervisor took ${fmt((machine.steal - started.machine.steal) / wall, 2)} ` +
       `(steal): more than a little of either skews the numbers, the p99s most`,
   );
+  // Measured after the note above, whose window it would blur: containers' processes are
+  // not ours, so their CPU time would count as other processes'.
+  const pkg = await packageBench({ undo: (step) => undo.push(step), tempDir, say });
+  rows.push(...pkg.rows);
+  notes.splice(notes.length - 1, 0, ...pkg.notes);
   printTable(rows);
+  if (pkg.failed) {
+    say(`failed: ${pkg.failed}`);
+    process.exitCode = 1;
+  }
   process.stdout.write(`\n${notes.map((n) => `- ${n}`).join('\n')}\n`);
 }
 

@@ -97,7 +97,15 @@ describe('service packages on real LXC', { skip }, () => {
     );
 
     await admin.call('package.stop', { id: 'hello-world' });
-    assert.equal((await admin.call('package.get', { id: 'hello-world' })).status, 'stopped');
+    const stopped = (await admin.call('package.get', { id: 'hello-world' })) as {
+      status: string;
+      health: Record<string, { status: string }>;
+    };
+    assert.equal(stopped.status, 'stopped');
+    assert.deepEqual(
+      Object.values(stopped.health).map((c) => c.status),
+      ['disabled'],
+    );
     await assert.rejects(fetch(url, { signal: AbortSignal.timeout(1000) }));
     const ws = await d.ws({ bearer: d.localToken });
     const followed = (await ws.call('package.logs', { id: 'hello-world', lines: 5, follow: true })) as {

@@ -27,7 +27,7 @@ export interface EffectsDeps {
   now?: () => number;
 }
 
-type Health = { status: 'starting' | 'success' | 'failure'; message: string; at: number };
+type Health = { status: 'starting' | 'success' | 'failure' | 'disabled'; message: string; at: number };
 
 /**
  * The effects one package's runtime may call. Everything is answered about that package
@@ -128,7 +128,9 @@ export function overallHealth(
   state: StateDocument,
   packageId: string,
 ): 'healthy' | 'unhealthy' | 'starting' | 'unknown' {
-  const checks = Object.values((state.get('packages', packageId, 'health') ?? {}) as Record<string, Health>);
+  const checks = Object.values(
+    (state.get('packages', packageId, 'health') ?? {}) as Record<string, Health>,
+  ).filter((c) => c.status !== 'disabled');
   if (checks.length === 0) return 'unknown';
   if (checks.some((c) => c.status === 'failure')) return 'unhealthy';
   if (checks.some((c) => c.status === 'starting')) return 'starting';

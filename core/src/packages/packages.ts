@@ -473,6 +473,18 @@ export class Packages {
     void fs.rm(this.dirs(id, oldVersion).version, { recursive: true, force: true });
   }
 
+  /** A stopped package's checks are `disabled`: its last results would mislead. */
+  #disableHealth(id: string): void {
+    const checks = (this.#o.state.get('packages', id, 'health') ?? {}) as Record<string, Json>;
+    for (const checkId of Object.keys(checks)) {
+      this.#o.state.set(['packages', id, 'health', checkId], {
+        status: 'disabled',
+        message: 'the package is stopped',
+        at: this.#o.now(),
+      });
+    }
+  }
+
   /** Asks the runtime to stop its daemons in order, then stops the container. */
   async #stopContainer(id: string): Promise<void> {
     await this.#o.channels
@@ -616,12 +628,15 @@ export class Packages {
         });
       // What a step did is what the next status read should see, not the pass's first look.
       case 'start':
+        // Results from before say nothing about this run: the runtime reports afresh.
+        this.#o.state.remove(['packages', step.id, 'health']);
         await this.#run(step.id, () => this.#o.lxc.start(containerName(step.id)));
         this.#observed.set(step.id, 'running');
         return;
       case 'stop':
         await this.#run(step.id, () => this.#stopContainer(step.id));
         this.#observed.set(step.id, 'stopped');
+        this.#disableHealth(step.id);
         return;
       case 'wait':
         return;
