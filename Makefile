@@ -146,6 +146,10 @@ $(OUT)/services/%.hpk: $$(wildcard services/$$*/*) $(SDK_SOURCES) $(SERVICE_KEY)
 .PHONY: services
 services: deps $(SERVICE_PACKAGES) ## pack the first-party packages in services/ into out/services/
 
+.PHONY: test-fault
+test-fault: deps build services ## kill -9 fault test of package operations, 500 runs (HEARTH_FAULT_SEED=… replays one)
+	HEARTH_BIN=$(OUT)/hearth-x86_64 HEARTH_FAULT_RUNS=$${HEARTH_FAULT_RUNS:-500} $(NODE) --test core/test/packages-fault.integration.test.ts
+
 .PHONY: test-mirror
 test-mirror: deps ## tests that download from the Debian mirror (image builds by mmdebstrap)
 	HEARTH_TEST_MIRROR=1 $(NODE) --test $(TEST_FLAGS) sdk/src/images/images.integration.test.ts

@@ -306,9 +306,8 @@ function createPackages(o: PackagesParts) {
   });
   lookup.service = service;
   const start = async () => {
-    const installed = service.list();
-    if (installed.length === 0) return;
-    for (const pkg of installed) await listenForRuntime({ channels, socketsDir }, pkg);
+    for (const pkg of service.list()) await listenForRuntime({ channels, socketsDir }, pkg);
+    // Also with no packages: containers or mounts of ours without a row are orphans.
     await service.reconcile({ startUp: true });
   };
   return { service, channels, start };

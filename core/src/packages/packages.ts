@@ -281,8 +281,8 @@ export class Packages {
         const slot = kept !== undefined && !this.#slots().includes(kept) ? kept : freeSlot(this.#slots());
         this.#o.db
           .prepare(
-            `INSERT INTO packages (id, version, manifest, desired, phase, slot, signer, installed_at, updated_at)
-             VALUES (?, ?, ?, ?, 'installing', ?, ?, ?, ?)`,
+            `INSERT INTO packages (id, version, manifest, desired, phase, slot, signer, installed_at, updated_at, keep_data)
+             VALUES (?, ?, ?, ?, 'installing', ?, ?, ?, ?, ?)`,
           )
           .run(
             m.id,
@@ -293,6 +293,7 @@ export class Packages {
             verified.signer?.publicKey ?? null,
             now,
             now,
+            kept !== undefined ? 1 : 0,
           );
       })();
       this.#publish(m.id);
@@ -306,7 +307,8 @@ export class Packages {
         signer: verified.signer?.publicKey ?? 'none',
       });
     } catch (e) {
-      await this.#removeEverything(m.id, { keepData: false }).catch((cleanup: unknown) =>
+      // Data that was here before this install (kept by an uninstall) stays.
+      await this.#removeEverything(m.id, { keepData: kept !== undefined }).catch((cleanup: unknown) =>
         this.#o.log.error('could not clean up a failed install', { id: m.id, error: cleanup }),
       );
       throw e;
@@ -342,8 +344,17 @@ export class Packages {
     if (old.version === next.version) throw new Conflict(`${old.id} ${old.version} is installed already`);
     // Planned now, so an impossible downgrade is refused before anything changes. The newer
     // version knows every migration between the two.
-    const newer = compareVersions(next.version, old.version) > 0 ? next : old.manifest;
-    await this.#sdk(async () => planMigrations(newer.migrations, old.version, next.version));
+    const downgrade = compareVersions(next.version, old.version) < 0;
+    const newer = downgrade ? old.manifest : next;
+    const steps = await this.#sdk(async () => planMigrations(newer.migrations, old.version, next.version));
+    if (downgrade && steps.length > 0 && !this.#o.channels.peer(old.id)) {
+      throw new Conflict(
+        `going back to ${next.version} runs ${old.id}'s own undo steps, so it must be running`,
+        {
+          hint: `start it (package.start ${old.id}), then update again`,
+        },
+      );
+    }
     const unmet = unmetDependencies(
       next.dependencies,
       this.#summaries().filter((p) => p.id !== old.id),
@@ -360,9 +371,24 @@ export class Packages {
         .run(JSON.stringify(previous), this.#o.now(), old.id);
       this.#publish(old.id);
       try {
-        await this.#stopContainer(old.id);
-        await this.#o.lxc.destroy(containerName(old.id));
-        await this.#snapshotVolumes(old.id, old.version);
+        if (downgrade) {
+          // Only the newer version knows how to undo its migrations: they run in the
+          // runtime that is there now, its daemons stopped, after the snapshot.
+          const peer = this.#o.channels.peer(old.id);
+          await peer?.call('runtime.shutdown', { timeoutSeconds: 15 }, 20_000);
+          await this.#snapshotVolumes(old.id, old.version);
+          await peer?.call(
+            'runtime.migrate',
+            { from: old.version, to: next.version },
+            this.#o.updateTimeoutMs ?? 60_000,
+          );
+          await this.#stopContainer(old.id);
+          await this.#o.lxc.destroy(containerName(old.id));
+        } else {
+          await this.#stopContainer(old.id);
+          await this.#o.lxc.destroy(containerName(old.id));
+          await this.#snapshotVolumes(old.id, old.version);
+        }
         const dirs = this.dirs(old.id, next.version);
         await fs.rm(dirs.version, { recursive: true, force: true });
         await this.#sdk(() => unpackHpk(verified, dirs.version));
@@ -372,17 +398,19 @@ export class Packages {
         const pkg = this.get(old.id);
         const timeout = this.#o.updateTimeoutMs ?? 60_000;
         await this.#o.lxc.create(await this.#o.specFor(pkg, dirs, this.#address(pkg)));
-        // The migrations run when the new runtime registers, before any daemon starts.
-        const migrated = this.#o.channels.beforeStart(
-          old.id,
-          (peer) => peer.call('runtime.migrate', { from: old.version, to: next.version }, timeout),
-          timeout,
-        );
+        // Upwards, the migrations run when the new runtime registers, before any daemon starts.
+        const migrated = downgrade
+          ? Promise.resolve()
+          : this.#o.channels.beforeStart(
+              old.id,
+              (peer) => peer.call('runtime.migrate', { from: old.version, to: next.version }, timeout),
+              timeout,
+            );
         migrated.catch(() => {});
         await this.#o.lxc.start(containerName(old.id));
         await migrated;
         if (pkg.desired === 'stopped') await this.#stopContainer(old.id);
-        this.#finishUpdate(old.id, old.version);
+        await this.#finishUpdate(old.id, old.version);
         this.#o.log.info('updated', { id: old.id, from: old.version, to: next.version });
         return this.get(old.id);
       } catch (e) {
@@ -421,6 +449,7 @@ export class Packages {
     const base = path.join(this.#o.packagesDir, id);
     const partial = path.join(base, 'snapshot.partial');
     await fs.rm(partial, { recursive: true, force: true });
+    await fs.rm(path.join(base, 'snapshot'), { recursive: true, force: true });
     await fs.mkdir(path.join(base, 'volumes'), { recursive: true, mode: 0o711 });
     await this.#o.copyTree(path.join(base, 'volumes'), partial);
     await fs.writeFile(path.join(partial, '.version'), version);
@@ -462,15 +491,35 @@ export class Packages {
     this.#publish(id);
   }
 
-  #finishUpdate(id: string, oldVersion: string): void {
+  async #finishUpdate(id: string, oldVersion: string): Promise<void> {
     this.#o.db
       .prepare("UPDATE packages SET phase = 'installed', previous = NULL, updated_at = ? WHERE id = ?")
       .run(this.#o.now(), id);
     this.#publish(id);
     const base = path.join(this.#o.packagesDir, id);
-    // Leftovers only cost space; the package is whole already.
-    void fs.rm(path.join(base, 'snapshot'), { recursive: true, force: true });
-    void fs.rm(this.dirs(id, oldVersion).version, { recursive: true, force: true });
+    // The package is whole already; a crash from here leaves only what the start-up sweeps.
+    await fs.rm(path.join(base, 'snapshot'), { recursive: true, force: true });
+    await fs.rm(this.dirs(id, oldVersion).version, { recursive: true, force: true });
+  }
+
+  #keepsData(id: string): boolean {
+    const row = this.#o.db.prepare('SELECT keep_data FROM packages WHERE id = ?').get(id) as
+      | { keep_data: number }
+      | undefined;
+    return row?.keep_data === 1;
+  }
+
+  /**
+   * What an update that finished leaves behind — the snapshot, older versions' files —
+   * goes at start-up, before the next update could take a stale snapshot for its own.
+   */
+  async #sweepLeftovers(pkg: InstalledPackage): Promise<void> {
+    const base = path.join(this.#o.packagesDir, pkg.id);
+    await fs.rm(path.join(base, 'snapshot'), { recursive: true, force: true });
+    await fs.rm(path.join(base, 'snapshot.partial'), { recursive: true, force: true });
+    for (const v of await fs.readdir(path.join(base, 'versions')).catch(() => [])) {
+      if (v !== pkg.version) await fs.rm(path.join(base, 'versions', v), { recursive: true, force: true });
+    }
   }
 
   /** A stopped package's checks are `disabled`: its last results would mislead. */
@@ -535,6 +584,7 @@ export class Packages {
       );
     }
     await this.#run(id, async () => {
+      this.#o.db.prepare('UPDATE packages SET keep_data = ? WHERE id = ?').run(options.keepData ? 1 : 0, id);
       this.#setPhase(id, 'removing');
       await this.#removeEverything(id, options);
     });
@@ -565,6 +615,10 @@ export class Packages {
         now: this.#o.now(),
         startUp: options.startUp ?? false,
       });
+      if (options.startUp) {
+        for (const p of this.list())
+          if (p.phase === 'installed' && !this.#busy.has(p.id)) await this.#sweepLeftovers(p);
+      }
       const failed = new Map<string, unknown>();
       for (const step of steps) {
         try {
@@ -614,9 +668,13 @@ export class Packages {
     switch (step.kind) {
       case 'abort-install':
         this.#o.log.warn('an install was cut short; removing what it left', { id: step.id });
-        return this.#run(step.id, () => this.#removeEverything(step.id, { keepData: false }));
+        return this.#run(step.id, () =>
+          this.#removeEverything(step.id, { keepData: this.#keepsData(step.id) }),
+        );
       case 'finish-remove':
-        return this.#run(step.id, () => this.#removeEverything(step.id, { keepData: true }));
+        return this.#run(step.id, () =>
+          this.#removeEverything(step.id, { keepData: this.#keepsData(step.id) }),
+        );
       case 'roll-back-update':
         this.#o.log.warn('an update was cut short; going back to the version before it', { id: step.id });
         return this.#run(step.id, () => this.#rollBack(step.id));

@@ -106,4 +106,13 @@ export const MIGRATIONS: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 4,
+    name: 'packages keep their data on removal',
+    sql: `
+      -- Whether removing the package (an uninstall, or undoing an install that a crash cut
+      -- short) keeps its volumes: the choice must outlive a crash in the middle.
+      ALTER TABLE packages ADD COLUMN keep_data INTEGER NOT NULL DEFAULT 0 CHECK (keep_data IN (0, 1));
+    `,
+  },
 ];

@@ -1,0 +1,434 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { loadSigningKey } from '#sdk/keys.ts';
+import { packDir } from '#sdk/pack/pack-dir.ts';
+import { RpcError } from '../src/client/client.ts';
+import { hostBridge } from '../src/host/bridge.ts';
+import { hostLxc } from '../src/host/lxc.ts';
+import { hostMounts } from '../src/host/mounts.ts';
+import { setUp, startTestDaemon, type TestDaemon } from './daemon.ts';
+import { log, lxcSkipReason, restoreAfter } from './lxc-harness.ts';
+
+/**
+ * Fault test: kill -9 of the daemon at a random moment of an install, start, stop, update
+ * (up and down) or uninstall of hello-world, then a restart on the same root. After the
+ * start-up reconcile the package must be either whole and in its desired state or gone,
+ * with no container, mount or directory left behind.
+ *
+ * HEARTH_FAULT_RUNS (default 50), HEARTH_FAULT_SEED (default random, printed),
+ * HEARTH_FAULT_MAX_DELAY_MS (default 1500): how long after sending the operation the kill comes.
+ */
+const REPO = path.resolve(import.meta.dirname, '../..');
+const SERVICES = path.join(REPO, 'out/services');
+// `make services` has built the image hello-world's are packed from (in IMAGE_CACHE).
+const V10 = path.join(SERVICES, 'hello-world.hpk');
+const DEV_KEY = process.env['HEARTH_SERVICE_KEY'] ?? '/var/cache/hearth-build/keys/dev-signing.key';
+const IMAGE_CACHE = '/var/cache/hearth-build/images';
+const NETWORK = { bridge: 'hfault1', subnet: '10.234.1.0/24', nftTable: 'hearth_fault1' };
+const ID = 'fault-hello';
+const RUNS = Number(process.env['HEARTH_FAULT_RUNS'] ?? 50);
+const SEED = Number(process.env['HEARTH_FAULT_SEED'] ?? Math.floor(Math.random() * 2 ** 31));
+const MAX_DELAY_MS = Number(process.env['HEARTH_FAULT_MAX_DELAY_MS'] ?? 1500);
+const SETTLE_MS = 30_000;
+
+const skip =
+  lxcSkipReason() ||
+  (process.env['HEARTH_BIN'] ? false : 'needs the built binary (HEARTH_BIN): run `make test`') ||
+  (fs.existsSync(V10) ? false : 'needs `make services`');
+
+/** mulberry32: small, seedable, good enough to pick operations and delays. */
+function rng(seed: number) {
+  let a = seed >>> 0;
+  const next = () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  return { next, int: (n: number) => Math.floor(next() * n), chance: (p: number) => next() < p };
+}
+
+type Version = '1.0.0' | '1.1.0';
+type Desired = 'running' | 'stopped';
+
+/**
+ * What the test believes is on the box. `data` is what the www volume's version.txt says
+ * (undefined: no such file — a fresh install); the 1.1.0 migration writes it up and down.
+ */
+interface Model {
+  pkg?: { version: Version; desired: Desired };
+  /** Absent with its volumes kept (uninstall with keepData). */
+  kept: boolean;
+  data: string | undefined;
+}
+
+type Op =
+  | { kind: 'install'; start: boolean }
+  | { kind: 'start' | 'stop' }
+  | { kind: 'update'; to: Version }
+  | { kind: 'uninstall'; keepData: boolean };
+
+const describeOp = (op: Op) =>
+  op.kind === 'install'
+    ? `install${op.start ? '' : ' (start: false)'}`
+    : op.kind === 'update'
+      ? `update → ${op.to}`
+      : op.kind === 'uninstall'
+        ? `uninstall${op.keepData ? ' keepData' : ''}`
+        : op.kind;
+
+/** The states an operation may leave behind, whether the kill came before, during or after it. */
+function outcomes(m: Model, op: Op): Model[] {
+  switch (op.kind) {
+    case 'install':
+      return [
+        m,
+        { pkg: { version: '1.0.0', desired: op.start ? 'running' : 'stopped' }, kept: false, data: m.data },
+      ];
+    case 'start':
+    case 'stop':
+      return [m, { ...m, pkg: { ...m.pkg!, desired: op.kind === 'start' ? 'running' : 'stopped' } }];
+    case 'update':
+      return [m, { ...m, pkg: { ...m.pkg!, version: op.to }, data: op.to }];
+    case 'uninstall':
+      return [m, { kept: op.keepData, data: op.keepData ? m.data : undefined }];
+  }
+}
+
+const sameState = (a: Model, b: Model) =>
+  a.pkg?.version === b.pkg?.version &&
+  a.pkg?.desired === b.pkg?.desired &&
+  (a.pkg !== undefined || a.kept === b.kept);
+
+interface PackageSummary {
+  id: string;
+  version: string;
+  status: string;
+  desired: Desired;
+  address: string;
+}
+
+describe('package operations survive kill -9 of the daemon', { skip }, () => {
+  let d: TestDaemon;
+  let root = '';
+  let tmp = '';
+  let v10 = '';
+  let v11 = '';
+  const undo: (() => Promise<unknown>)[] = [];
+  const lxcOf = () => hostLxc({ lxcPath: path.join(root, 'run/hearth/lxc'), mounts: hostMounts(log), log });
+  const admin = () => d.client({ bearer: d.localToken });
+
+  before(async () => {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hearth-fault-'));
+    undo.push(async () => fs.rmSync(tmp, { recursive: true, force: true }));
+    restoreAfter(
+      (u) => undo.push(async () => u()),
+      ['/etc/subuid', '/etc/subgid', '/proc/sys/net/ipv4/ip_forward'],
+    );
+    d = await startTestDaemon({
+      args: ['--bridge', NETWORK.bridge, '--subnet', NETWORK.subnet, '--nft-table', NETWORK.nftTable],
+    });
+    root = d.root;
+    // Containers outlive the daemon by design: take them down, then the network.
+    undo.push(async () => {
+      for (const c of await lxcOf()
+        .list()
+        .catch(() => []))
+        await lxcOf()
+          .destroy(c.name)
+          .catch(() => {});
+      await hostMounts(log).unmountAll(root);
+      await hostBridge(log).teardown(NETWORK);
+    });
+    await setUp(d);
+    const key = await loadSigningKey(DEV_KEY);
+    await admin().call('package.signer.add', { publicKey: key.publicKey, name: 'Hearth development' });
+    v10 = await helloWorldAt('1.0.0');
+    v11 = await helloWorldAt('1.1.0');
+  });
+
+  after(async () => {
+    await d?.kill();
+    for (const u of undo.reverse()) await u().catch((e) => console.error('cleanup:', e));
+    if (d) await d.cleanup();
+    else if (root) fs.rmSync(root, { recursive: true, force: true });
+  });
+
+  /**
+   * hello-world under an id of this test's own (the host-side veth name is derived from the
+   * container name, so a concurrent test's hearth-hello-world must not collide with ours),
+   * at 1.0.0 as in services/, and at 1.1.0 whose migration records the data's version both
+   * ways (so downgrades work).
+   */
+  async function helloWorldAt(version: Version): Promise<string> {
+    const dir = path.join(tmp, `src-${version}`);
+    fs.cpSync(path.join(REPO, 'services/hello-world'), dir, { recursive: true });
+    const entry = path.join(dir, 'hearth.package.ts');
+    const original = fs.readFileSync(entry, 'utf8');
+    const migrations =
+      version === '1.0.0'
+        ? ''
+        : `
+  migrations: [
+    {
+      version: '${version}',
+      up: async () => { await mkdir('/data/www', { recursive: true }); await writeFile('/data/www/version.txt', '${version}'); },
+      down: async () => { await writeFile('/data/www/version.txt', '1.0.0'); },
+    },
+  ],`;
+    const code = original
+      .replace("id: 'hello-world',", `id: '${ID}',`)
+      .replace("version: '1.0.0',", `version: '${version}',${migrations}`);
+    assert.ok(code.includes(`id: '${ID}',`) && code.includes(`version: '${version}',`));
+    fs.writeFileSync(entry, code);
+    const out = path.join(tmp, `${ID}-${version}.hpk`);
+    await packDir({
+      dir,
+      out,
+      key: await loadSigningKey(DEV_KEY),
+      cacheDir: IMAGE_CACHE,
+      sdkDir: path.join(REPO, 'sdk'),
+    });
+    return out;
+  }
+
+  function send(op: Op): Promise<unknown> {
+    const c = admin();
+    switch (op.kind) {
+      case 'install':
+        return c.call('package.install', { path: v10, start: op.start });
+      case 'start':
+        return c.call('package.start', { id: ID });
+      case 'stop':
+        return c.call('package.stop', { id: ID });
+      case 'update':
+        return c.call('package.update', { path: op.to === '1.1.0' ? v11 : v10 });
+      case 'uninstall':
+        return c.call('package.uninstall', { id: ID, keepData: op.keepData });
+    }
+  }
+
+  interface Seen {
+    packages: PackageSummary[];
+    containers: { name: string; state: string }[];
+  }
+
+  /** Polls until no operation is in a phase, statuses match desired states on the API and host. */
+  async function settle(): Promise<{ seen: Seen; settled: boolean; ms: number }> {
+    const t0 = Date.now();
+    let seen: Seen = { packages: [], containers: [] };
+    let stableSince: string | undefined;
+    let stableCount = 0;
+    while (Date.now() - t0 < SETTLE_MS) {
+      try {
+        const packages = (await admin().call('package.list')) as PackageSummary[];
+        const containers = (await lxcOf().list()).map((c) => ({ name: c.name, state: c.state }));
+        seen = { packages, containers };
+        const ok =
+          packages.every((p) => p.status === p.desired) &&
+          containers.length === packages.length &&
+          packages.every((p) =>
+            containers.some(
+              (c) => c.name === `hearth-${p.id}` && (c.state === 'RUNNING') === (p.desired === 'running'),
+            ),
+          );
+        const key = JSON.stringify(seen);
+        if (ok && key === stableSince) stableCount++;
+        else stableCount = ok ? 1 : 0;
+        stableSince = key;
+        if (stableCount >= 3) return { seen, settled: true, ms: Date.now() - t0 };
+      } catch {}
+      await sleep(150);
+    }
+    return { seen, settled: false, ms: Date.now() - t0 };
+  }
+
+  /** Every way the box differs from "whole and in its desired state, or gone without a trace". */
+  async function check(
+    m: Model,
+    seen: Seen,
+    allowed: Model[],
+    op: Op,
+  ): Promise<{ problems: string[]; now: Model }> {
+    const problems: string[] = [];
+    const base = path.join(root, 'var/lib/hearth/packages', ID);
+    const lxcDir = path.join(root, 'run/hearth/lxc');
+    const entries = fs.existsSync(base) ? fs.readdirSync(base).sort() : undefined;
+    const mounts = (await hostMounts(log).listMounts(root)).map((x) => x.mountPoint);
+    const others = seen.packages.filter((p) => p.id !== ID);
+    if (others.length > 0) problems.push(`unexpected packages: ${JSON.stringify(others)}`);
+    const p = seen.packages.find((x) => x.id === ID);
+    let now: Model;
+    if (p) {
+      now = { pkg: { version: p.version as Version, desired: p.desired }, kept: false, data: undefined };
+      if (p.status !== p.desired) problems.push(`status ${p.status}, desired ${p.desired}`);
+      const names = seen.containers.map((c) => `${c.name}:${c.state}`);
+      const want = `hearth-${ID}:${p.desired === 'running' ? 'RUNNING' : 'STOPPED'}`;
+      if (names.length !== 1 || names[0] !== want)
+        problems.push(`containers ${names.join(', ') || 'none'}, want ${want}`);
+      const strange = (entries ?? []).filter((e) => !['container', 'versions', 'volumes'].includes(e));
+      if (strange.length > 0) problems.push(`left in ${base}: ${strange.join(', ')}`);
+      const versions = fs.existsSync(path.join(base, 'versions'))
+        ? fs.readdirSync(path.join(base, 'versions'))
+        : [];
+      if (versions.join() !== p.version)
+        problems.push(`versions/ holds ${versions.join(', ') || 'nothing'}, installed ${p.version}`);
+      const stray = mounts.filter(
+        (x) => p.desired !== 'running' || !x.startsWith(path.join(lxcDir, `hearth-${ID}`) + path.sep),
+      );
+      if (stray.length > 0) problems.push(`mounts (${p.desired}): ${stray.join(', ')}`);
+      if (p.desired === 'running') {
+        const data = await versionFile(`http://${p.address}:8080/`);
+        if (data.error) problems.push(`no answer on ${p.address}:8080: ${data.error}`);
+        now.data = data.text;
+      } else {
+        now.data = readVersionFile(base);
+      }
+    } else {
+      now = { kept: entries !== undefined, data: readVersionFile(base) };
+      if (seen.containers.length > 0)
+        problems.push(`orphan containers: ${seen.containers.map((c) => `${c.name}:${c.state}`).join(', ')}`);
+      if (mounts.length > 0) problems.push(`orphan mounts: ${mounts.join(', ')}`);
+      if (entries !== undefined && entries.join() !== 'volumes')
+        problems.push(`left in ${base} of an absent package: ${entries.join(', ')}`);
+      if (fs.existsSync(path.join(lxcDir, `hearth-${ID}`)))
+        problems.push(`orphan ${path.join(lxcDir, `hearth-${ID}`)}`);
+    }
+    const match = allowed.find((a) => sameState(a, now));
+    if (!match) {
+      problems.push(
+        `after ${describeOp(op)} from ${JSON.stringify(m)}: found ${JSON.stringify(now)}, allowed ${JSON.stringify(allowed)}`,
+      );
+    } else {
+      // The data must be what that version's migrations made it (a rollback brings the old back).
+      if (now.data !== match.data)
+        problems.push(
+          `www/version.txt says ${now.data ?? '(none)'}, expected ${match.data ?? '(none)'} (${describeOp(op)})`,
+        );
+      if (!now.pkg && match.kept !== now.kept)
+        problems.push(
+          now.kept
+            ? `the volumes of ${ID} were kept though it was uninstalled without keepData`
+            : `the kept volumes of ${ID} are gone (${describeOp(op)})`,
+        );
+    }
+    return { problems, now };
+  }
+
+  function readVersionFile(base: string): string | undefined {
+    try {
+      return fs.readFileSync(path.join(base, 'volumes/www/version.txt'), 'utf8');
+    } catch {
+      return undefined;
+    }
+  }
+
+  async function versionFile(url: string): Promise<{ text?: string; error?: string }> {
+    const until = Date.now() + 15_000;
+    let error = '';
+    while (Date.now() < until) {
+      try {
+        const page = await fetch(url, { signal: AbortSignal.timeout(1000) });
+        if (page.ok) {
+          const v = await fetch(`${url}version.txt`, { signal: AbortSignal.timeout(1000) });
+          return v.ok ? { text: await v.text() } : {};
+        }
+        error = `HTTP ${page.status}`;
+      } catch (e) {
+        error = String(e);
+      }
+      await sleep(100);
+    }
+    return { error };
+  }
+
+  /** After a violation: back to nothing, so the next runs still test something. */
+  async function wipe() {
+    try {
+      await admin().call('package.uninstall', { id: ID });
+    } catch {}
+    for (const c of await lxcOf().list()) await lxcOf().destroy(c.name);
+    await hostMounts(log).unmountAll(path.join(root, 'run/hearth/lxc'));
+    await hostMounts(log).unmountAll(path.join(root, 'var/lib/hearth/packages'));
+    fs.rmSync(path.join(root, 'var/lib/hearth/packages', ID), { recursive: true, force: true });
+  }
+
+  test(
+    `${RUNS} runs of an operation cut short by kill -9 (seed ${SEED})`,
+    { timeout: RUNS * 60_000 + 120_000 },
+    async () => {
+      console.log(`# fault test: HEARTH_FAULT_SEED=${SEED} HEARTH_FAULT_RUNS=${RUNS}`);
+      const r = rng(SEED);
+      let m: Model = { kept: false, data: undefined };
+      const violations: string[] = [];
+      const counts: Record<string, number> = {};
+      const t0 = Date.now();
+      for (let run = 1; run <= RUNS; run++) {
+        const started = Date.now();
+        let op: Op;
+        if (!m.pkg) op = { kind: 'install', start: r.chance(0.85) };
+        else {
+          const x = r.next();
+          if (x < 0.25) op = { kind: m.pkg.desired === 'running' ? 'stop' : 'start' };
+          else if (x < 0.65) op = { kind: 'update', to: m.pkg.version === '1.0.0' ? '1.1.0' : '1.0.0' };
+          else op = { kind: 'uninstall', keepData: r.chance(0.5) };
+        }
+        // Half the kills uniform over the window, half bunched early, where operations are still at work.
+        const u = r.next();
+        // An update takes about 1.2–1.5 s: a longer window lets some finish, so downgrades happen too.
+        const window = op.kind === 'update' ? MAX_DELAY_MS * 1.6 : MAX_DELAY_MS;
+        const delay = Math.round(window * (r.chance(0.5) ? u : u * u));
+        let answer: 'pending' | 'ok' | string = 'pending';
+        send(op).then(
+          () => {
+            answer = 'ok';
+          },
+          (e: unknown) => {
+            answer = e instanceof RpcError ? `${e.code}: ${e.message}` : `lost (${String(e).slice(0, 80)})`;
+          },
+        );
+        await sleep(delay);
+        const atKill = answer;
+        await d.kill();
+        const before = d.output();
+        d = await d.restart();
+        const { seen, settled, ms } = await settle();
+        let allowed = outcomes(m, op);
+        // An answer that came before the kill pins the outcome.
+        if (atKill === 'ok') allowed = [allowed[1]!];
+        else if (atKill !== 'pending' && !atKill.startsWith('lost')) allowed = [allowed[0]!];
+        const { problems, now } = await check(m, seen, allowed, op);
+        if (!settled) problems.unshift(`did not settle in ${SETTLE_MS} ms: ${JSON.stringify(seen)}`);
+        const label = `run ${run}: ${describeOp(op)} from ${m.pkg ? `${m.pkg.version}/${m.pkg.desired}` : m.kept ? 'absent (kept data)' : 'absent'}, kill after ${delay} ms (answer: ${atKill})`;
+        const key = `${describeOp(op)} ${atKill === 'ok' ? 'done' : atKill === 'pending' ? 'cut' : 'failed'}`;
+        counts[key] = (counts[key] ?? 0) + 1;
+        if (problems.length > 0) {
+          const tail =
+            before.split('\n').slice(-25).join('\n') +
+            '\n--- after restart ---\n' +
+            d.output().split('\n').slice(-25).join('\n');
+          violations.push(`${label}\n  - ${problems.join('\n  - ')}`);
+          console.log(
+            `# VIOLATION ${label}\n#   - ${problems.join('\n#   - ')}\n${tail.replace(/^/gm, '#     ')}`,
+          );
+          await wipe();
+          m = { kept: false, data: undefined };
+        } else {
+          m = now;
+        }
+        console.log(
+          `# ${label} → ${m.pkg ? `${m.pkg.version}/${m.pkg.desired}` : m.kept ? 'absent (kept data)' : 'absent'}; settled in ${ms} ms; run took ${Date.now() - started} ms`,
+        );
+      }
+      console.log(
+        `# ${RUNS} runs in ${Math.round((Date.now() - t0) / 1000)} s (seed ${SEED}): ${JSON.stringify(counts)}`,
+      );
+      assert.deepEqual(violations, [], `seed ${SEED}: ${violations.length} runs broke an invariant`);
+    },
+  );
+});
