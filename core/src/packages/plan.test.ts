@@ -154,3 +154,11 @@ test('packages start after those they need running', () => {
     ['db', 'app', 'loop-b', 'loop-a'],
   );
 });
+
+test('after a crash, a package that should be stopped is stopped again (its mounts go with it)', () => {
+  const observed = { containers: [{ name: 'hearth-a', state: 'stopped' as const }] };
+  assert.deepEqual(plan(input([pkg('a', 'stopped')], observed, { startUp: true })), [
+    { kind: 'stop', id: 'a' },
+  ]);
+  assert.deepEqual(plan(input([pkg('a', 'stopped')], observed)), []);
+});

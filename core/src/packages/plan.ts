@@ -83,6 +83,10 @@ export function plan(input: PlanInput): Step[] {
     }
     if (p.desired === 'stopped' && container.state === 'running') {
       steps.push({ kind: 'stop', id: p.id });
+    } else if (p.desired === 'stopped' && input.startUp) {
+      // A stop that a crash cut short can leave the stopped container's root mounted;
+      // stopping again is harmless and takes those mounts down.
+      steps.push({ kind: 'stop', id: p.id });
     } else if (p.desired === 'running' && container.state === 'stopped') {
       steps.push(...restart(p.id, input));
     }
