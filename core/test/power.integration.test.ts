@@ -60,10 +60,15 @@ async function fakeLogind(
     await bus.requestName('org.freedesktop.login1', 0);
     bus.export('/org/freedesktop/login1', new Manager('org.freedesktop.login1.Manager'));
   }
-  t.after(() => {
+  t.after(async () => {
     bus.disconnect();
-    daemon.kill();
-    fs.rmSync(dir, { recursive: true, force: true });
+    // Its socket lives in `dir`: remove the directory only once the daemon is gone.
+    if (daemon.exitCode === null && daemon.signalCode === null) {
+      const exited = new Promise((resolve) => daemon.once('exit', resolve));
+      daemon.kill();
+      await exited;
+    }
+    fs.rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
   });
   return { address, calls };
 }
