@@ -15,6 +15,7 @@ import { hostLxc } from './host/lxc.ts';
 import { hostMounts } from './host/mounts.ts';
 import { logindPower } from './host/power.ts';
 import { hostProcfs } from './host/procfs.ts';
+import { run } from './host/run.ts';
 import { type Notifier, systemdNotifier } from './host/sd-notify.ts';
 import { createLogger, fileSink, type Logger, type LogSink, stdoutSink } from './log/log.ts';
 import { Notifications } from './notifications/notifications.ts';
@@ -271,12 +272,28 @@ function createPackages(o: PackagesParts) {
   const socketsDir = path.join(o.paths.runtimeDir, 'packages');
   // The channels look packages up; the service is made below with the channels.
   const lookup: { service?: Packages } = {};
+  const alert = o.settings.healthAlertCommand;
   const channels = new Channels({
     lookup: (id) => lookup.service?.view(id),
     state: o.state,
     notifications: o.notifications,
     arch,
     log: o.log.child('channel'),
+    ...(alert.length > 0
+      ? {
+          onFailure: (a: { packageId: string; checkId: string; message: string }) => {
+            const env = {
+              ...process.env,
+              HEARTH_PACKAGE: a.packageId,
+              HEARTH_CHECK: a.checkId,
+              HEARTH_MESSAGE: a.message,
+            };
+            run(alert, { env, timeoutMs: 30_000, log }).catch((error) =>
+              log.warn('the health alert command failed', { error }),
+            );
+          },
+        }
+      : {}),
   });
   const service = new Packages({
     db: o.db,

@@ -39,14 +39,16 @@ function setup() {
     ['db', view('db')],
     ['secret', view('secret')],
   ]);
+  const alerts: string[] = [];
   const channels = new Channels({
     lookup: (id) => packages.get(id),
     state,
     notifications,
     arch: 'x86_64',
     log: silentLogger,
+    onFailure: (a) => alerts.push(`${a.packageId}/${a.checkId}: ${a.message}`),
   });
-  return { state, notifications, channels };
+  return { state, notifications, channels, alerts };
 }
 
 async function connect(socket: string): Promise<RpcPeer> {
@@ -71,6 +73,7 @@ test('a runtime registers, reports health, and the owner hears of failures', asy
     await runtime.call('effects.setHealth', { checkId: 'web', status, message: `now ${status}` });
   }
   assert.equal(overallHealth(s.state, 'app'), 'healthy');
+  assert.deepEqual(s.alerts, ['app/web: now failure'], 'the alert command hears of the failure once');
   assert.deepEqual(
     s.notifications.list({ unseenOnly: false, limit: 10 }).map((n) => [n.level, n.title, n.source]),
     [

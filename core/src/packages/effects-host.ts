@@ -25,6 +25,8 @@ export interface EffectsDeps {
   arch: Architecture;
   log: Logger;
   now?: () => number;
+  /** Called when a check starts failing: the owner's alert command, if one is set. */
+  onFailure?: (alert: { packageId: string; checkId: string; message: string }) => void;
 }
 
 type Health = { status: 'starting' | 'success' | 'failure' | 'disabled'; message: string; at: number };
@@ -107,6 +109,7 @@ function recordHealth(packageId: string, checkId: string, next: Health, deps: Ef
   const title = deps.lookup(packageId)?.manifest.title ?? packageId;
   const check = deps.lookup(packageId)?.manifest.healthChecks.find((c) => c.id === checkId)?.name ?? checkId;
   if (next.status === 'failure') {
+    deps.onFailure?.({ packageId, checkId, message: next.message });
     deps.notifications.create({
       level: 'warning',
       title: `${title}: ${check} is failing`,

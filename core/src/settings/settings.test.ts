@@ -62,3 +62,20 @@ test('docs/settings.md is the generated reference (run `make docs` after changin
   const file = new URL('../../../docs/settings.md', import.meta.url);
   assert.equal(readFileSync(file, 'utf8'), renderSettingsDocs());
 });
+
+test('the health alert command is a JSON argv array, never a shell string', () => {
+  assert.deepEqual(resolveSettings({}).healthAlertCommand, []);
+  assert.deepEqual(
+    resolveSettings({ env: { HEARTH_HEALTH_ALERT_COMMAND: '["/usr/local/bin/page-me", "--urgent"]' } })
+      .healthAlertCommand,
+    ['/usr/local/bin/page-me', '--urgent'],
+  );
+  assert.throws(
+    () => resolveSettings({ env: { HEARTH_HEALTH_ALERT_COMMAND: 'page-me --urgent' } }),
+    /JSON array of strings/,
+  );
+  assert.throws(
+    () => resolveSettings({ env: { HEARTH_HEALTH_ALERT_COMMAND: '[]' } }),
+    /JSON array of strings/,
+  );
+});

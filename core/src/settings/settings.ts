@@ -148,6 +148,24 @@ export const SETTINGS = {
     flag: '--reconcile-interval-seconds',
     description: 'How often the containers are checked against what should run (and crashed ones restarted).',
   },
+  healthAlertCommand: {
+    schema: z.string().transform((text, ctx) => {
+      if (text === '') return [] as string[];
+      try {
+        const argv: unknown = JSON.parse(text);
+        if (Array.isArray(argv) && argv.length > 0 && argv.every((a) => typeof a === 'string'))
+          return argv as string[];
+      } catch {}
+      ctx.addIssue({ code: 'custom', message: 'a JSON array of strings: the program and its arguments' });
+      return z.NEVER;
+    }),
+    default: '',
+    env: 'HEARTH_HEALTH_ALERT_COMMAND',
+    flag: '--health-alert-command',
+    description:
+      'A program run when a package health check starts failing, as a JSON argv array (no shell), with ' +
+      'HEARTH_PACKAGE, HEARTH_CHECK and HEARTH_MESSAGE in its environment. Empty: none.',
+  },
   bridge: {
     schema: z
       .string()
