@@ -289,6 +289,7 @@ test('an update cut short by a crash is rolled back at the next start', async ()
   fs.cpSync(path.join(base, 'volumes'), path.join(base, 'snapshot'), { recursive: true });
   fs.writeFileSync(path.join(base, 'volumes/data/page.html'), 'v2 data');
   fs.mkdirSync(path.join(base, 'versions/2.0.0'));
+  fs.mkdirSync(path.join(base, 'versions/.2.0.0.staging-abc123'));
   const old = s.packages.get('hello-world');
   s.db
     .prepare(

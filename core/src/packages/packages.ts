@@ -615,10 +615,6 @@ export class Packages {
         now: this.#o.now(),
         startUp: options.startUp ?? false,
       });
-      if (options.startUp) {
-        for (const p of this.list())
-          if (p.phase === 'installed' && !this.#busy.has(p.id)) await this.#sweepLeftovers(p);
-      }
       const failed = new Map<string, unknown>();
       for (const step of steps) {
         try {
@@ -626,6 +622,13 @@ export class Packages {
         } catch (error) {
           this.#o.log.error('reconcile step failed', { step: step.kind, error });
           if ('id' in step && !failed.has(step.id)) failed.set(step.id, error);
+        }
+      }
+      // After the steps: a rollback has just put the old version back, and the sweep must
+      // see the version each package ends up at (an unpack cut short leaves a staging dir).
+      if (options.startUp) {
+        for (const p of this.list()) {
+          if (p.phase === 'installed' && !this.#busy.has(p.id)) await this.#sweepLeftovers(p);
         }
       }
       for (const p of this.list()) this.#publish(p.id);
