@@ -12,17 +12,25 @@ const args = process.argv.slice(2);
 const argv = invokedAs === 'hearthd' ? ['daemon', ...args] : args;
 
 if (argv[0] === 'daemon') {
+  // Signals are trapped before the daemon starts: one that arrives while it starts (it may
+  // already have written daemon.json) stops it as soon as it is up, cleanly.
+  let daemon: Awaited<ReturnType<typeof startDaemonFromArgs>> | undefined;
+  let requested: string | undefined;
+  const stop = (signal: string) => {
+    requested ??= signal;
+    if (!daemon) return;
+    daemon.log.info('signal', { signal: requested });
+    daemon.stop().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
   startDaemonFromArgs(argv.slice(1)).then(
-    (daemon) => {
-      const stop = (signal: string) => {
-        daemon.log.info('signal', { signal });
-        daemon.stop().then(
-          () => process.exit(0),
-          () => process.exit(1),
-        );
-      };
-      process.once('SIGTERM', () => stop('SIGTERM'));
-      process.once('SIGINT', () => stop('SIGINT'));
+    (started) => {
+      daemon = started;
+      if (requested) stop(requested);
     },
     (err: unknown) => {
       process.stderr.write(`${describeError(err)}\n`);
