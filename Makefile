@@ -146,6 +146,10 @@ $(OUT)/services/%.hpk: $$(wildcard services/$$*/*) $(SDK_SOURCES) $(SERVICE_KEY)
 .PHONY: services
 services: deps $(SERVICE_PACKAGES) ## pack the first-party packages in services/ into out/services/
 
+# The default run replays one fixed sequence of the fault test (50 runs, reproducible);
+# `make test-fault` explores with a new random seed each time.
+FAULT_SEED ?= 2144726514
+
 .PHONY: test-fault
 test-fault: deps build services ## kill -9 fault test of package operations, 500 runs (HEARTH_FAULT_SEED=… replays one)
 	HEARTH_BIN=$(OUT)/hearth-x86_64 HEARTH_FAULT_RUNS=$${HEARTH_FAULT_RUNS:-500} $(NODE) --test core/test/packages-fault.integration.test.ts
@@ -188,7 +192,7 @@ test-unit: deps ## pure tests only (milliseconds each)
 
 .PHONY: test
 test: deps check build services qemu-binfmt ## the default run: typecheck, lint, unit, integration and e2e tests against the built binaries
-	$(ARM64_ENV) HEARTH_BIN=$(OUT)/hearth-x86_64 $(NODE) --test $(TEST_FLAGS) $(UNIT_TESTS) $(INTEGRATION_TESTS)
+	$(ARM64_ENV) HEARTH_BIN=$(OUT)/hearth-x86_64 HEARTH_FAULT_SEED=$(FAULT_SEED) $(NODE) --test $(TEST_FLAGS) $(UNIT_TESTS) $(INTEGRATION_TESTS)
 
 # --- benchmarks ----------------------------------------------------------------
 
