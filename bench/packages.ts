@@ -14,13 +14,10 @@ import { hostMounts } from '../core/src/host/mounts.ts';
 import { silentLogger as log } from '../core/src/log/log.ts';
 import { setUp, startTestDaemon, type TestDaemon } from '../core/test/daemon.ts';
 import { restoreAfter } from '../core/test/lxc-harness.ts';
+import { DEV_KEY, IMAGE_CACHE, REPO, SERVICES } from '../core/test/services.ts';
 import { fmt, type Memory, median, memoryOf } from './measure.ts';
 import type { Row } from './run.ts';
 
-const REPO = path.resolve(import.meta.dirname, '..');
-const SERVICES = path.join(REPO, 'out/services');
-const DEV_KEY = process.env['HEARTH_SERVICE_KEY'] ?? '/var/cache/hearth-build/keys/dev-signing.key';
-const IMAGE_CACHE = '/var/cache/hearth-build/images';
 const NETWORK = { bridge: 'hbench1', subnet: '10.233.1.0/24', nftTable: 'hearth_bench1' };
 const CONTAINER = 'hearth-hello-world';
 /** Packages packed by the pack rows, in order; the first one's pack must work. */

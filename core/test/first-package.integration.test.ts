@@ -8,16 +8,15 @@ import { hostLxc } from '../src/host/lxc.ts';
 import { hostMounts } from '../src/host/mounts.ts';
 import { setUp, startTestDaemon, type TestDaemon } from './daemon.ts';
 import { log, lxcSkipReason, restoreAfter } from './lxc-harness.ts';
+import { IMAGE_CACHE, REPO } from './services.ts';
 
 /**
  * docs/first-package.md, run as written: every `$ ` line of its shell blocks, in order,
  * in one shell, in a scratch directory whose out/ holds `hearth` (the built binary) and
  * `hearth-sdk`, against a real daemon with real containers.
  */
-const REPO = path.resolve(import.meta.dirname, '../..');
 const GUIDE = path.join(REPO, 'docs/first-package.md');
 const NETWORK = { bridge: 'htestfp1', subnet: '10.232.3.0/24', nftTable: 'hearth_testfp1' };
-const IMAGE_CACHE = '/var/cache/hearth-build/images';
 
 /** The commands of the guide: lines starting with `$ ` inside ```sh blocks. */
 export function guideCommands(markdown: string): string[] {

@@ -5,13 +5,13 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { loadSigningKey } from '#sdk/keys.ts';
-import { packDir } from '#sdk/pack/pack-dir.ts';
 import { RpcError } from '../src/client/client.ts';
 import { hostBridge } from '../src/host/bridge.ts';
 import { hostLxc } from '../src/host/lxc.ts';
 import { hostMounts } from '../src/host/mounts.ts';
 import { setUp, startTestDaemon, type TestDaemon } from './daemon.ts';
 import { log, lxcSkipReason, restoreAfter } from './lxc-harness.ts';
+import { DEV_KEY, packVariant, SERVICES } from './services.ts';
 
 /**
  * Fault test: kill -9 of the daemon at a random moment of an install, start, stop, update
@@ -22,12 +22,8 @@ import { log, lxcSkipReason, restoreAfter } from './lxc-harness.ts';
  * HEARTH_FAULT_RUNS (default 50), HEARTH_FAULT_SEED (default random, printed),
  * HEARTH_FAULT_MAX_DELAY_MS (default 1500): how long after sending the operation the kill comes.
  */
-const REPO = path.resolve(import.meta.dirname, '../..');
-const SERVICES = path.join(REPO, 'out/services');
 // `make services` has built the image hello-world's are packed from (in IMAGE_CACHE).
 const V10 = path.join(SERVICES, 'hello-world.hpk');
-const DEV_KEY = process.env['HEARTH_SERVICE_KEY'] ?? '/var/cache/hearth-build/keys/dev-signing.key';
-const IMAGE_CACHE = '/var/cache/hearth-build/images';
 const NETWORK = { bridge: 'hfault1', subnet: '10.234.1.0/24', nftTable: 'hearth_fault1' };
 const ID = 'fault-hello';
 const RUNS = Number(process.env['HEARTH_FAULT_RUNS'] ?? 50);
@@ -166,10 +162,6 @@ describe('package operations survive kill -9 of the daemon', { skip }, () => {
    * ways (so downgrades work).
    */
   async function helloWorldAt(version: Version): Promise<string> {
-    const dir = path.join(tmp, `src-${version}`);
-    fs.cpSync(path.join(REPO, 'services/hello-world'), dir, { recursive: true });
-    const entry = path.join(dir, 'hearth.package.ts');
-    const original = fs.readFileSync(entry, 'utf8');
     const migrations =
       version === '1.0.0'
         ? ''
@@ -181,20 +173,15 @@ describe('package operations survive kill -9 of the daemon', { skip }, () => {
       down: async () => { await writeFile('/data/www/version.txt', '1.0.0'); },
     },
   ],`;
-    const code = original
-      .replace("id: 'hello-world',", `id: '${ID}',`)
-      .replace("version: '1.0.0',", `version: '${version}',${migrations}`);
-    assert.ok(code.includes(`id: '${ID}',`) && code.includes(`version: '${version}',`));
-    fs.writeFileSync(entry, code);
-    const out = path.join(tmp, `${ID}-${version}.hpk`);
-    await packDir({
-      dir,
-      out,
-      key: await loadSigningKey(DEV_KEY),
-      cacheDir: IMAGE_CACHE,
-      sdkDir: path.join(REPO, 'sdk'),
-    });
-    return out;
+    return packVariant(
+      'hello-world',
+      tmp,
+      [
+        ["id: 'hello-world',", `id: '${ID}',`],
+        ["version: '1.0.0',", `version: '${version}',${migrations}`],
+      ],
+      path.join(tmp, `${ID}-${version}.hpk`),
+    );
   }
 
   function send(op: Op): Promise<unknown> {

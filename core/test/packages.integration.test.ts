@@ -4,22 +4,18 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { loadSigningKey } from '#sdk/keys.ts';
-import { packDir } from '#sdk/pack/pack-dir.ts';
 import { RpcError } from '../src/client/client.ts';
 import { hostBridge } from '../src/host/bridge.ts';
 import { hostLxc } from '../src/host/lxc.ts';
 import { hostMounts } from '../src/host/mounts.ts';
 import { setUp, startTestDaemon, type TestDaemon } from './daemon.ts';
 import { httpGet, log, lxcSkipReason, restoreAfter } from './lxc-harness.ts';
+import { DEV_KEY, packVariant, SERVICES } from './services.ts';
 
 /**
  * Service packages end to end: the built daemon, real unprivileged LXC containers on a
  * bridge of this test's own, the first-party packages from `make services`.
  */
-const REPO = path.resolve(import.meta.dirname, '../..');
-const SERVICES = path.join(REPO, 'out/services');
-const DEV_KEY = process.env['HEARTH_SERVICE_KEY'] ?? '/var/cache/hearth-build/keys/dev-signing.key';
-const IMAGE_CACHE = '/var/cache/hearth-build/images';
 const NETWORK = { bridge: 'htestpk1', subnet: '10.232.1.0/24', nftTable: 'hearth_testpk1' };
 
 const skip =
@@ -151,28 +147,18 @@ describe('service packages on real LXC', { skip }, () => {
   });
 
   /** hello-world at another version, with a migration, packed from services/hello-world. */
-  async function helloWorldAt(version: string, migration: string): Promise<string> {
-    const dir = fs.mkdtempSync(path.join(d.root, 'pkg-'));
-    fs.cpSync(path.join(REPO, 'services/hello-world'), dir, { recursive: true });
-    const entry = path.join(dir, 'hearth.package.ts');
-    const code = fs
-      .readFileSync(entry, 'utf8')
-      .replace(
-        "version: '1.0.0',",
-        `version: '${version}',\n  migrations: [{ version: '${version}', up: async () => { ${migration} } }],`,
-      );
-    assert.notEqual(code, fs.readFileSync(entry, 'utf8'));
-    fs.writeFileSync(entry, code);
-    const out = path.join(dir, `hello-world-${version}.hpk`);
-    await packDir({
-      dir,
-      out,
-      key: await loadSigningKey(DEV_KEY),
-      cacheDir: IMAGE_CACHE,
-      sdkDir: path.join(REPO, 'sdk'),
-    });
-    return out;
-  }
+  const helloWorldAt = (version: string, migration: string) =>
+    packVariant(
+      'hello-world',
+      d.root,
+      [
+        [
+          "version: '1.0.0',",
+          `version: '${version}',\n  migrations: [{ version: '${version}', up: async () => { ${migration} } }],`,
+        ],
+      ],
+      path.join(d.root, `hello-world-${version}.hpk`),
+    );
 
   test('hello-world: an update migrates the data; a failing migration rolls back to the old version and data', async () => {
     const pkg = await admin.call('package.install', { path: path.join(SERVICES, 'hello-world.hpk') });
