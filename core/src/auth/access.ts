@@ -52,5 +52,8 @@ export function checkAccess(access: Access, caller: Caller, setupMode: boolean):
  * Whether a call must prove it comes from our own pages: only browser sessions (cookie)
  * can be driven by another site, and only state-changing calls matter.
  */
-export const needsSameOrigin = (caller: Caller, viaCookie: boolean, annotations: Annotations): boolean =>
-  viaCookie && caller.kind === 'session' && !annotations.readOnly;
+export const needsSameOrigin = (
+  caller: Caller,
+  viaCookie: boolean,
+  annotations: Pick<Annotations, 'readOnly'>,
+): boolean => viaCookie && caller.kind === 'session' && !annotations.readOnly;

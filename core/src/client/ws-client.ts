@@ -2,9 +2,17 @@ import { WebSocket } from 'ws';
 import { RpcError, type RpcErrorData } from './client.ts';
 import { describeTarget, type NodeTarget, Unreachable } from './node-transport.ts';
 
+/** A `call.progress` notification: how far a call has come. */
+export interface CallProgress {
+  step: string;
+  done?: number;
+  total?: number;
+}
+
 interface Pending {
   resolve: (v: unknown) => void;
   reject: (e: unknown) => void;
+  onProgress?: ((p: CallProgress) => void) | undefined;
 }
 
 /**
@@ -54,10 +62,15 @@ export class WsClient {
     });
   }
 
-  call(method: string, params: unknown = {}): Promise<unknown> {
+  /** Calls a method; `onProgress` hears the call's progress while it runs. */
+  call(
+    method: string,
+    params: unknown = {},
+    options: { onProgress?: (p: CallProgress) => void } = {},
+  ): Promise<unknown> {
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject });
+      this.#pending.set(id, { resolve, reject, onProgress: options.onProgress });
       this.#ws.send(JSON.stringify({ jsonrpc: '2.0', id, method, params }));
     });
   }
@@ -101,6 +114,11 @@ export class WsClient {
       method?: string;
       params?: { stream: string; data?: unknown };
     };
+    if (msg.method === 'call.progress' && msg.params) {
+      const { id, ...progress } = msg.params as unknown as CallProgress & { id: number };
+      this.#pending.get(id)?.onProgress?.(progress);
+      return;
+    }
     if (msg.method === 'stream.data' && msg.params) {
       const s = this.#streams.get(msg.params.stream);
       if (s) s.data(msg.params.data);

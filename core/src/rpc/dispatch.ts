@@ -13,7 +13,7 @@ import {
   type RpcErrorObject,
   toRpcError,
 } from './errors.ts';
-import type { CallContext, Caller, MethodDef, Registry } from './registry.ts';
+import type { Access, Annotations, CallContext, Caller, MethodDef, Registry } from './registry.ts';
 
 export type RpcId = string | number | null;
 
@@ -31,7 +31,9 @@ export interface Identity {
 }
 
 /** What a surface knows about the connection a call came over. */
-export interface Transport extends Omit<CallContext, 'services' | 'caller'> {
+export interface Transport extends Omit<CallContext, 'services' | 'caller' | 'progress'> {
+  /** Sends a notification to the caller, where the connection can carry one (WebSocket). */
+  notify?: (method: string, params: object) => void;
   /** Resolved for every call, so a session ended meanwhile stops working at once. */
   identify(): Identity;
   /** The request proved it comes from our own origin (Origin matches, or custom header). */
@@ -83,25 +85,24 @@ export class Dispatcher {
     let outcome: { result: unknown } | { error: unknown };
     try {
       if (!method) throw new MethodNotFound(name);
-      outcome = { result: await this.#invoke(method, params, identity, t) };
+      outcome = { result: await this.#invoke(method, params, identity, t, progressOf(t, id)) };
     } catch (error) {
       outcome = { error };
     }
-    this.#audit(name, method, params, identity, t, started, outcome);
+    this.#audit(name, this.#redacted(name, method, params), identity, t, started, outcome);
     if (isNotification) return undefined;
     if ('error' in outcome) return errorResponse(id ?? null, outcome.error, this.#o.log, name);
     return { jsonrpc: '2.0', id: id ?? null, result: outcome.result };
   }
 
-  async #invoke(method: MethodDef, rawParams: unknown, identity: Identity, t: Transport): Promise<unknown> {
-    try {
-      checkAccess(method.access, identity.caller, this.#o.isSetupMode());
-    } catch (e) {
-      throw identity.error && identity.caller.kind === 'anonymous' ? identity.error : e;
-    }
-    if (needsSameOrigin(identity.caller, identity.viaCookie, method.annotations) && !t.sameOrigin) {
-      throw new CrossOrigin();
-    }
+  async #invoke(
+    method: MethodDef,
+    rawParams: unknown,
+    identity: Identity,
+    t: Transport,
+    progress: CallContext['progress'],
+  ): Promise<unknown> {
+    this.#authorize(method.access, method.annotations, identity, t);
     if (Array.isArray(rawParams)) {
       throw new InvalidParams('params must be an object of named fields, not an array');
     }
@@ -111,7 +112,12 @@ export class Dispatcher {
         data: { issues: parsed.error.issues.map((i) => ({ path: i.path.map(String), message: i.message })) },
       });
     }
-    const ctx: CallContext = { ...t, services: this.#o.services, caller: identity.caller };
+    const ctx: CallContext = {
+      ...t,
+      services: this.#o.services,
+      caller: identity.caller,
+      ...(progress ? { progress } : {}),
+    };
     const result = await method.handler(parsed.data, ctx);
     const checked = method.result.safeParse(result);
     if (!checked.success) {
@@ -124,24 +130,66 @@ export class Dispatcher {
     return checked.data;
   }
 
+  /**
+   * Runs an operation that is not a JSON-RPC method (the streamed upload) under the same
+   * rules as one: access, the same-origin proof for cookies, and an audit entry.
+   */
+  async perform<T>(
+    name: string,
+    access: Access,
+    t: Transport,
+    params: Record<string, unknown>,
+    operation: () => Promise<T>,
+  ): Promise<T> {
+    const started = performance.now();
+    const identity = t.identify();
+    try {
+      this.#authorize(access, { readOnly: false }, identity, t);
+      const result = await operation();
+      this.#audit(name, params, identity, t, started, { result });
+      return result;
+    } catch (error) {
+      this.#audit(name, params, identity, t, started, { error });
+      throw error;
+    }
+  }
+
+  #authorize(
+    access: Access,
+    annotations: Pick<Annotations, 'readOnly'>,
+    identity: Identity,
+    t: Transport,
+  ): void {
+    try {
+      checkAccess(access, identity.caller, this.#o.isSetupMode());
+    } catch (e) {
+      throw identity.error && identity.caller.kind === 'anonymous' ? identity.error : e;
+    }
+    if (needsSameOrigin(identity.caller, identity.viaCookie, annotations) && !t.sameOrigin) {
+      throw new CrossOrigin();
+    }
+  }
+
+  #redacted(name: string, method: MethodDef | undefined, rawParams: unknown): unknown {
+    if (!method) return '[unknown method]';
+    try {
+      return redactParams(method.params, rawParams);
+    } catch (error) {
+      // The call has happened: it is recorded even if its params cannot be shown.
+      this.#o.log.error('could not redact params for the audit log', { method: name, error });
+      return '[unreadable]';
+    }
+  }
+
   #audit(
     name: string,
-    method: MethodDef | undefined,
-    rawParams: unknown,
+    params: unknown,
     identity: Identity,
     t: Transport,
     started: number,
     outcome: { result: unknown } | { error: unknown },
   ) {
     const caller = identity.caller;
-    let params: unknown;
-    try {
-      params = method ? redactParams(method.params, rawParams) : '[unknown method]';
-    } catch (error) {
-      // The call has happened: it is recorded even if its params cannot be shown.
-      this.#o.log.error('could not redact params for the audit log', { method: name, error });
-      params = '[unreadable]';
-    }
     this.#o.audit({
       at: Date.now(),
       method: name,
@@ -191,3 +239,22 @@ function describeIssues(error: z.ZodError): string {
 }
 
 export { RPC };
+
+const PROGRESS_INTERVAL_MS = 250;
+
+/**
+ * Progress of one call as `call.progress` notifications naming the call's id: each new
+ * step at once, counts within a step at most every 250 ms, and the last count of a step.
+ */
+function progressOf(t: Transport, id: RpcId | undefined): CallContext['progress'] {
+  const notify = t.notify;
+  if (!notify || id === undefined || id === null) return undefined;
+  let last: { step: string; at: number } | undefined;
+  return (p) => {
+    const now = performance.now();
+    const finished = p.total !== undefined && p.done === p.total;
+    if (last && last.step === p.step && !finished && now - last.at < PROGRESS_INTERVAL_MS) return;
+    last = { step: p.step, at: now };
+    notify('call.progress', { id, ...p });
+  };
+}

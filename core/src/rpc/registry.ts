@@ -32,6 +32,14 @@ export type Caller =
   | { kind: 'token'; id: string; name: string; scope: Scope }
   | { kind: 'local' };
 
+/** How far a long call has come, sent to callers that can hear it (WebSocket). */
+export interface Progress {
+  /** What is being done now, one word: `download`, `verify`, `unpack`, `start`. */
+  step: string;
+  done?: number;
+  total?: number;
+}
+
 /** A stream opened by a method on a connection that can carry one (WebSocket). */
 export interface OutputStream {
   readonly id: string;
@@ -53,6 +61,8 @@ export interface CallContext {
   openStream?: () => OutputStream;
   /** Ends a stream this connection opened; unknown ids are ignored. */
   cancelStream?: (id: string) => void;
+  /** Reports progress of this call; a no-op where the surface cannot carry it. */
+  progress?: (p: Progress) => void;
   /** Lets a method start or end the caller's browser session (HTTP only). */
   sessionCookie?: { set(token: string, expiresAt: number): void; clear(): void };
 }
@@ -112,15 +122,21 @@ export const isSecret = (schema: z.ZodType): boolean => z.globalRegistry.get(sch
 /**
  * A path on the box's own filesystem: it must be absolute (the daemon has no useful
  * working directory), and the CLI on the box makes a relative one absolute against its
- * own (`x-box-path` in the JSON Schema).
+ * own (`x-box-path` in the JSON Schema). With `uploadAs`, the CLI talking to another box
+ * uploads the file (`POST /upload`) and sends the upload's id in that param instead
+ * (`x-upload-as`).
  */
-export function boxPath(description: string) {
+export function boxPath(description: string, options: { uploadAs?: string } = {}) {
   return z
     .string()
     .min(1)
     .max(4096)
     .refine((p) => p.startsWith('/'), { message: 'must be an absolute path on the box' })
-    .meta({ description, 'x-box-path': true });
+    .meta({
+      description,
+      'x-box-path': true,
+      ...(options.uploadAs ? { 'x-upload-as': options.uploadAs } : {}),
+    });
 }
 
 /** Params that are a plain object with named fields: the only shape methods take. */
