@@ -35,6 +35,7 @@ import { type Db, migrate, openDatabase } from './state/db.ts';
 import { MIGRATIONS } from './state/migrations.ts';
 import { StateDocument } from './state/state-doc.ts';
 import { System } from './system/system.ts';
+import { Uploads } from './uploads/uploads.ts';
 import { VERSION } from './version.ts';
 
 export interface DaemonHooks {
@@ -129,6 +130,12 @@ export async function startDaemon(settings: Settings, hooks: DaemonHooks = {}): 
   const registry = new Registry(METHODS);
   const signers = new Signers({ db });
   const packages = createPackages({ settings, paths, db, state, notifications, signers, procfs, log });
+  const uploads = new Uploads({
+    dir: path.join(paths.dataDir, 'uploads'),
+    maxBytes: settings.maxUploadBytes,
+    freeBytes: async (dir) => (await procfs.statfs(dir)).availableBytes,
+    log: log.child('uploads'),
+  });
   const services: Services = {
     auth,
     audit,
@@ -138,6 +145,7 @@ export async function startDaemon(settings: Settings, hooks: DaemonHooks = {}): 
     signers,
     state,
     system,
+    uploads,
     registry,
   };
 
@@ -158,6 +166,7 @@ export async function startDaemon(settings: Settings, hooks: DaemonHooks = {}): 
     dispatcher,
     identify: (c) => auth.identify(c),
     maxBodyBytes: settings.maxBodyBytes,
+    uploads,
     log: log.child('http'),
     fallback: (_, res) => {
       res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
@@ -182,6 +191,7 @@ export async function startDaemon(settings: Settings, hooks: DaemonHooks = {}): 
   const housekeeping = () => {
     audit.prune();
     auth.prune();
+    uploads.sweep().catch((error) => log.warn('could not sweep uploads', { error }));
   };
   housekeeping();
   const timers = [setInterval(housekeeping, HOUR)];

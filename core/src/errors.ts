@@ -73,3 +73,14 @@ export class Unavailable extends HearthError {
     super('unavailable', message, options);
   }
 }
+
+/** The data drive cannot take what an operation would write. */
+export class NotEnoughSpace extends HearthError {
+  constructor(need: number, free: number) {
+    const mib = (n: number) => `${Math.ceil(n / 1048576)} MiB`;
+    super('not_enough_space', `the data drive has ${mib(free)} free; this needs ${mib(need)}`, {
+      hint: 'uninstall something or free space on the data drive',
+      data: { neededBytes: need, freeBytes: free },
+    });
+  }
+}

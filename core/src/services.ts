@@ -7,6 +7,7 @@ import type { Registry } from './rpc/registry.ts';
 import type { Setup } from './setup/setup.ts';
 import type { StateDocument } from './state/state-doc.ts';
 import type { System } from './system/system.ts';
+import type { Uploads } from './uploads/uploads.ts';
 
 /** The domain services a method handler may call into: one line each. */
 export interface Services {
@@ -18,5 +19,6 @@ export interface Services {
   signers: Signers;
   state: StateDocument;
   system: System;
+  uploads: Uploads;
   registry: Registry;
 }

@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -8,7 +11,7 @@ import { RpcError } from '../src/client/client.ts';
 import { hostBridge } from '../src/host/bridge.ts';
 import { hostLxc } from '../src/host/lxc.ts';
 import { hostMounts } from '../src/host/mounts.ts';
-import { setUp, startTestDaemon, type TestDaemon } from './daemon.ts';
+import { runHearth, setUp, startTestDaemon, type TestDaemon } from './daemon.ts';
 import { httpGet, log, lxcSkipReason, restoreAfter } from './lxc-harness.ts';
 import { DEV_KEY, packVariant, SERVICES } from './services.ts';
 
@@ -144,6 +147,38 @@ describe('service packages on real LXC', { skip }, () => {
     assert.deepEqual(await admin.call('package.list'), []);
     assert.deepEqual(await lxc.list(), []);
     assert.deepEqual(await hostMounts(log).listMounts(d.root), []);
+  });
+
+  test('hello-world from another machine (the CLI uploads it) and from a URL, with progress', async () => {
+    const hpk = path.join(SERVICES, 'hello-world.hpk');
+    const token = (await admin.call('auth.token.create', { name: 'laptop', scope: 'admin' })).token;
+    // --host: the CLI is elsewhere, so the file travels as an upload.
+    const cli = await runHearth(['--host', d.url, 'package', 'install', '--path', hpk, '--json'], {
+      env: { HEARTH_TOKEN: token },
+    });
+    assert.equal(cli.code, 0, cli.stderr);
+    assert.equal(JSON.parse(cli.stdout).id, 'hello-world');
+    await healthy('hello-world');
+    const [installed] = await admin.call('audit.list', { method: 'package.install', limit: 1 });
+    assert.match(JSON.stringify(installed?.params), /"upload":"up_/);
+    await admin.call('package.uninstall', { id: 'hello-world' });
+
+    const server = http.createServer((_, res) => res.end(fs.readFileSync(hpk)));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const ws = await d.ws({ bearer: d.localToken });
+    try {
+      const steps: string[] = [];
+      const sha256 = createHash('sha256').update(fs.readFileSync(hpk)).digest('hex');
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hello-world.hpk`;
+      await ws.call('package.install', { url, sha256 }, { onProgress: (p) => steps.push(p.step) });
+      assert.deepEqual([...new Set(steps)], ['download', 'verify', 'unpack', 'start']);
+      await healthy('hello-world');
+    } finally {
+      await ws.close();
+      server.close();
+    }
+    await admin.call('package.uninstall', { id: 'hello-world' });
+    assert.deepEqual(fs.readdirSync(path.join(d.root, 'var/lib/hearth/uploads')), []);
   });
 
   /** hello-world at another version, with a migration, packed from services/hello-world. */

@@ -19,6 +19,8 @@ export interface ParamInfo {
   secret: boolean;
   /** A path on the box: made absolute against the CLI's directory when talking to this box. */
   boxPath: boolean;
+  /** Talking to another box, the CLI uploads the file and sends its upload id in this param. */
+  uploadAs: string | undefined;
   description: string | undefined;
   enum: unknown[] | undefined;
   default: unknown;
@@ -37,6 +39,7 @@ export function paramsOf(schema: JsonSchema): ParamInfo[] {
       required: required.has(key) && !('default' in s),
       secret: inner['x-secret'] === true || s['x-secret'] === true,
       boxPath: inner['x-box-path'] === true || s['x-box-path'] === true,
+      uploadAs: (inner['x-upload-as'] ?? s['x-upload-as']) as string | undefined,
       description: (s['description'] ?? inner['description']) as string | undefined,
       enum: inner['enum'] as unknown[] | undefined,
       default: s['default'],

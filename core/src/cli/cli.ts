@@ -3,7 +3,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { runSdkCli } from '#sdk/cli.ts';
 import { HearthClient, RpcError } from '../client/client.ts';
-import { type NodeTarget, nodeTransport } from '../client/node-transport.ts';
+import { type NodeTarget, nodeTransport, uploadFile } from '../client/node-transport.ts';
 import { WsClient } from '../client/ws-client.ts';
 import { HearthError } from '../errors.ts';
 import { makePaths } from '../paths.ts';
@@ -147,14 +147,25 @@ async function callMethod(
       params[p.key] = await promptSecret(`${p.key === 'new' ? 'New password' : capitalise(p.key)}: `);
     }
   }
-  // On the box, a relative path means one relative to where the command runs.
-  if (!g.host) {
-    for (const p of info) {
-      const v = params[p.key];
-      if (p.boxPath && typeof v === 'string' && !v.startsWith('/')) params[p.key] = path.resolve(v);
+  const target = resolveTarget(g);
+  for (const p of info) {
+    const v = params[p.key];
+    if (!p.boxPath || typeof v !== 'string') continue;
+    // On the box, a relative path means one relative to where the command runs; talking
+    // to another box, a local file travels as an upload where the method takes one.
+    if (!g.host) {
+      if (!v.startsWith('/')) params[p.key] = path.resolve(v);
+    } else if (p.uploadAs) {
+      if (!fs.existsSync(v)) {
+        throw new UsageError(
+          `there is no file ${v} on this machine`,
+          'with --host, the file is uploaded from here',
+        );
+      }
+      delete params[p.key];
+      params[p.uploadAs] = (await uploadFile(target, v, uploadMeter(v))).upload;
     }
   }
-  const target = resolveTarget(g);
   const resultSchema = jsonSchemaOf(method.result, 'output');
   const streams = 'stream' in ((resultSchema['properties'] ?? {}) as object);
   const follows = streams && (params['follow'] === true || !info.some((p) => p.key === 'follow'));
@@ -162,6 +173,16 @@ async function callMethod(
   const result = await new HearthClient(nodeTransport(target)).callRaw(method.name, params);
   out.write(g.json ? `${JSON.stringify(result, null, 2)}\n` : formatResult(result));
   return EXIT.ok;
+}
+
+/** Shows an upload's progress on a terminal; silent otherwise. */
+function uploadMeter(file: string): ((sent: number, total: number) => void) | undefined {
+  if (!process.stderr.isTTY) return undefined;
+  const mib = (n: number) => (n / 1048576).toFixed(1);
+  return (sent, total) => {
+    process.stderr.write(`\ruploading ${path.basename(file)}: ${mib(sent)} of ${mib(total)} MiB`);
+    if (sent === total) process.stderr.write('\n');
+  };
 }
 
 /** Calls over /ws and prints the stream the method opens until it ends or Ctrl-C. */

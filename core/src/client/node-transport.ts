@@ -1,7 +1,8 @@
+import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import { HearthError } from '../errors.ts';
-import type { RpcTransport } from './client.ts';
+import { RpcError, type RpcTransport } from './client.ts';
 
 export interface NodeTarget {
   /** `http://host:port` or `https://…` of a box; or undefined with `socketPath`. */
@@ -71,4 +72,68 @@ export function nodeTransport(target: NodeTarget): RpcTransport {
       req.on('error', (e) => reject(new Unreachable(describeTarget(target), e)));
       req.end(payload);
     });
+}
+
+export interface Uploaded {
+  upload: string;
+  size: number;
+  sha256: string;
+}
+
+/**
+ * Streams a local file to the box's `POST /upload` and returns the upload's id, for a
+ * method param such as `package.install {upload}`. `onProgress` hears bytes sent.
+ */
+export function uploadFile(
+  target: NodeTarget,
+  file: string,
+  onProgress?: (sent: number, total: number) => void,
+): Promise<Uploaded> {
+  const url = new URL('/upload', target.url ?? 'http://localhost');
+  const lib = url.protocol === 'https:' ? https : http;
+  const total = fs.statSync(file).size;
+  return new Promise((resolve, reject) => {
+    const req = lib.request(
+      url,
+      {
+        method: 'POST',
+        ...(target.socketPath ? { socketPath: target.socketPath } : {}),
+        ...(target.ca ? { ca: target.ca } : {}),
+        headers: {
+          'Content-Type': 'application/octet-stream',
+          'Content-Length': total,
+          'X-Hearth-Request': '1',
+          ...(target.bearer ? { Authorization: `Bearer ${target.bearer}` } : {}),
+          ...target.headers,
+        },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          let body: { upload?: string; error?: ConstructorParameters<typeof RpcError>[0] };
+          try {
+            body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+          } catch (e) {
+            return reject(
+              new HearthError('bad_answer', `the upload got HTTP ${res.statusCode} without JSON`, {
+                cause: e,
+              }),
+            );
+          }
+          if (body.error) reject(new RpcError(body.error));
+          else resolve(body as Uploaded);
+        });
+      },
+    );
+    req.on('error', (e) => reject(new Unreachable(describeTarget(target), e)));
+    const source = fs.createReadStream(file);
+    let sent = 0;
+    source.on('data', (c) => {
+      sent += c.length;
+      onProgress?.(sent, total);
+    });
+    source.on('error', (e) => req.destroy(e));
+    source.pipe(req);
+  });
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { boxPath, defineMethod, streamTo } from '../rpc/registry.ts';
+import { boxPath, type CallContext, defineMethod, streamTo } from '../rpc/registry.ts';
 
 const id = z.string().regex(/^[a-z][a-z0-9-]{1,62}$/, 'a package id: lower-case letters, digits and dashes');
 const byId = z.object({ id }).strict();
@@ -14,6 +14,55 @@ const summary = z.object({
   signer: z.string().nullable(),
   installedAt: z.number(),
 });
+
+/**
+ * Where a .hpk comes from: exactly one of a path on the box, an upload (`POST /upload`)
+ * or a URL the box downloads it from (with an optional SHA-256 to check).
+ */
+const packageFile = {
+  path: boxPath('the .hpk file on the box (the CLI uploads a local file when it talks to another box)', {
+    uploadAs: 'upload',
+  }).optional(),
+  upload: z
+    .string()
+    .max(100)
+    .optional()
+    .meta({ description: 'the id POST /upload answered with; an upload is used once' }),
+  url: z
+    .url({ protocol: /^https?$/, error: 'must be an http:// or https:// address' })
+    .max(4096)
+    .optional()
+    .meta({ description: 'an http(s) address the box downloads the .hpk from' }),
+  sha256: z
+    .string()
+    .regex(/^[0-9a-fA-F]{64}$/, 'a SHA-256: 64 hex digits')
+    .optional()
+    .meta({ description: 'with url: the expected SHA-256 of the file; a download that differs is refused' }),
+};
+
+function oneSource(
+  p: {
+    path?: string | undefined;
+    upload?: string | undefined;
+    url?: string | undefined;
+    sha256?: string | undefined;
+  },
+  ctx: z.RefinementCtx,
+): void {
+  const given = (['path', 'upload', 'url'] as const).filter((k) => p[k] !== undefined);
+  if (given.length !== 1) {
+    ctx.addIssue({
+      code: 'custom',
+      message:
+        given.length === 0
+          ? 'say where the package is: path, upload or url'
+          : `give only one of ${given.join(', ')}`,
+    });
+  }
+  if (p.sha256 !== undefined && p.url === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['sha256'], message: 'sha256 goes with url' });
+  }
+}
 
 export const packageMethods = [
   defineMethod({
@@ -38,38 +87,51 @@ export const packageMethods = [
   defineMethod({
     name: 'package.install',
     description:
-      'Install a service package (.hpk) from a file on the box. Its signature and every member are checked ' +
-      'before anything is unpacked; a package from a signer the box does not trust needs `allowUntrusted: true` ' +
-      '(recorded in the audit log). Dependencies must be installed first. Starts it unless `start: false`.',
+      'Install a service package (.hpk) from a file on the box (path), an upload (POST /upload, then upload) ' +
+      'or an http(s) address (url). Its signature and every member are checked before anything is unpacked; ' +
+      'a package from a signer the box does not trust needs `allowUntrusted: true` (recorded in the audit ' +
+      'log). Dependencies must be installed first. Starts it unless `start: false`. Over the WebSocket the ' +
+      'call reports its progress (download, verify, unpack, start).',
     access: 'admin',
-    annotations: { readOnly: false },
+    annotations: { readOnly: false, openWorld: true },
     params: z
       .object({
-        path: boxPath('the .hpk file on the box'),
+        ...packageFile,
         allowUntrusted: z.boolean().default(false),
         start: z.boolean().default(true),
       })
-      .strict(),
+      .strict()
+      .superRefine(oneSource),
     result: summary,
-    handler: async (p, ctx) =>
-      ctx.services.packages.summaryOf(await ctx.services.packages.install(p.path, p)),
+    handler: (p, ctx) =>
+      withPackageFile(p, ctx, async (file) =>
+        ctx.services.packages.summaryOf(
+          await ctx.services.packages.install(file, { ...p, progress: ctx.progress }),
+        ),
+      ),
   }),
   defineMethod({
     name: 'package.update',
     description:
-      'Update an installed package to the version in a .hpk file on the box. Its volumes are snapshotted first; ' +
-      'if the new version fails to start or its migration fails, the package goes back to the old version with ' +
-      'the old data, and the error says why.',
+      'Update an installed package to the version in a .hpk file (path on the box, upload or url, as for ' +
+      'package.install). Its volumes are snapshotted first; if the new version fails to start or its ' +
+      'migration fails, the package goes back to the old version with the old data, and the error says why.',
     access: 'admin',
-    annotations: { readOnly: false },
+    annotations: { readOnly: false, openWorld: true },
     params: z
       .object({
-        path: boxPath('the .hpk file of the new version, on the box'),
+        ...packageFile,
         allowUntrusted: z.boolean().default(false),
       })
-      .strict(),
+      .strict()
+      .superRefine(oneSource),
     result: summary,
-    handler: async (p, ctx) => ctx.services.packages.summaryOf(await ctx.services.packages.update(p.path, p)),
+    handler: (p, ctx) =>
+      withPackageFile(p, ctx, async (file) =>
+        ctx.services.packages.summaryOf(
+          await ctx.services.packages.update(file, { ...p, progress: ctx.progress }),
+        ),
+      ),
   }),
   defineMethod({
     name: 'package.start',
@@ -167,3 +229,28 @@ export const packageMethods = [
     }),
   }),
 ];
+
+/** Runs `use` on the package file the params name; an upload or a download is deleted after. */
+async function withPackageFile<T>(
+  p: {
+    path?: string | undefined;
+    upload?: string | undefined;
+    url?: string | undefined;
+    sha256?: string | undefined;
+  },
+  ctx: CallContext,
+  use: (file: string) => Promise<T>,
+): Promise<T> {
+  const source =
+    p.path !== undefined
+      ? { path: p.path }
+      : p.upload !== undefined
+        ? { upload: p.upload }
+        : { url: p.url!, sha256: p.sha256 };
+  const { file, release } = await ctx.services.uploads.open(source, ctx.progress);
+  try {
+    return await use(file);
+  } finally {
+    await release();
+  }
+}

@@ -5,13 +5,14 @@ import { readHpk, unpackHpk } from '#sdk/hpk/read.ts';
 import type { Architecture, Manifest } from '#sdk/manifest.ts';
 import { planMigrations } from '#sdk/package.ts';
 import { compareVersions } from '#sdk/semver.ts';
-import { Conflict, HearthError, NotFound } from '../errors.ts';
+import { Conflict, HearthError, NotEnoughSpace, NotFound } from '../errors.ts';
 import { followFile } from '../host/logs.ts';
 import type { ContainerSpec, Lxc } from '../host/lxc.ts';
 import { CONTAINER_PREFIX, containerName, idRangeForSlot } from '../host/lxc.ts';
 import type { Mounts } from '../host/mounts.ts';
 import type { Logger } from '../log/log.ts';
 import type { Notifications } from '../notifications/notifications.ts';
+import type { Progress } from '../rpc/registry.ts';
 import type { Db } from '../state/db.ts';
 import type { Json } from '../state/json-patch.ts';
 import type { StateDocument } from '../state/state-doc.ts';
@@ -26,6 +27,9 @@ import {
 } from './checks.ts';
 import type { Channels, PackageView } from './effects-host.ts';
 import { type Desired, type Phase, plan, type Step } from './plan.ts';
+
+type ProgressSink = (p: Progress) => void;
+
 import type { Signers } from './signers.ts';
 
 export type PackageStatus = Phase | 'running' | 'starting' | 'stopping' | 'stopped';
@@ -93,16 +97,6 @@ export class DependencyUnmet extends HearthError {
   constructor(id: string, problems: string) {
     super('dependency_unmet', `${id} needs other packages first: ${problems}`, {
       hint: 'install or start those packages, then try again',
-    });
-  }
-}
-
-export class NotEnoughSpace extends HearthError {
-  constructor(need: number, free: number) {
-    const mib = (n: number) => `${Math.ceil(n / 1048576)} MiB`;
-    super('not_enough_space', `the data drive has ${mib(free)} free; this needs ${mib(need)}`, {
-      hint: 'uninstall something or free space on the data drive',
-      data: { neededBytes: need, freeBytes: free },
     });
   }
 }
@@ -250,8 +244,10 @@ export class Packages {
   /** Verifies, checks and unpacks a package, records it, and lets reconcile start it. */
   async install(
     file: string,
-    options: { allowUntrusted: boolean; start: boolean },
+    options: { allowUntrusted: boolean; start: boolean; progress?: ProgressSink },
   ): Promise<InstalledPackage> {
+    const progress = options.progress ?? (() => {});
+    progress({ step: 'verify' });
     const verified = await this.#sdk(() =>
       readHpk(file, {
         trustedSigners: this.#o.signers.publicKeys(),
@@ -299,6 +295,7 @@ export class Packages {
       this.#publish(m.id);
       const dirs = this.dirs(m.id, m.version);
       await fs.mkdir(path.dirname(dirs.version), { recursive: true, mode: 0o711 });
+      progress({ step: 'unpack' });
       await this.#sdk(() => unpackHpk(verified, dirs.version));
       this.#setPhase(m.id, 'installed');
       this.#o.log.info('installed', {
@@ -316,6 +313,7 @@ export class Packages {
       this.#busy.delete(m.id);
     }
     // The first pass makes (and starts) the container: if that fails, the install failed.
+    progress({ step: 'start' });
     const failed = (await this.reconcile()).get(m.id);
     if (failed !== undefined) {
       await this.#run(m.id, () => this.#removeEverything(m.id, { keepData: false })).catch(() => {});
@@ -329,7 +327,12 @@ export class Packages {
    * version installed and started, and its migrations run. On any failure — or a crash,
    * found at the next start — the package goes back to the old version and the old data.
    */
-  async update(file: string, options: { allowUntrusted: boolean }): Promise<InstalledPackage> {
+  async update(
+    file: string,
+    options: { allowUntrusted: boolean; progress?: ProgressSink },
+  ): Promise<InstalledPackage> {
+    const progress = options.progress ?? (() => {});
+    progress({ step: 'verify' });
     const verified = await this.#sdk(() =>
       readHpk(file, {
         trustedSigners: this.#o.signers.publicKeys(),
@@ -371,6 +374,7 @@ export class Packages {
         .run(JSON.stringify(previous), this.#o.now(), old.id);
       this.#publish(old.id);
       try {
+        progress({ step: 'snapshot' });
         if (downgrade) {
           // Only the newer version knows how to undo its migrations: they run in the
           // runtime that is there now, its daemons stopped, after the snapshot.
@@ -391,6 +395,7 @@ export class Packages {
         }
         const dirs = this.dirs(old.id, next.version);
         await fs.rm(dirs.version, { recursive: true, force: true });
+        progress({ step: 'unpack' });
         await this.#sdk(() => unpackHpk(verified, dirs.version));
         this.#o.db
           .prepare('UPDATE packages SET version = ?, manifest = ?, signer = ?, updated_at = ? WHERE id = ?')
@@ -407,6 +412,7 @@ export class Packages {
               timeout,
             );
         migrated.catch(() => {});
+        progress({ step: 'start' });
         await this.#o.lxc.start(containerName(old.id));
         await migrated;
         if (pkg.desired === 'stopped') await this.#stopContainer(old.id);

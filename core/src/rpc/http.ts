@@ -2,6 +2,7 @@ import http from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { Credentials } from '../auth/auth.ts';
+import { HearthError } from '../errors.ts';
 import type { Logger } from '../log/log.ts';
 import {
   type Dispatcher,
@@ -10,7 +11,7 @@ import {
   type RpcResponse,
   type Transport,
 } from './dispatch.ts';
-import { ParseError, PayloadTooLarge } from './errors.ts';
+import { InvalidRequest, ParseError, PayloadTooLarge } from './errors.ts';
 import type { OutputStream, Surface } from './registry.ts';
 
 export const SESSION_COOKIE = 'hearth_session';
@@ -25,6 +26,8 @@ export interface HttpSurfaceOptions {
   identify: (creds: Credentials) => Identity;
   maxBodyBytes: number;
   log: Logger;
+  /** Takes streamed uploads at `POST /upload` (files for methods such as package.install). */
+  uploads?: { receive(body: http.IncomingMessage, declared: number | undefined): Promise<object> };
   /** Serves everything that is not the API (the web UI, in its own issue). */
   fallback?: (req: http.IncomingMessage, res: http.ServerResponse) => void;
 }
@@ -87,6 +90,8 @@ export class HttpSurface {
 
   async #onRequest(req: http.IncomingMessage, res: http.ServerResponse, surface: Surface): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://x');
+    if (url.pathname === '/upload' && this.#o.uploads)
+      return this.#onUpload(req, res, surface, this.#o.uploads);
     if (url.pathname !== '/rpc/v1') {
       if (this.#o.fallback) return this.#o.fallback(req, res);
       return send(res, 404, { error: 'not found' });
@@ -123,6 +128,46 @@ export class HttpSurface {
       return;
     }
     send(res, 200, answer);
+  }
+
+  /**
+   * `POST /upload`: the raw body (application/octet-stream) is streamed to disk under the
+   * size limit, for an admin; the answer names the upload for the method that uses it.
+   */
+  async #onUpload(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    surface: Surface,
+    uploads: NonNullable<HttpSurfaceOptions['uploads']>,
+  ): Promise<void> {
+    const refuse = (status: number, error: unknown) => {
+      // Whatever the client still sends is not read: close rather than drain it.
+      res.setHeader('Connection', 'close');
+      send(res, status, errorResponse(null, error, this.#o.log, 'upload'));
+      req.resume();
+    };
+    if (req.method !== 'POST') {
+      res.setHeader('Allow', 'POST');
+      return refuse(405, new InvalidRequest('send the file with POST /upload'));
+    }
+    const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+    if (type !== 'application/octet-stream') {
+      return refuse(415, new InvalidRequest('send the file as Content-Type: application/octet-stream'));
+    }
+    const length = req.headers['content-length'];
+    const declared = length === undefined ? undefined : Number(length);
+    try {
+      const received = await this.#o.dispatcher.perform(
+        'upload',
+        'admin',
+        this.#transport(req, surface, {}),
+        declared === undefined ? {} : { bytes: declared },
+        () => uploads.receive(req, declared),
+      );
+      send(res, 201, received);
+    } catch (error) {
+      refuse(statusOf(error), error);
+    }
   }
 
   #transport(req: http.IncomingMessage, surface: Surface, extra: Partial<Transport>): Transport {
@@ -224,7 +269,12 @@ export class HttpSurface {
         streams.set(id, { controller, end: stream.end });
         return stream;
       };
-      const transport = this.#transport(req, surface, { openStream, cancelStream: cancel });
+      const transport = this.#transport(req, surface, {
+        openStream,
+        cancelStream: cancel,
+        // Progress goes out at once: it is about the call under way, not after it.
+        notify: (method, params) => sendJson({ jsonrpc: '2.0', method, params }),
+      });
       this.#track(
         this.#o.dispatcher.handle(body, transport).then((answer) => {
           if (answer !== undefined) sendJson(answer);
@@ -271,6 +321,23 @@ function send(
     ...(hint ? { 'X-Hearth-Hint': hint } : {}),
   });
   res.end(json);
+}
+
+/** The HTTP status for an error outside JSON-RPC (uploads). */
+function statusOf(error: unknown): number {
+  const code = error instanceof HearthError ? error.code : 'internal';
+  const STATUS: Record<string, number> = {
+    unauthorized: 401,
+    invalid_token: 401,
+    forbidden: 403,
+    cross_origin: 403,
+    setup_required: 403,
+    payload_too_large: 413,
+    not_enough_space: 507,
+    invalid_params: 400,
+    invalid_request: 400,
+  };
+  return STATUS[code] ?? 500;
 }
 
 function readBody(req: http.IncomingMessage, limit: number): Promise<string> {

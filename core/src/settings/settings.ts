@@ -92,6 +92,13 @@ export const SETTINGS = {
     flag: '--max-body-bytes',
     description: 'Largest JSON-RPC request body accepted, in bytes.',
   },
+  maxUploadBytes: {
+    schema: int(1 << 20, 2 ** 42),
+    default: 8 * 2 ** 30,
+    env: 'HEARTH_MAX_UPLOAD_BYTES',
+    flag: '--max-upload-bytes',
+    description: 'Largest file accepted by POST /upload or downloaded from a URL (a package), in bytes.',
+  },
   stateHistory: {
     schema: int(1, 1_000_000),
     default: 1000,
