@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -26,14 +27,43 @@ const skip =
   (process.env['HEARTH_BIN'] ? false : 'needs the built binary (HEARTH_BIN): run `make test`') ||
   (fs.existsSync(path.join(SERVICES, 'hello-world.hpk')) ? false : 'needs `make services`');
 
+/** The process below `ancestor` whose command line holds `needle` (a container's daemon). */
+function descendantRunning(ancestor: number, needle: string): number {
+  const parentOf = (pid: number) =>
+    Number(fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]);
+  for (const name of fs.readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
+    try {
+      if (!fs.readFileSync(`/proc/${name}/cmdline`, 'utf8').includes(needle)) continue;
+      for (let p = Number(name); p > 1; p = parentOf(p)) if (p === ancestor) return Number(name);
+    } catch {}
+  }
+  throw new Error(`no process with ${JSON.stringify(needle)} below ${ancestor}`);
+}
+
 describe('service packages on real LXC', { skip }, () => {
   let d: TestDaemon;
   let admin: ReturnType<TestDaemon['client']>;
   const undo: (() => Promise<unknown>)[] = [];
 
+  // The owner's alert command: a script of this test's that appends what it was told.
+  const alerts = fs.mkdtempSync(path.join(os.tmpdir(), 'hearth-alerts-'));
+  const alertLog = path.join(alerts, 'alerts.log');
+
   before(async () => {
+    const script = path.join(alerts, 'alert.sh');
+    fs.writeFileSync(
+      script,
+      '#!/bin/sh\nprintf "%s|%s|%s\\n" "$HEARTH_PACKAGE" "$HEARTH_CHECK" "$HEARTH_MESSAGE" >> "$1"\n',
+      {
+        mode: 0o755,
+      },
+    );
+    undo.push(async () => fs.rmSync(alerts, { recursive: true, force: true }));
     d = await startTestDaemon({
-      args: ['--bridge', NETWORK.bridge, '--subnet', NETWORK.subnet, '--nft-table', NETWORK.nftTable],
+      args: [
+        ...['--bridge', NETWORK.bridge, '--subnet', NETWORK.subnet, '--nft-table', NETWORK.nftTable],
+        ...['--health-alert-command', JSON.stringify([script, alertLog])],
+      ],
     });
     // Containers outlive the daemon by design: take them down, then the network.
     undo.push(async () => {
@@ -179,6 +209,28 @@ describe('service packages on real LXC', { skip }, () => {
     }
     await admin.call('package.uninstall', { id: 'hello-world' });
     assert.deepEqual(fs.readdirSync(path.join(d.root, 'var/lib/hearth/uploads')), []);
+  });
+
+  test('a health check that starts failing runs the alert command once and notifies; recovery notifies too', async () => {
+    await admin.call('package.install', { path: path.join(SERVICES, 'hello-world.hpk') });
+    await healthy('hello-world');
+    const lxc = hostLxc({ lxcPath: path.join(d.root, 'run/hearth/lxc'), mounts: hostMounts(log), log });
+    const since = Date.now();
+    // The web server dies inside the container; its runtime starts it again a second later.
+    const init = (await lxc.info('hearth-hello-world')).pid!;
+    process.kill(descendantRunning(init, 'httpd\0-f'), 'SIGKILL');
+    const deadline = Date.now() + 30_000;
+    while (!fs.existsSync(alertLog) && Date.now() < deadline) await sleep(100);
+    const [line, ...more] = fs.readFileSync(alertLog, 'utf8').trim().split('\n');
+    assert.match(line ?? '', /^hello-world\|web\|.+/);
+    await healthy('hello-world');
+    assert.deepEqual(more, [], 'one alert for one failure');
+    const titles = (await admin.call('notification.list', {}))
+      .filter((n) => n.at >= since)
+      .map((n) => n.title);
+    assert.ok(titles.includes('Hello World: Web page is failing'), titles.join(', '));
+    assert.ok(titles.includes('Hello World: Web page is healthy again'), titles.join(', '));
+    await admin.call('package.uninstall', { id: 'hello-world' });
   });
 
   /** hello-world at another version, with a migration, packed from services/hello-world. */

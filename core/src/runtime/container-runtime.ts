@@ -65,13 +65,16 @@ export class ContainerRuntime {
       stdout: options.stdout,
       stderr: options.stderr,
       log: options.log.child('daemons'),
-      onState: (e) =>
+      onState: (e) => {
         void this.#link.report(`daemon:${e.daemonId}`, 'effects.daemonState', {
           daemonId: e.daemonId,
           state: e.state,
           ...(e.exitCode === undefined ? {} : { exitCode: e.exitCode }),
           ...(e.message === undefined ? {} : { message: e.message }),
-        }),
+        });
+        // A crash shows in the health at once, not at the next scheduled probe.
+        if (e.state === 'failed') this.#health.recheck();
+      },
     });
     this.#health = new Health({
       checks: manifest.healthChecks,

@@ -27,6 +27,7 @@ export class Health {
   readonly #o: Required<HealthOptions>;
   readonly #states = new Map<string, CheckState>();
   readonly #timers = new Map<string, NodeJS.Timeout>();
+  readonly #probing = new Set<string>();
   #stopped = false;
 
   constructor(options: HealthOptions) {
@@ -39,6 +40,19 @@ export class Health {
       const state = startCheck(now);
       this.#states.set(check.id, state);
       this.#o.onChange(this.#result(check.id, state));
+      void this.#probe(check);
+    }
+  }
+
+  /**
+   * Probes every check now rather than at its next turn (a daemon just died: a healthy
+   * check may not look again for half a minute). A check already probing is left to it.
+   */
+  recheck(): void {
+    if (this.#stopped) return;
+    for (const check of this.#o.checks) {
+      if (!this.#states.has(check.id) || this.#probing.has(check.id)) continue;
+      clearTimeout(this.#timers.get(check.id));
       void this.#probe(check);
     }
   }
@@ -59,7 +73,10 @@ export class Health {
 
   async #probe(check: HealthCheck): Promise<void> {
     if (this.#stopped) return;
-    const outcome = await runProbe(check, check.timeoutSeconds * 1000, { PATH: DEFAULT_PATH });
+    this.#probing.add(check.id);
+    const outcome = await runProbe(check, check.timeoutSeconds * 1000, { PATH: DEFAULT_PATH }).finally(() =>
+      this.#probing.delete(check.id),
+    );
     if (this.#stopped) return;
     const { state, changed } = afterProbe(
       this.#states.get(check.id)!,
