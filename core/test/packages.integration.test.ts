@@ -43,6 +43,7 @@ function descendantRunning(ancestor: number, needle: string): number {
 describe('service packages on real LXC', { skip }, () => {
   let d: TestDaemon;
   let admin: ReturnType<TestDaemon['client']>;
+  let lxc: ReturnType<typeof hostLxc>;
   const undo: (() => Promise<unknown>)[] = [];
 
   // The owner's alert command: a script of this test's that appends what it was told.
@@ -78,6 +79,7 @@ describe('service packages on real LXC', { skip }, () => {
     );
     await setUp(d);
     admin = d.client({ bearer: d.localToken });
+    lxc = hostLxc({ lxcPath: path.join(d.root, 'run/hearth/lxc'), mounts: hostMounts(log), log });
     const key = await loadSigningKey(DEV_KEY);
     await admin.call('package.signer.add', { publicKey: key.publicKey, name: 'Hearth development' });
   });
@@ -136,6 +138,17 @@ describe('service packages on real LXC', { skip }, () => {
       ['disabled'],
     );
     await assert.rejects(fetch(url, { signal: AbortSignal.timeout(1000) }));
+    // An action allowed while stopped runs in the container with the daemons held; the
+    // package stays stopped and the page is not served.
+    const whileStopped = await admin.call('package.action.run', {
+      id: 'hello-world',
+      action: 'set-greeting',
+      input: { greeting: 'Hi from the test, set while stopped' },
+    });
+    assert.match(JSON.stringify(whileStopped.result), /now says/);
+    assert.equal((await admin.call('package.get', { id: 'hello-world' })).status, 'stopped');
+    assert.equal((await lxc.info('hearth-hello-world')).state, 'STOPPED');
+    await assert.rejects(fetch(url, { signal: AbortSignal.timeout(1000) }));
     const ws = await d.ws({ bearer: d.localToken });
     const followed = (await ws.call('package.logs', { id: 'hello-world', lines: 5, follow: true })) as {
       stream: string;
@@ -144,7 +157,7 @@ describe('service packages on real LXC', { skip }, () => {
     ws.onStream(followed.stream, (line) => lines.push(String(line)));
     await admin.call('package.start', { id: 'hello-world' });
     await healthy('hello-world');
-    assert.match(await httpGet(url, 10_000), /Hi from the test/, 'the volume kept the page');
+    assert.match(await httpGet(url, 10_000), /set while stopped/, 'the volume kept the page');
     for (let i = 0; i < 50 && !lines.some((l) => l.includes('hearth: starting')); i++) await sleep(100);
     assert.ok(
       lines.some((l) => l.includes('hearth: starting')),
@@ -154,7 +167,6 @@ describe('service packages on real LXC', { skip }, () => {
     assert.equal((await admin.call('package.get', { id: 'hello-world' })).status, 'running');
 
     // A crash: the container's init dies. The reconcile loop starts it again.
-    const lxc = hostLxc({ lxcPath: path.join(d.root, 'run/hearth/lxc'), mounts: hostMounts(log), log });
     const { pid } = await lxc.info('hearth-hello-world');
     assert.ok(pid);
     process.kill(pid, 'SIGKILL');
@@ -214,7 +226,6 @@ describe('service packages on real LXC', { skip }, () => {
   test('a health check that starts failing runs the alert command once and notifies; recovery notifies too', async () => {
     await admin.call('package.install', { path: path.join(SERVICES, 'hello-world.hpk') });
     await healthy('hello-world');
-    const lxc = hostLxc({ lxcPath: path.join(d.root, 'run/hearth/lxc'), mounts: hostMounts(log), log });
     const since = Date.now();
     // The web server dies inside the container; its runtime starts it again a second later.
     const init = (await lxc.info('hearth-hello-world')).pid!;

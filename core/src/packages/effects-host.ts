@@ -149,7 +149,10 @@ export class Channels {
   readonly #servers = new Map<string, net.Server>();
   readonly #peers = new Map<string, RpcPeer>();
   readonly #waiting = new Map<string, ((peer: RpcPeer) => void)[]>();
-  readonly #beforeStart = new Map<string, (peer: RpcPeer) => Promise<unknown>>();
+  readonly #beforeStart = new Map<
+    string,
+    { work: (peer: RpcPeer) => Promise<unknown>; startDaemons: boolean }
+  >();
   readonly #deps: EffectsDeps;
 
   constructor(deps: EffectsDeps) {
@@ -170,9 +173,13 @@ export class Channels {
         const first = this.#beforeStart.get(packageId);
         if (first) {
           this.#beforeStart.delete(packageId);
-          await first(peer);
+          // Holding the daemons, the answer goes back even if the work failed (its caller
+          // has the error): the runtime must not take a refusal as a reason to retry.
+          if (first.startDaemons) await first.work(peer);
+          else await first.work(peer).catch(() => {});
         }
-        return effects['effects.register'](params);
+        const answer = await effects['effects.register'](params);
+        return first?.startDaemons === false ? { ...answer, startDaemons: false } : answer;
       };
       const handlers = checkedHandlers(EFFECTS, { ...effects, 'effects.register': register });
       const peer = new RpcPeer(conn, {
@@ -201,34 +208,54 @@ export class Channels {
   }
 
   /**
-   * Runs `work` on the package's runtime when it next registers, before its daemons start;
-   * resolves with what `work` resolved, or rejects with its error or a timeout.
+   * Runs `work` on the package's runtime when it next registers, before its daemons start
+   * (or instead of starting them, with `startDaemons: false`); resolves with what `work`
+   * resolved, or rejects with its error or a timeout.
    */
-  beforeStart<T>(packageId: string, work: (peer: RpcPeer) => Promise<T>, timeoutMs: number): Promise<T> {
+  beforeStart<T>(
+    packageId: string,
+    work: (peer: RpcPeer) => Promise<T>,
+    timeoutMs: number,
+    options: { startDaemons?: boolean; signal?: AbortSignal } = {},
+  ): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.#beforeStart.delete(packageId);
-        reject(
-          new HearthError(
-            'runtime_unavailable',
-            `the runtime of ${packageId} did not register in ${timeoutMs / 1000} s`,
-            {
-              hint: 'package.logs shows what the container printed',
-            },
-          ),
-        );
-      }, timeoutMs);
-      this.#beforeStart.set(packageId, async (peer) => {
+      // Gone when it ran, timed out or was cancelled; never someone else's that came after.
+      const drop = (error: HearthError) => {
         clearTimeout(timer);
-        try {
-          const result = await work(peer);
-          resolve(result);
-          return result;
-        } catch (e) {
-          reject(e);
-          throw e;
-        }
-      });
+        if (this.#beforeStart.get(packageId) === entry) this.#beforeStart.delete(packageId);
+        reject(error);
+      };
+      const timer = setTimeout(
+        () =>
+          drop(
+            new HearthError(
+              'runtime_unavailable',
+              `the runtime of ${packageId} did not register in ${timeoutMs / 1000} s`,
+              {
+                hint: 'package.logs shows what the container printed',
+              },
+            ),
+          ),
+        timeoutMs,
+      );
+      const entry = {
+        startDaemons: options.startDaemons ?? true,
+        work: async (peer: RpcPeer) => {
+          clearTimeout(timer);
+          try {
+            const result = await work(peer);
+            resolve(result);
+            return result;
+          } catch (e) {
+            reject(e);
+            throw e;
+          }
+        },
+      };
+      this.#beforeStart.set(packageId, entry);
+      options.signal?.addEventListener('abort', () =>
+        drop(new HearthError('cancelled', `the work waiting for ${packageId}'s runtime was cancelled`)),
+      );
     });
   }
 

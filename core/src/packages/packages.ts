@@ -781,6 +781,8 @@ export class Packages {
       });
     }
     const peer = this.#o.channels.peer(id);
+    if (!peer && status === 'stopped')
+      return this.#run(id, () => this.#actionWhileStopped(pkg, actionId, input));
     if (!peer) {
       throw new HearthError(
         'runtime_unavailable',
@@ -790,10 +792,33 @@ export class Packages {
         },
       );
     }
-    const answer = (await peer.call('runtime.action.run', { actionId, input }, 120_000)) as {
+    const answer = (await peer.call('runtime.action.run', { actionId, input }, ACTION_TIMEOUT_MS)) as {
       result: unknown;
     };
     return answer.result;
+  }
+
+  /**
+   * An action of a stopped package: its container starts with the daemons held, the
+   * runtime runs the action, and the container stops again. The package stays stopped.
+   */
+  async #actionWhileStopped(pkg: InstalledPackage, actionId: string, input: unknown): Promise<unknown> {
+    const cancel = new AbortController();
+    const answer = this.#o.channels.beforeStart(
+      pkg.id,
+      (peer) => peer.call('runtime.action.run', { actionId, input }, ACTION_TIMEOUT_MS),
+      REGISTER_TIMEOUT_MS + ACTION_TIMEOUT_MS,
+      { startDaemons: false, signal: cancel.signal },
+    );
+    answer.catch(() => {});
+    try {
+      await this.#o.lxc.start(containerName(pkg.id));
+      return ((await answer) as { result: unknown }).result;
+    } finally {
+      // Had the container not come up, the next start must not find this action waiting.
+      cancel.abort();
+      await this.#stopContainer(pkg.id);
+    }
   }
 
   async #run<T>(id: string, work: () => Promise<T>): Promise<T> {
@@ -889,6 +914,10 @@ async function du(dir: string): Promise<number> {
   await walk(dir);
   return total;
 }
+
+// An action may take a while (a database dump); a runtime registers within seconds.
+const ACTION_TIMEOUT_MS = 120_000;
+const REGISTER_TIMEOUT_MS = 60_000;
 
 const exists = (p: string): Promise<boolean> =>
   fs.stat(p).then(

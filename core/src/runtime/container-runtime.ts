@@ -91,8 +91,12 @@ export class ContainerRuntime {
       handlers: checkedHandlers(RUNTIME, this.#handlers()),
       register: () => ({ runtimeVersion: VERSION, pid: process.pid }),
       // The first answer to register is the host's go-ahead: it runs init or migrations first.
-      onRegistered: (_info, first) => {
+      onRegistered: (info, first) => {
         if (!first || this.daemons.stopping) return;
+        if (info.startDaemons === false) {
+          options.log.info('the host holds the daemons: this container runs package code only');
+          return;
+        }
         this.daemons.start();
         this.#health.start();
       },

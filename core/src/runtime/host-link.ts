@@ -29,7 +29,10 @@ export interface HostLinkOptions {
   handlers: Record<string, PeerHandler>;
   register: () => EffectParams<'effects.register'>;
   /** After every successful register; `first` only once per runtime. */
-  onRegistered: (info: { packageId: string; version: string }, first: boolean) => void;
+  onRegistered: (
+    info: { packageId: string; version: string; startDaemons?: boolean },
+    first: boolean,
+  ) => void;
   log: Logger;
 }
 

@@ -40,7 +40,8 @@ export const EFFECTS = {
   /** The runtime's first call: who am I? */
   'effects.register': {
     params: z.object({ runtimeVersion: z.string().max(100), pid: z.number().int() }).strict(),
-    result: z.object({ packageId: z.string(), version: z.string() }),
+    // startDaemons false: the host only wants package code run (an action of a stopped package).
+    result: z.object({ packageId: z.string(), version: z.string(), startDaemons: z.boolean().optional() }),
   },
   'effects.setHealth': {
     params: z.object({ checkId: id, status: healthStatus, message: z.string().max(500).optional() }).strict(),
