@@ -6,6 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { HearthError } from '../src/errors.ts';
 import { hostBridge } from '../src/host/bridge.ts';
 import { type ContainerSpec, hostLxc, idRangeForSlot, isHearthContainer, vethName } from '../src/host/lxc.ts';
+import { checkLxcContract } from '../src/host/lxc-contract.ts';
 import { hostMounts } from '../src/host/mounts.ts';
 import { run } from '../src/host/run.ts';
 import {
@@ -348,3 +349,19 @@ test('specs that cannot be run safely are refused before anything is made', { sk
   assert.equal(fs.readFileSync('/etc/subuid', 'utf8'), subuid);
   assert.deepEqual(await lxc.list(), []);
 });
+
+test(
+  'the real adapter keeps the contract the in-memory fake of the unit tests keeps',
+  { skip },
+  async (t) => {
+    const { lxc, dir, specFor } = await containerHost(t);
+    await checkLxcContract(
+      lxc,
+      (name) =>
+        specFor(name, `10.231.${n}.4`, {
+          volumes: [{ source: path.join(dir, 'contract-volumes', 'data'), target: '/data' }],
+        }),
+      `hearth-contract-${process.pid}`,
+    );
+  },
+);

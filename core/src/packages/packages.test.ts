@@ -7,7 +7,8 @@ import { keygen, loadSigningKey } from '#sdk/keys.ts';
 import type { ManifestInput } from '#sdk/manifest.ts';
 import { sampleFiles, sampleManifest, tempDir } from '#sdk/testing/fixtures.ts';
 import { copyTree } from '../host/copy.ts';
-import type { ContainerListEntry, ContainerSpec, Lxc } from '../host/lxc.ts';
+import { FakeLxc } from '../host/fake-lxc.ts';
+import { idRangeForSlot } from '../host/lxc.ts';
 import type { Mounts } from '../host/mounts.ts';
 import { silentLogger } from '../log/log.ts';
 import { Notifications } from '../notifications/notifications.ts';
@@ -17,39 +18,6 @@ import { StateDocument } from '../state/state-doc.ts';
 import type { Channels } from './effects-host.ts';
 import { Packages } from './packages.ts';
 import { Signers } from './signers.ts';
-
-/** Containers in memory: what the service asked LXC for, and nothing else. */
-class FakeLxc implements Partial<Lxc> {
-  readonly containers = new Map<string, { spec?: ContainerSpec; state: 'RUNNING' | 'STOPPED' }>();
-  readonly calls: string[] = [];
-  create = async (spec: ContainerSpec) => {
-    this.calls.push(`create ${spec.name}`);
-    // As the real one does: missing volume directories are made for the container.
-    for (const v of spec.volumes) fs.mkdirSync(v.source, { recursive: true });
-    this.containers.set(spec.name, { spec, state: 'STOPPED' });
-  };
-  start = async (name: string) => {
-    this.calls.push(`start ${name}`);
-    this.containers.get(name)!.state = 'RUNNING';
-  };
-  stop = async (name: string) => {
-    this.calls.push(`stop ${name}`);
-    const c = this.containers.get(name);
-    if (c) c.state = 'STOPPED';
-  };
-  destroy = async (name: string) => {
-    if (this.containers.delete(name)) this.calls.push(`destroy ${name}`);
-  };
-  logs = async () => ['(fake console)'];
-  list = async (): Promise<ContainerListEntry[]> =>
-    [...this.containers].map(([name, c]) => ({
-      name,
-      state: c.state,
-      pid: null,
-      ipv4: [],
-      foreign: !name.startsWith('hearth-'),
-    })) as unknown as ContainerListEntry[];
-}
 
 const noMounts = {
   listMounts: async () => [],
@@ -94,22 +62,24 @@ async function setup(options: { freeBytes?: number; channels?: Channels } = {}) 
     state,
     notifications: new Notifications({ db, state }),
     signers,
-    lxc: lxc as unknown as Lxc,
+    lxc,
     mounts: noMounts,
     log: silentLogger,
     packagesDir: path.join(root, 'packages'),
     arch: 'x86_64',
     subnet: '10.73.0.0/24',
-    specFor: async (pkg, d, address) =>
-      ({
-        name: `hearth-${pkg.id}`,
-        dataDir: d.container,
-        address,
-        volumes: pkg.manifest.volumes.map((v) => ({
-          source: path.join(d.volumes, v.id),
-          target: v.mountPath,
-        })),
-      }) as unknown as ContainerSpec,
+    specFor: async (pkg, d, address) => ({
+      name: `hearth-${pkg.id}`,
+      image: path.join(d.version, 'images/x86_64/main.squashfs'),
+      dataDir: d.container,
+      idmap: idRangeForSlot(pkg.slot),
+      volumes: pkg.manifest.volumes.map((v) => ({ source: path.join(d.volumes, v.id), target: v.mountPath })),
+      hearthBinary: '/usr/bin/hearth',
+      init: ['/usr/lib/hearth/hearth', 'container-runtime'],
+      memoryMiB: 64,
+      cpus: 1,
+      network: { bridge: 'hearth0', subnet: '10.73.0.0/24', address },
+    }),
     freeBytes: async () => options.freeBytes ?? 1e12,
     channels: options.channels ?? ({ peer: () => undefined } as unknown as Channels),
     copyTree,
@@ -222,9 +192,9 @@ test('after a crash, an install cut short is removed; orphans go; foreign contai
     )
     .run(JSON.stringify(sampleManifest({ id: 'half', dependencies: [] })));
   fs.mkdirSync(path.join(s.root, 'packages/half/versions/1.0.0'), { recursive: true });
-  s.lxc.containers.set('hearth-half', { state: 'STOPPED' });
-  s.lxc.containers.set('hearth-ghost', { state: 'RUNNING' });
-  s.lxc.containers.set('my-own-box', { state: 'RUNNING' });
+  s.lxc.containers.set('hearth-half', { state: 'STOPPED', pid: null });
+  s.lxc.containers.set('hearth-ghost', { state: 'RUNNING', pid: 1 });
+  s.lxc.containers.set('my-own-box', { state: 'RUNNING', pid: 1 });
   await s.packages.reconcile({ startUp: true });
   assert.deepEqual(s.packages.list(), []);
   assert.equal(fs.existsSync(path.join(s.root, 'packages/half')), false);
