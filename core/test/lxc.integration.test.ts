@@ -246,7 +246,7 @@ test(
     await assert.rejects(lxc.info(spec.name), { code: 'not_found' });
     assert.deepEqual(await mounts.listMounts(dir), []);
     assert.equal((await run(['losetup', '-j', image], { log })).stdout, '');
-    assert.deepEqual(await bridge.links(vethName(spec.name)), []);
+    assert.deepEqual(await bridge.links(vethName(path.join(lxcPath, spec.name))), []);
     assert.deepEqual(
       (await bridge.links()).filter((l) => l.master === net.bridge),
       [],

@@ -194,8 +194,9 @@ test('the LXC config that LXC 5.0.2 started on a cgroup v1 host, and its v2 keys
 });
 
 test('veth names fit IFNAMSIZ; MACs are stable, unicast and locally administered', () => {
-  assert.equal(vethName('hearth-nextcloud'), 'vh40ded10402');
-  assert.ok(vethName(`hearth-${'x'.repeat(55)}`).length <= 15);
+  assert.match(vethName('/run/hearth/lxc/hearth-nextcloud'), /^vh[0-9a-f]{10}$/);
+  assert.ok(vethName(`/run/hearth/lxc/hearth-${'x'.repeat(55)}`).length <= 15);
+  assert.notEqual(vethName('/tmp/a/lxc/hearth-web'), vethName('/tmp/b/lxc/hearth-web'));
   assert.equal(macAddress('hearth-nextcloud'), '0a:30:32:77:c4:af');
   assert.notEqual(macAddress('hearth-a'), macAddress('hearth-b'));
 });

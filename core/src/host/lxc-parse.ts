@@ -4,7 +4,9 @@
  * (lxc.ts, mounts.ts, bridge.ts) only run tools and move these strings around; every
  * parser here is tested against output captured on a real host (`__fixtures__/`).
  */
+
 import { createHash } from 'node:crypto';
+import path from 'node:path';
 import { InvalidParams } from '../errors.ts';
 
 // --- lxc-info ------------------------------------------------------------------------
@@ -379,8 +381,12 @@ const DEVICES_TTY = ['c 5:0 rwm', 'c 5:1 rwm', 'c 5:2 rwm', 'c 136:* rwm', 'c 10
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
-/** The host-side veth name: fixed per container (≤ 15 characters) so a leftover is findable. */
-export const vethName = (name: string) => `vh${digest(name).slice(0, 10)}`;
+/**
+ * The host-side veth name: fixed per container (≤ 15 characters) so a leftover is
+ * findable, and taken from the container's directory (its lxcpath and name), so two
+ * daemons with containers of the same name in different lxcpaths never collide.
+ */
+export const vethName = (containerDir: string) => `vh${digest(containerDir).slice(0, 10)}`;
 
 /** A stable, locally administered MAC, so the host's ARP entry stays right across restarts. */
 export function macAddress(name: string): string {
@@ -435,7 +441,7 @@ export function renderLxcConfig(c: LxcConfigInput, host: HostFacts): string {
   lines.push(
     'lxc.net.0.type = veth',
     `lxc.net.0.link = ${c.network.bridge}`,
-    `lxc.net.0.veth.pair = ${vethName(c.name)}`,
+    `lxc.net.0.veth.pair = ${vethName(path.dirname(c.rootfs))}`,
     `lxc.net.0.hwaddr = ${macAddress(c.name)}`,
     'lxc.net.0.name = eth0',
     'lxc.net.0.flags = up',
