@@ -5,7 +5,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { after, before, beforeEach, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { loadSigningKey } from '#sdk/keys.ts';
 import { RpcError } from '../src/client/client.ts';
@@ -87,6 +87,13 @@ describe('service packages on real LXC', { skip }, () => {
     await d?.kill();
     for (const u of undo.reverse()) await u().catch(() => {});
     await d?.cleanup();
+  });
+
+  // Each test starts from a box without packages, whatever the one before left.
+  beforeEach(async () => {
+    for (const p of await admin.call('package.list')) {
+      await admin.call('package.uninstall', { id: p.id, force: true }).catch(() => {});
+    }
   });
 
   const healthy = async (id: string, timeoutMs = 60_000) => {

@@ -164,6 +164,10 @@ export class Packages {
   readonly #crashes = new Map<string, number[]>();
   /** What the last reconcile pass saw of each of our containers. */
   #observed = new Map<string, 'running' | 'stopped'>();
+  // When an operation last said what it did to a container, so a look at LXC begun before
+  // that cannot undo it.
+  readonly #seenAt = new Map<string, number>();
+  #tick = 0;
   #reconciling: Promise<Map<string, unknown>> | undefined;
 
   constructor(options: PackagesOptions) {
@@ -644,7 +648,14 @@ export class Packages {
     return pass;
   }
 
+  /** What an operation did to a container: the status reads this until LXC is asked again. */
+  #see(id: string, state: 'running' | 'stopped'): void {
+    this.#observed.set(id, state);
+    this.#seenAt.set(id, ++this.#tick);
+  }
+
   async #observe() {
+    const asOf = this.#tick;
     const containers = (await this.#o.lxc.list())
       .filter((c) => !c.foreign)
       .map((c) => ({
@@ -653,6 +664,11 @@ export class Packages {
       }));
     const before = this.#observed;
     this.#observed = new Map(containers.map((c) => [c.name.slice(CONTAINER_PREFIX.length), c.state]));
+    for (const [id, at] of this.#seenAt) {
+      const said = before.get(id);
+      if (at > asOf && said) this.#observed.set(id, said);
+      else if (at <= asOf) this.#seenAt.delete(id);
+    }
     // A container that stopped while it should run, and no operation of ours stopped it, crashed.
     for (const p of this.list()) {
       if (
@@ -698,11 +714,11 @@ export class Packages {
         // Results from before say nothing about this run: the runtime reports afresh.
         this.#o.state.remove(['packages', step.id, 'health']);
         await this.#run(step.id, () => this.#o.lxc.start(containerName(step.id)));
-        this.#observed.set(step.id, 'running');
+        this.#see(step.id, 'running');
         return;
       case 'stop':
         await this.#run(step.id, () => this.#stopContainer(step.id));
-        this.#observed.set(step.id, 'stopped');
+        this.#see(step.id, 'stopped');
         this.#disableHealth(step.id);
         return;
       case 'wait':
@@ -818,6 +834,9 @@ export class Packages {
       // Had the container not come up, the next start must not find this action waiting.
       cancel.abort();
       await this.#stopContainer(pkg.id);
+      // A reconcile pass meanwhile saw it running: the package is stopped again now.
+      this.#see(pkg.id, 'stopped');
+      this.#publish(pkg.id);
     }
   }
 
