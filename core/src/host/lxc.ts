@@ -452,6 +452,20 @@ export function hostLxc(options: HostLxcOptions): Lxc {
 
   const stopped = (s: LxcState) => s === 'STOPPED';
 
+  /**
+   * A stopped container has no host-side veth; one with its name is left from a start cut
+   * short (the daemon killed meanwhile) and would make every later start fail.
+   */
+  const removeLeftoverVeth = async (name: string) => {
+    const veth = vethName(files(name).dir);
+    try {
+      await run(['ip', 'link', 'delete', veth], { log, debianPackage: 'iproute2' });
+      log.warn('removed a leftover veth', { name, veth });
+    } catch (e) {
+      if (!(e instanceof CommandFailed && /Cannot find device|does not exist/.test(e.stderr))) throw e;
+    }
+  };
+
   const self: Lxc = {
     async create(spec) {
       validate(spec);
@@ -536,16 +550,25 @@ export function hostLxc(options: HostLxcOptions): Lxc {
       const f = files(name);
       const started = performance.now();
       await mountRootfs(name, s);
+      await removeLeftoverVeth(name);
       await fs.writeFile(f.lxcLog, '');
       try {
         await lxc('lxc-start', name, ['--', ...s.init]);
       } catch (e) {
         const text = await fs.readFile(f.lxcLog, 'utf8').catch(() => '');
-        const errors = text
+        let errors = text
           .split('\n')
           .filter((l) => / ERROR /.test(l))
           // "lxc-start <name> <time> ERROR <module> - <file>:<function>:<line> - <message>"
           .map((l) => l.replace(/^.*? - \S+:\d+ - /, ''));
+        // Failures before the container's log is open are only on lxc-start's stderr.
+        if (errors.length === 0 && e instanceof CommandFailed) {
+          errors = e.stderr
+            .split('\n')
+            .filter((l) => l.trim() !== '')
+            // "lxc-start: <name>: <file>: <function>: <line> <message>"
+            .map((l) => l.replace(/^lxc-start: [^:]+: [^:]+: [^:]+: \d+ /, ''));
+        }
         await mounts.unmountAll(f.dir).catch(() => {});
         throw new ContainerStartFailed(name, errors, f.lxcLog, e);
       }
