@@ -30,6 +30,8 @@
 //   every (subscriber, change) pair. Measured before the throughput rows, whose hundreds of
 //   thousands of calls would leave a bigger heap (longer GC pauses) and audit table behind.
 // - binary size of out/hearth-x86_64 and out/hearth-arm64.
+// - MCP (bench/mcp.ts): tools/list latency, and a tools/call round trip against the same
+//   call over JSON-RPC, on a daemon of its own.
 // - service packages (bench/packages.ts), measured last, after the CPU note's window:
 //   - .hpk pack time and size of services/hello-world and services/radicale with the SDK's
 //     packDir and the development key, images from the SDK's cache (a pack that would run
@@ -65,6 +67,7 @@ import type { DaemonInfo } from '../core/src/daemon.ts';
 import type { StateMessage } from '../core/src/state/state-doc.ts';
 import { setUp, startTestDaemon, type TestDaemon } from '../core/test/daemon.ts';
 import type { LoadResult, LoadSpec } from './load.ts';
+import { mcpBench } from './mcp.ts';
 import { cpuMsOf, fmt, type Memory, machineCpuMs, median, memoryOf, percentile } from './measure.ts';
 import { packageBench } from './packages.ts';
 
@@ -469,6 +472,10 @@ async function main(): Promise<void> {
       }),
     ),
   ];
+
+  const mcp = await mcpBench({ undo: (step) => undo.push(step), tempDir, say });
+  rows.push(...mcp.rows);
+  notes.push(...mcp.notes);
 
   // Everything we started has exited and been waited for (so it is in our children's
   // time), except the daemon that is still running.

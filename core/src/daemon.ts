@@ -18,6 +18,7 @@ import { hostProcfs } from './host/procfs.ts';
 import { run } from './host/run.ts';
 import { type Notifier, systemdNotifier } from './host/sd-notify.ts';
 import { createLogger, fileSink, type Logger, type LogSink, stdoutSink } from './log/log.ts';
+import { mcpSurface } from './mcp/surface.ts';
 import { Notifications } from './notifications/notifications.ts';
 import { containerSpecs, listen as listenForRuntime } from './packages/container-spec.ts';
 import { Channels } from './packages/effects-host.ts';
@@ -162,7 +163,18 @@ export async function startDaemon(settings: Settings, hooks: DaemonHooks = {}): 
     audit: (e) => audit.record(e),
     log: log.child('rpc'),
   });
+  const mcp = mcpSurface({
+    registry,
+    dispatcher,
+    state,
+    identify: (c) => auth.identify(c),
+    isSetupMode: () => !auth.isSetUp,
+    maxBodyBytes: settings.maxBodyBytes,
+    callsPerMinute: settings.mcpCallsPerMinute,
+    log: log.child('mcp'),
+  });
   const surface = new HttpSurface({
+    mcp: (req, res, where) => mcp.handle(req, res, where),
     dispatcher,
     identify: (c) => auth.identify(c),
     maxBodyBytes: settings.maxBodyBytes,
@@ -228,6 +240,8 @@ export async function startDaemon(settings: Settings, hooks: DaemonHooks = {}): 
       system.stop();
       // Stop taking connections, let the calls under way finish, then close the database.
       const closed = Promise.all([closeServer(tcp), closeServer(local)]);
+      // MCP's streams stay open for their sessions' lives: end them, or the servers never close.
+      await mcp.close();
       await surface.drain();
       await closed;
       // The containers go on running; their runtimes reconnect when we are back.

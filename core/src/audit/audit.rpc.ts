@@ -35,6 +35,12 @@ export const auditMethods = [
         outcome: z.enum(['ok', 'error']),
         errorCode: z.string().nullable(),
         params: z.unknown(),
+        confirmation: z
+          .enum(['elicitation', 'argument'])
+          .nullable()
+          .describe(
+            'how a destructive MCP call was confirmed: the client asked the person, or confirm: true',
+          ),
       }),
     ),
     handler: (filter, ctx) => ctx.services.audit.list(filter),

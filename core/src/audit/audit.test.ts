@@ -25,6 +25,7 @@ const entry = (at: number, method = 'server.info', outcome: AuditEntry['outcome'
   outcome,
   errorCode: outcome === 'error' ? 'forbidden' : null,
   params: { a: 1 },
+  confirmation: null,
 });
 
 test('entries are listed newest first, with filters and paging', () => {

@@ -1,4 +1,5 @@
 import type { Logger } from '../log/log.ts';
+import type { Confirmation } from '../rpc/dispatch.ts';
 import type { Surface } from '../rpc/registry.ts';
 import type { Db } from '../state/db.ts';
 
@@ -14,6 +15,8 @@ export interface AuditEntry {
   outcome: 'ok' | 'error';
   errorCode: string | null;
   params: unknown;
+  /** How a destructive call was confirmed (MCP); null where none was asked for. */
+  confirmation: Confirmation | null;
 }
 
 export interface AuditFilter {
@@ -51,7 +54,7 @@ export class Audit {
     this.#o = { now: Date.now, ...options };
     this.#insert = this.#o.db.prepare(
       `INSERT INTO audit (at, method, surface, caller_kind, caller_id, caller_name, address, duration_ms,
-         outcome, error_code, params) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         outcome, error_code, params, confirmation) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
   }
 
@@ -83,6 +86,7 @@ export class Audit {
             e.outcome,
             e.errorCode,
             JSON.stringify(e.params ?? null) ?? 'null',
+            e.confirmation,
           );
         }
       })();
@@ -122,6 +126,7 @@ export class Audit {
       outcome: r['outcome'] as AuditEntry['outcome'],
       errorCode: r['error_code'] as string | null,
       params: JSON.parse(r['params'] as string) as unknown,
+      confirmation: r['confirmation'] as Confirmation | null,
     }));
   }
 

@@ -114,6 +114,20 @@ async function dispatch(args: string[], g: Globals, out: NodeJS.WritableStream):
       return login(g, out);
     case 'logout':
       return logout(g, out);
+    case 'mcp': {
+      // Loaded only here: the MCP SDK would slow every other command's start.
+      const { MCP_HELP, runMcpBridge } = await import('../mcp/bridge.ts');
+      if (g.help) {
+        out.write(MCP_HELP);
+        return EXIT.ok;
+      }
+      await runMcpBridge(() => resolveTarget(g), {
+        stdin: process.stdin,
+        stdout: process.stdout,
+        stderr: process.stderr,
+      });
+      return EXIT.ok;
+    }
   }
   const words = args.filter(
     (a, i) => !a.startsWith('-') && args.slice(0, i).every((b) => !b.startsWith('-')),
@@ -284,6 +298,7 @@ function topHelp(): string {
     '  sdk            package author tools: init, keygen, inspect, verify (pack: hearth-sdk)',
     '  login          log in to a box given with --host; the session is kept in ~/.config/hearth',
     '  logout         end that session',
+    '  mcp            an MCP server on stdin/stdout for desktop AI clients, forwarding to the box',
     '  settings       print the reference of every daemon setting',
     '  db migrate     bring the database under --root up to date',
     '  version        print the version',

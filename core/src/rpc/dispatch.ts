@@ -38,7 +38,15 @@ export interface Transport extends Omit<CallContext, 'services' | 'caller' | 'pr
   identify(): Identity;
   /** The request proved it comes from our own origin (Origin matches, or custom header). */
   sameOrigin: boolean;
+  /**
+   * Asks the person to confirm a destructive call once its access and params are checked
+   * (MCP). Resolves with how it was confirmed, for the audit log; throws to refuse.
+   */
+  confirm?: (method: MethodDef, params: unknown) => Promise<Confirmation>;
 }
+
+/** How a destructive call was confirmed: asked by the client (elicitation) or said in an argument. */
+export type Confirmation = 'elicitation' | 'argument';
 
 export interface DispatcherOptions {
   registry: Registry;
@@ -83,13 +91,14 @@ export class Dispatcher {
     const started = performance.now();
     const identity = t.identify();
     let outcome: { result: unknown } | { error: unknown };
+    const confirmed: { how?: Confirmation } = {};
     try {
       if (!method) throw new MethodNotFound(name);
-      outcome = { result: await this.#invoke(method, params, identity, t, progressOf(t, id)) };
+      outcome = { result: await this.#invoke(method, params, identity, t, progressOf(t, id), confirmed) };
     } catch (error) {
       outcome = { error };
     }
-    this.#audit(name, this.#redacted(name, method, params), identity, t, started, outcome);
+    this.#audit(name, this.#redacted(name, method, params), identity, t, started, outcome, confirmed.how);
     if (isNotification) return undefined;
     if ('error' in outcome) return errorResponse(id ?? null, outcome.error, this.#o.log, name);
     return { jsonrpc: '2.0', id: id ?? null, result: outcome.result };
@@ -101,6 +110,7 @@ export class Dispatcher {
     identity: Identity,
     t: Transport,
     progress: CallContext['progress'],
+    confirmed: { how?: Confirmation },
   ): Promise<unknown> {
     this.#authorize(method.access, method.annotations, identity, t);
     if (Array.isArray(rawParams)) {
@@ -112,6 +122,7 @@ export class Dispatcher {
         data: { issues: parsed.error.issues.map((i) => ({ path: i.path.map(String), message: i.message })) },
       });
     }
+    if (method.annotations.destructive && t.confirm) confirmed.how = await t.confirm(method, parsed.data);
     const ctx: CallContext = {
       ...t,
       services: this.#o.services,
@@ -188,6 +199,7 @@ export class Dispatcher {
     t: Transport,
     started: number,
     outcome: { result: unknown } | { error: unknown },
+    confirmation?: Confirmation,
   ) {
     const caller = identity.caller;
     this.#o.audit({
@@ -202,6 +214,7 @@ export class Dispatcher {
       outcome: 'error' in outcome ? 'error' : 'ok',
       errorCode: 'error' in outcome ? errorCode(outcome.error) : null,
       params,
+      confirmation: confirmation ?? null,
     });
   }
 }

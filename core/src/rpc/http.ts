@@ -28,6 +28,8 @@ export interface HttpSurfaceOptions {
   log: Logger;
   /** Takes streamed uploads at `POST /upload` (files for methods such as package.install). */
   uploads?: { receive(body: http.IncomingMessage, declared: number | undefined): Promise<object> };
+  /** Serves MCP (Streamable HTTP) at `/mcp`: core/src/mcp/. */
+  mcp?: (req: http.IncomingMessage, res: http.ServerResponse, surface: 'http' | 'local') => Promise<void>;
   /** Serves everything that is not the API (the web UI, in its own issue). */
   fallback?: (req: http.IncomingMessage, res: http.ServerResponse) => void;
 }
@@ -92,6 +94,8 @@ export class HttpSurface {
     const url = new URL(req.url ?? '/', 'http://x');
     if (url.pathname === '/upload' && this.#o.uploads)
       return this.#onUpload(req, res, surface, this.#o.uploads);
+    if (url.pathname === '/mcp' && this.#o.mcp)
+      return this.#o.mcp(req, res, surface === 'local' ? 'local' : 'http');
     if (url.pathname !== '/rpc/v1') {
       if (this.#o.fallback) return this.#o.fallback(req, res);
       return send(res, 404, { error: 'not found' });
@@ -306,7 +310,7 @@ function jsonOnce(value: unknown): string {
   return text;
 }
 
-function send(
+export function send(
   res: http.ServerResponse,
   status: number,
   body: RpcResponse | RpcResponse[] | object,
@@ -340,7 +344,7 @@ function statusOf(error: unknown): number {
   return STATUS[code] ?? 500;
 }
 
-function readBody(req: http.IncomingMessage, limit: number): Promise<string> {
+export function readBody(req: http.IncomingMessage, limit: number): Promise<string> {
   const declared = Number(req.headers['content-length']);
   if (declared > limit) return Promise.reject(new PayloadTooLarge(limit));
   return new Promise((resolve, reject) => {
@@ -393,10 +397,10 @@ export function isSameOrigin(req: http.IncomingMessage): boolean {
   }
 }
 
-const isSecure = (req: http.IncomingMessage): boolean =>
+export const isSecure = (req: http.IncomingMessage): boolean =>
   'encrypted' in req.socket && req.socket.encrypted === true;
 
-function clientAddress(req: http.IncomingMessage): string {
+export function clientAddress(req: http.IncomingMessage): string {
   const a = req.socket.remoteAddress ?? 'unknown';
   return a.startsWith('::ffff:') ? a.slice(7) : a;
 }

@@ -127,6 +127,13 @@ export const SETTINGS = {
     flag: '--login-window-seconds',
     description: 'Length of the login rate-limit window, in seconds.',
   },
+  mcpCallsPerMinute: {
+    schema: int(1, 1_000_000),
+    default: 300,
+    env: 'HEARTH_MCP_CALLS_PER_MINUTE',
+    flag: '--mcp-calls-per-minute',
+    description: 'MCP tool calls and resource reads allowed per credential (API token, session) per minute.',
+  },
   auditRetentionDays: {
     schema: int(1, 3650),
     default: 90,

@@ -115,4 +115,12 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE packages ADD COLUMN keep_data INTEGER NOT NULL DEFAULT 0 CHECK (keep_data IN (0, 1));
     `,
   },
+  {
+    version: 5,
+    name: 'audit records how a destructive call was confirmed',
+    sql: `
+      -- MCP: 'elicitation' (the client asked the person) or 'argument' (the agent sent confirm: true).
+      ALTER TABLE audit ADD COLUMN confirmation TEXT CHECK (confirmation IN ('elicitation', 'argument'));
+    `,
+  },
 ];

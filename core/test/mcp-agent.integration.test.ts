@@ -1,0 +1,145 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import { loadSigningKey } from '#sdk/keys.ts';
+import { hostBridge } from '../src/host/bridge.ts';
+import { hostLxc } from '../src/host/lxc.ts';
+import { hostMounts } from '../src/host/mounts.ts';
+import { setUp, startTestDaemon, type TestDaemon } from './daemon.ts';
+import { log, lxcSkipReason, restoreAfter } from './lxc-harness.ts';
+import { httpConnect, textOf } from './mcp-clients.ts';
+import { DEV_KEY, SERVICES } from './services.ts';
+
+/**
+ * An agent's session through MCP alone, against hello-world in a real container: read the
+ * state, find the package, read its logs, restart it, and watch its health come back.
+ */
+const NETWORK = { bridge: 'htestmc1', subnet: '10.232.5.0/24', nftTable: 'hearth_testmc1' };
+
+const skip =
+  lxcSkipReason() ||
+  (process.env['HEARTH_BIN'] ? false : 'needs the built binary (HEARTH_BIN): run `make test`') ||
+  (fs.existsSync(path.join(SERVICES, 'hello-world.hpk')) ? false : 'needs `make services`');
+
+type Health = Record<string, { status: string; message: string }>;
+
+describe('an agent operates hello-world through MCP', { skip }, () => {
+  let d: TestDaemon;
+  const undo: (() => Promise<unknown>)[] = [];
+  const installSteps: string[] = [];
+
+  before(async () => {
+    d = await startTestDaemon({
+      args: ['--bridge', NETWORK.bridge, '--subnet', NETWORK.subnet, '--nft-table', NETWORK.nftTable],
+    });
+    // Containers outlive the daemon by design: take them down, then the network.
+    undo.push(async () => {
+      const lxc = hostLxc({ lxcPath: path.join(d.root, 'run/hearth/lxc'), mounts: hostMounts(log), log });
+      for (const c of await lxc.list().catch(() => [])) await lxc.destroy(c.name);
+      await hostMounts(log).unmountAll(d.root);
+      await hostBridge(log).teardown(NETWORK);
+    });
+    restoreAfter(
+      (u) => undo.push(async () => u()),
+      ['/etc/subuid', '/etc/subgid', '/proc/sys/net/ipv4/ip_forward'],
+    );
+    await setUp(d);
+    // The owner installs hello-world (through MCP too, as root, following its progress); the
+    // agent comes later, with an operate token.
+    const key = await loadSigningKey(DEV_KEY);
+    await d
+      .client({ bearer: d.localToken })
+      .call('package.signer.add', { publicKey: key.publicKey, name: 'Hearth development' });
+    const owner = await httpConnect(d)({ bearer: d.localToken });
+    try {
+      const installed = await owner.callTool(
+        { name: 'package.install', arguments: { path: path.join(SERVICES, 'hello-world.hpk') } },
+        undefined,
+        { onprogress: (p) => installSteps.push(String(p.message)) },
+      );
+      assert.equal(installed.isError, undefined, textOf(installed));
+    } finally {
+      await owner.close();
+    }
+  });
+  after(async () => {
+    await d?.kill();
+    for (const u of undo.reverse()) await u().catch(() => {});
+    await d?.cleanup();
+  });
+
+  test('an install through MCP reports its progress', () => {
+    assert.deepEqual(installSteps, ['verify', 'unpack', 'start']);
+  });
+
+  // A guard, not a measurement: a package that never heals must not hang the run.
+  const guard = { timeout: 180_000 };
+  test(
+    'read the state → find hello-world → read its logs → restart it → health returns to success',
+    guard,
+    async () => {
+      const { token } = await d
+        .client({ bearer: d.localToken })
+        .call('auth.token.create', { name: 'house agent', scope: 'operate' });
+      const agent = await httpConnect(d)({ bearer: token });
+      try {
+        // Every change of what the agent subscribed to wakes it; it never polls.
+        let wake: () => void = () => {};
+        agent.setNotificationHandler(ResourceUpdatedNotificationSchema, () => wake());
+        const changed = () =>
+          new Promise<void>((resolve) => {
+            wake = resolve;
+          });
+        const readJson = async (uri: string) =>
+          JSON.parse(((await agent.readResource({ uri })).contents[0] as { text: string }).text);
+
+        const state = await readJson('hearth://state');
+        const [id] = Object.entries(state.packages as Record<string, { title: string }>).find(([, p]) =>
+          /hello/i.test(p.title),
+        )!;
+        assert.equal(id, 'hello-world');
+        const uri = `hearth://state/packages/${id}`;
+        await agent.subscribeResource({ uri });
+
+        // Healthy first (it was just installed), so the restart is seen to break and mend it.
+        const healthyNow = async () => {
+          for (;;) {
+            const next = changed();
+            const pkg = (await readJson(uri)) as { health: Health };
+            const checks = Object.values(pkg.health);
+            if (checks.length > 0 && checks.every((c) => c.status === 'success')) return pkg;
+            await next;
+          }
+        };
+        await healthyNow();
+
+        const logs = await agent.readResource({ uri: `hearth://packages/${id}/logs` });
+        assert.match((logs.contents[0] as { text: string }).text, /hearth: starting/);
+
+        const seen: string[] = [];
+        const restarted = await agent.callTool({ name: 'package.restart', arguments: { id } });
+        assert.equal(restarted.isError, undefined, textOf(restarted));
+        for (;;) {
+          const next = changed();
+          const pkg = (await readJson(uri)) as { health: Health; status: string };
+          const statuses = Object.values(pkg.health).map((c) => c.status);
+          seen.push(`${pkg.status}:${statuses.join(',')}`);
+          if (statuses.length > 0 && statuses.every((s) => s === 'success') && pkg.status === 'running')
+            break;
+          await next;
+        }
+        const audit = await d
+          .client({ bearer: d.localToken })
+          .call('audit.list', { method: 'package.restart', limit: 1 });
+        assert.equal(audit[0]!.surface, 'mcp');
+        assert.equal(audit[0]!.callerName, 'house agent');
+        assert.equal(audit[0]!.outcome, 'ok');
+        assert.ok(seen.length > 0, `states seen: ${seen.join(' → ')}`);
+      } finally {
+        await agent.close();
+      }
+    },
+  );
+});
