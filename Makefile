@@ -26,7 +26,8 @@ export npm_config_audit := false
 APT_PACKAGES := curl ca-certificates openssl python3 make g++ git \
 	g++-aarch64-linux-gnu binutils-aarch64-linux-gnu qemu-user-static binfmt-support mmdebstrap \
 	dbus systemd socat procps \
-	lxc uidmap squashfs-tools squashfs-tools-ng busybox-static nftables iproute2
+	lxc uidmap squashfs-tools squashfs-tools-ng busybox-static nftables iproute2 \
+	fdisk e2fsprogs
 # Keyed by the list, so a checkout that needs other packages checks again.
 APT_STAMP := $(CACHE)/apt-$(shell echo $(APT_PACKAGES) | sha256sum | cut -c1-12).stamp
 

@@ -7,14 +7,17 @@ import { Auth } from './auth/auth.ts';
 import { writeLocalCookie } from './auth/local-cookie.ts';
 import type { KdfParams } from './auth/passwords.ts';
 import { FailureLimiter } from './auth/rate-limit.ts';
+import { Disks } from './disks/disks.ts';
 import { HearthError } from './errors.ts';
 import { hostBridge } from './host/bridge.ts';
 import { copyTree } from './host/copy.ts';
+import { hostDisks } from './host/disks.ts';
 import { fileLogSource, journalLogSource } from './host/logs.ts';
 import { hostLxc } from './host/lxc.ts';
 import { hostMounts } from './host/mounts.ts';
 import { logindPower } from './host/power.ts';
 import { hostProcfs } from './host/procfs.ts';
+import { reexecSelf } from './host/reexec.ts';
 import { run } from './host/run.ts';
 import { type Notifier, systemdNotifier } from './host/sd-notify.ts';
 import { createLogger, fileSink, type Logger, type LogSink, stdoutSink } from './log/log.ts';
@@ -84,6 +87,19 @@ export async function startDaemon(settings: Settings, hooks: DaemonHooks = {}): 
   });
   const started = performance.now();
 
+  // The data drive chosen at setup goes over the data directory before anything opens it.
+  const disks = new Disks({
+    host: hostDisks(log.child('disks')),
+    dataDir: paths.dataDir,
+    stagingDir: paths.dataDriveStaging,
+    dev: settings.dev,
+    copyTree,
+    log: log.child('disks'),
+    // A USB disk can take a while at boot; a loop device that is gone will not come back.
+    waitForDriveMs: settings.dev ? 5_000 : 60_000,
+  });
+  await disks.mountAtStart();
+
   // The database first: a database newer than this binary stops everything here.
   const db = openDatabase(paths.database);
   // Containers' unprivileged roots must pass through the data dir to their volumes
@@ -93,7 +109,7 @@ export async function startDaemon(settings: Settings, hooks: DaemonHooks = {}): 
   const migrated = migrate(db, MIGRATIONS, paths.database);
   if (migrated.from !== migrated.to) log.info('database migrated', { from: migrated.from, to: migrated.to });
 
-  const state = createState(db, settings.stateHistory);
+  const state = createState(db, settings.stateHistory, Number(env[REVISION_FLOOR] ?? 0));
   const procfs = hostProcfs();
   const localSecret = writeLocalCookie(paths.localCookie);
   const auth = new Auth({
@@ -127,7 +143,17 @@ export async function startDaemon(settings: Settings, hooks: DaemonHooks = {}): 
     dev: settings.dev,
     defaultHostname: os.hostname(),
   });
-  const setup = new Setup({ db, auth, system, state, log: log.child('setup') });
+  // Set below, with stop: setup calls it once the state has moved to the data drive.
+  let relaunch = () => {};
+  const setup = new Setup({
+    db,
+    auth,
+    system,
+    state,
+    disks,
+    relaunch: () => relaunch(),
+    log: log.child('setup'),
+  });
   const registry = new Registry(METHODS);
   const signers = new Signers({ db });
   const packages = createPackages({ settings, paths, db, state, notifications, signers, procfs, log });
@@ -140,6 +166,7 @@ export async function startDaemon(settings: Settings, hooks: DaemonHooks = {}): 
   const services: Services = {
     auth,
     audit,
+    disks,
     notifications,
     packages: packages.service,
     setup,
@@ -232,10 +259,14 @@ export async function startDaemon(settings: Settings, hooks: DaemonHooks = {}): 
   });
 
   let stopping: Promise<void> | undefined;
-  const stop = () => {
+  const stop = (relaunching = false) => {
     stopping ??= (async () => {
       log.info('stopping');
-      await notifier.notify('STOPPING=1').catch(() => {});
+      // STOPPING=1 would have systemd wait for this PID to exit; the same PID comes back instead.
+      const message = relaunching
+        ? ['RELOADING=1', `MONOTONIC_USEC=${process.hrtime.bigint() / 1000n}`]
+        : ['STOPPING=1'];
+      await notifier.notify(...message).catch(() => {});
       for (const t of timers) clearInterval(t);
       system.stop();
       // Stop taking connections, let the calls under way finish, then close the database.
@@ -256,11 +287,44 @@ export async function startDaemon(settings: Settings, hooks: DaemonHooks = {}): 
     })();
     return stopping;
   };
-  return { paths, port, log, stop };
+  let stopRequested = false;
+  relaunch = () => {
+    log.info('starting again in place, on the data drive');
+    // After this turn of the event loop, when the call that moved the state has been answered.
+    setImmediate(() => {
+      void stop(true).then(() => {
+        if (stopRequested) return;
+        // The port too, when it was 0: clients and daemon.json keep the one they know.
+        const env = { ...process.env, [REVISION_FLOOR]: String(state.revision) };
+        try {
+          reexecSelf(['--port', String(port)], env);
+        } catch (error) {
+          // systemd starts us again (Restart=on-failure), on the data drive.
+          log.error('could not start again in place', { error });
+          process.exit(1);
+        }
+      });
+    });
+  };
+  return {
+    paths,
+    port,
+    log,
+    stop: () => {
+      stopRequested = true;
+      return stop();
+    },
+  };
 }
 
+/**
+ * The state revision a daemon that starts again in place (after setup moved the state)
+ * hands to its successor, whose database copy may be older: revisions never go back.
+ */
+const REVISION_FLOOR = 'HEARTH_STATE_REVISION_FLOOR';
+
 /** The state document, its revision carried on from the last run so it never goes back. */
-function createState(db: Db, historySize: number): StateDocument {
+function createState(db: Db, historySize: number, floor: number): StateDocument {
   const row = db.prepare("SELECT value FROM meta WHERE key = 'state.revision'").get() as
     | { value: string }
     | undefined;
@@ -269,7 +333,7 @@ function createState(db: Db, historySize: number): StateDocument {
   );
   return new StateDocument({
     initial: {},
-    revision: row ? Number(row.value) : 0,
+    revision: Math.max(row ? Number(row.value) : 0, floor),
     historySize,
     onRevision: (r) => save.run(String(r)),
   });

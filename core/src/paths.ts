@@ -15,6 +15,11 @@ export interface Paths {
   socket: string;
   /** Root-only file holding the secret that lets root's CLI act without logging in. */
   localCookie: string;
+  /**
+   * Where a new data drive is mounted while the state moves onto it: beside the runtime
+   * directory, not in it, as systemd empties that one when the daemon stops.
+   */
+  dataDriveStaging: string;
 }
 
 export interface PathOverrides {
@@ -36,5 +41,6 @@ export function makePaths(root: string, overrides: PathOverrides = {}): Paths {
     database: path.join(dataDir, 'hearth.db'),
     socket: path.join(runtimeDir, 'hearth.sock'),
     localCookie: path.join(runtimeDir, 'local.cookie'),
+    dataDriveStaging: path.join(path.dirname(runtimeDir), 'hearth-data-drive'),
   };
 }

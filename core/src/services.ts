@@ -1,5 +1,6 @@
 import type { Audit } from './audit/audit.ts';
 import type { Auth } from './auth/auth.ts';
+import type { Disks } from './disks/disks.ts';
 import type { Notifications } from './notifications/notifications.ts';
 import type { Packages } from './packages/packages.ts';
 import type { Signers } from './packages/signers.ts';
@@ -13,6 +14,7 @@ import type { Uploads } from './uploads/uploads.ts';
 export interface Services {
   auth: Auth;
   audit: Audit;
+  disks: Disks;
   notifications: Notifications;
   packages: Packages;
   setup: Setup;

@@ -77,6 +77,11 @@ export class Auth {
     this.#setUp = this.#o.db.prepare('SELECT 1 FROM account WHERE id = 1').get() !== undefined;
   }
 
+  /** The same rules over another database: the data drive's, before it becomes the box's. */
+  withDatabase(db: Db): Auth {
+    return new Auth({ ...this.#o, db });
+  }
+
   /** Setup mode lasts until the first password is set. */
   get isSetUp(): boolean {
     return this.#setUp;

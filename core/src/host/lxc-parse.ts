@@ -142,6 +142,8 @@ export function parseLxcLs(text: string): LxcListEntry[] {
 export interface MountInfo {
   id: number;
   parentId: number;
+  /** The filesystem's device as `major:minor` (what lsblk calls MAJ:MIN). */
+  device: string;
   /** The path inside the filesystem that is mounted (not "/" for bind mounts). */
   root: string;
   mountPoint: string;
@@ -166,6 +168,7 @@ export function parseMountInfo(text: string): MountInfo[] {
     mounts.push({
       id: Number(fields[0]),
       parentId: Number(fields[1]),
+      device: fields[2]!,
       root: unescapeOctal(fields[3]!),
       mountPoint: unescapeOctal(fields[4]!),
       options: fields[5]!.split(','),

@@ -1,5 +1,6 @@
 import { auditMethods } from '../audit/audit.rpc.ts';
 import { authMethods } from '../auth/auth.rpc.ts';
+import { diskMethods } from '../disks/disks.rpc.ts';
 import { notificationMethods } from '../notifications/notifications.rpc.ts';
 import { packageMethods } from '../packages/packages.rpc.ts';
 import { signerMethods } from '../packages/signers.rpc.ts';
@@ -12,6 +13,7 @@ import { discoverMethods } from './discover.ts';
 export const METHODS = [
   ...discoverMethods,
   ...setupMethods,
+  ...diskMethods,
   ...authMethods,
   ...auditMethods,
   ...notificationMethods,

@@ -76,7 +76,8 @@ export const SETTINGS = {
     default: false,
     env: 'HEARTH_DEV',
     flag: '--dev',
-    description: 'Development mode: nothing touches the machine (no power off, no reboot).',
+    description:
+      'Development mode: nothing touches the machine (no power off, no reboot; only loop devices can become the data drive).',
   },
   dbusAddress: {
     schema: z.string(),

@@ -23,13 +23,32 @@ export const setupMethods = [
     name: 'setup.execute',
     description:
       'Finish the first-run setup: name the box (it becomes <hostname>.local) and set the owner’s password ' +
-      '(at least 12 characters). Only works once, while the box is in setup mode; starts a login session.',
+      '(at least 12 characters). With dataDrive (a path from disk.list) the box keeps its data on that drive: ' +
+      'it is partitioned and formatted (erase: true is needed when it holds anything), or, with attach: true, ' +
+      'the Hearth data already on it becomes this box’s; the state moves onto it and the daemon starts again ' +
+      'in place, keeping this session. Choosing the boot disk uses the image’s own data partition. Progress ' +
+      'over /ws: partition, format, check, mount, copy, finish, switch. Only works once, while the box is in ' +
+      'setup mode; starts a login session.',
     access: 'setup',
-    annotations: { readOnly: false },
+    annotations: { readOnly: false, destructive: true },
     params: z
       .object({
         hostname: hostnameSchema,
         password: secret(z.string().min(1).max(1024)),
+        dataDrive: z
+          .string()
+          .min(1)
+          .max(4096)
+          .optional()
+          .meta({ description: 'the drive to keep the data on, as disk.list names it (/dev/sda)' }),
+        erase: z
+          .boolean()
+          .optional()
+          .meta({ description: 'yes, erase everything on dataDrive (needed when it is not empty)' }),
+        attach: z
+          .boolean()
+          .optional()
+          .meta({ description: 'use the Hearth data already on dataDrive instead of erasing it' }),
       })
       .strict(),
     result: z.object({ sessionId: z.string(), token: secret(z.string()), expiresAt: z.number() }),

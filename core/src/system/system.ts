@@ -69,11 +69,7 @@ export class System {
 
   /** Stores the box's name (the wizard's choice) and shows it in the state document. */
   setHostname(name: string): void {
-    this.#o.db
-      .prepare(
-        "INSERT INTO settings (key, value) VALUES ('hostname', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-      )
-      .run(JSON.stringify(name));
+    storeHostname(this.#o.db, name);
     this.#hostname = name;
     this.#o.state.set(['server', 'hostname'], name);
   }
@@ -208,4 +204,11 @@ export class System {
     this.#lastCpu = after;
     return cpuUsagePercent(before.times, after.times);
   }
+}
+
+/** Writes the box's name into a database (the box's, or the data drive's before it is). */
+export function storeHostname(db: Db, name: string): void {
+  db.prepare(
+    "INSERT INTO settings (key, value) VALUES ('hostname', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+  ).run(JSON.stringify(name));
 }
