@@ -3,11 +3,14 @@ import os from 'node:os';
 import path from 'node:path';
 import type { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { loadSigningKey } from '#sdk/keys.ts';
 import { type Bridge, hostBridge, type NetworkSpec } from '../src/host/bridge.ts';
 import { type ContainerSpec, hostLxc, idRangeForSlot, type Lxc, MAX_SLOT } from '../src/host/lxc.ts';
 import { hostMounts, type Mounts } from '../src/host/mounts.ts';
 import { run } from '../src/host/run.ts';
 import { silentLogger } from '../src/log/log.ts';
+import { setUp, startTestDaemon, type TestDaemon } from './daemon.ts';
+import { DEV_KEY } from './services.ts';
 
 /**
  * What the tests on real LXC share: LIFO cleanups, scratch dirs that are unmounted before
@@ -172,4 +175,48 @@ export async function timed<T>(times: Record<string, number>, key: string, f: ()
   const r = await f();
   times[key] = Math.round(performance.now() - t0);
   return r;
+}
+
+/**
+ * A daemon that runs packages on a network of the test's own, set up, with the
+ * development signer trusted. `done()` kills it, then takes down what outlives it by
+ * design — its containers, their mounts, the bridge — puts back the host files LXC
+ * changed, and removes its root.
+ */
+export async function packagesDaemon(
+  network: NetworkSpec,
+  args: string[] = [],
+): Promise<{ d: TestDaemon; done: () => Promise<void> }> {
+  const undo: (() => unknown)[] = [];
+  restoreAfter((u) => undo.push(u), ['/etc/subuid', '/etc/subgid', '/proc/sys/net/ipv4/ip_forward']);
+  const d = await startTestDaemon({
+    args: ['--bridge', network.bridge, '--subnet', network.subnet, '--nft-table', network.nftTable, ...args],
+  });
+  const done = async () => {
+    await d.kill();
+    const lxc = hostLxc({ lxcPath: path.join(d.root, 'run/hearth/lxc'), mounts: hostMounts(log), log });
+    for (const c of await lxc.list().catch(() => [])) await lxc.destroy(c.name).catch(() => {});
+    await hostMounts(log)
+      .unmountAll(d.root)
+      .catch(() => {});
+    await hostBridge(log)
+      .teardown(network)
+      .catch(() => {});
+    for (const u of undo.reverse())
+      await Promise.resolve()
+        .then(u)
+        .catch(() => {});
+    await d.cleanup();
+  };
+  try {
+    await setUp(d);
+    const key = await loadSigningKey(DEV_KEY);
+    await d
+      .client({ bearer: d.localToken })
+      .call('package.signer.add', { publicKey: key.publicKey, name: 'Hearth development' });
+  } catch (e) {
+    await done();
+    throw e;
+  }
+  return { d, done };
 }

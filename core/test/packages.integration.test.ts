@@ -7,14 +7,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { loadSigningKey } from '#sdk/keys.ts';
 import { RpcError } from '../src/client/client.ts';
-import { hostBridge } from '../src/host/bridge.ts';
 import { hostLxc } from '../src/host/lxc.ts';
 import { hostMounts } from '../src/host/mounts.ts';
-import { runHearth, setUp, startTestDaemon, type TestDaemon } from './daemon.ts';
-import { httpGet, log, lxcSkipReason, restoreAfter } from './lxc-harness.ts';
-import { DEV_KEY, packVariant, SERVICES } from './services.ts';
+import { runHearth, type TestDaemon } from './daemon.ts';
+import { httpGet, log, lxcSkipReason, packagesDaemon } from './lxc-harness.ts';
+import { packVariant, SERVICES } from './services.ts';
 
 /**
  * Service packages end to end: the built daemon, real unprivileged LXC containers on a
@@ -60,33 +58,17 @@ describe('service packages on real LXC', { skip }, () => {
       },
     );
     undo.push(async () => fs.rmSync(alerts, { recursive: true, force: true }));
-    d = await startTestDaemon({
-      args: [
-        ...['--bridge', NETWORK.bridge, '--subnet', NETWORK.subnet, '--nft-table', NETWORK.nftTable],
-        ...['--health-alert-command', JSON.stringify([script, alertLog])],
-      ],
-    });
-    // Containers outlive the daemon by design: take them down, then the network.
-    undo.push(async () => {
-      const lxc = hostLxc({ lxcPath: path.join(d.root, 'run/hearth/lxc'), mounts: hostMounts(log), log });
-      for (const c of await lxc.list().catch(() => [])) await lxc.destroy(c.name);
-      await hostMounts(log).unmountAll(d.root);
-      await hostBridge(log).teardown(NETWORK);
-    });
-    restoreAfter(
-      (u) => undo.push(async () => u()),
-      ['/etc/subuid', '/etc/subgid', '/proc/sys/net/ipv4/ip_forward'],
-    );
-    await setUp(d);
+    const daemon = await packagesDaemon(NETWORK, [
+      '--health-alert-command',
+      JSON.stringify([script, alertLog]),
+    ]);
+    d = daemon.d;
+    undo.push(daemon.done);
     admin = d.client({ bearer: d.localToken });
     lxc = hostLxc({ lxcPath: path.join(d.root, 'run/hearth/lxc'), mounts: hostMounts(log), log });
-    const key = await loadSigningKey(DEV_KEY);
-    await admin.call('package.signer.add', { publicKey: key.publicKey, name: 'Hearth development' });
   });
   after(async () => {
-    await d?.kill();
     for (const u of undo.reverse()) await u().catch(() => {});
-    await d?.cleanup();
   });
 
   // Each test starts from a box without packages, whatever the one before left.

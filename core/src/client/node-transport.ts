@@ -28,6 +28,26 @@ export class Unreachable extends HearthError {
 /** Where a target points, for messages. */
 export const describeTarget = (t: NodeTarget): string => t.url ?? t.socketPath ?? '?';
 
+/** The options of a POST to the box: its socket or CA, the credential, our request header. */
+function postTo(
+  target: NodeTarget,
+  type: string,
+  length: number,
+): http.RequestOptions & https.RequestOptions {
+  return {
+    method: 'POST',
+    ...(target.socketPath ? { socketPath: target.socketPath } : {}),
+    ...(target.ca ? { ca: target.ca } : {}),
+    headers: {
+      'Content-Type': type,
+      'Content-Length': length,
+      'X-Hearth-Request': '1',
+      ...(target.bearer ? { Authorization: `Bearer ${target.bearer}` } : {}),
+      ...target.headers,
+    },
+  };
+}
+
 /** JSON-RPC over HTTP POST from Node, to a URL or to the local unix socket. */
 export function nodeTransport(target: NodeTarget): RpcTransport {
   const url = new URL('/rpc/v1', target.url ?? 'http://localhost');
@@ -38,19 +58,7 @@ export function nodeTransport(target: NodeTarget): RpcTransport {
       const payload = JSON.stringify(body);
       const req = lib.request(
         url,
-        {
-          method: 'POST',
-          agent,
-          ...(target.socketPath ? { socketPath: target.socketPath } : {}),
-          ...(target.ca ? { ca: target.ca } : {}),
-          headers: {
-            'Content-Type': 'application/json',
-            'Content-Length': Buffer.byteLength(payload),
-            'X-Hearth-Request': '1',
-            ...(target.bearer ? { Authorization: `Bearer ${target.bearer}` } : {}),
-            ...target.headers,
-          },
-        },
+        { agent, ...postTo(target, 'application/json', Buffer.byteLength(payload)) },
         (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
@@ -93,39 +101,24 @@ export function uploadFile(
   const lib = url.protocol === 'https:' ? https : http;
   const total = fs.statSync(file).size;
   return new Promise((resolve, reject) => {
-    const req = lib.request(
-      url,
-      {
-        method: 'POST',
-        ...(target.socketPath ? { socketPath: target.socketPath } : {}),
-        ...(target.ca ? { ca: target.ca } : {}),
-        headers: {
-          'Content-Type': 'application/octet-stream',
-          'Content-Length': total,
-          'X-Hearth-Request': '1',
-          ...(target.bearer ? { Authorization: `Bearer ${target.bearer}` } : {}),
-          ...target.headers,
-        },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          let body: { upload?: string; error?: ConstructorParameters<typeof RpcError>[0] };
-          try {
-            body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-          } catch (e) {
-            return reject(
-              new HearthError('bad_answer', `the upload got HTTP ${res.statusCode} without JSON`, {
-                cause: e,
-              }),
-            );
-          }
-          if (body.error) reject(new RpcError(body.error));
-          else resolve(body as Uploaded);
-        });
-      },
-    );
+    const req = lib.request(url, postTo(target, 'application/octet-stream', total), (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        let body: { upload?: string; error?: ConstructorParameters<typeof RpcError>[0] };
+        try {
+          body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+        } catch (e) {
+          return reject(
+            new HearthError('bad_answer', `the upload got HTTP ${res.statusCode} without JSON`, {
+              cause: e,
+            }),
+          );
+        }
+        if (body.error) reject(new RpcError(body.error));
+        else resolve(body as Uploaded);
+      });
+    });
     req.on('error', (e) => reject(new Unreachable(describeTarget(target), e)));
     const source = fs.createReadStream(file);
     let sent = 0;
