@@ -27,7 +27,8 @@ APT_PACKAGES := curl ca-certificates openssl python3 make g++ git \
 	g++-aarch64-linux-gnu binutils-aarch64-linux-gnu qemu-user-static binfmt-support mmdebstrap \
 	dbus systemd socat procps \
 	lxc uidmap squashfs-tools squashfs-tools-ng busybox-static nftables iproute2 \
-	fdisk e2fsprogs
+	erofs-utils dosfstools mtools fdisk e2fsprogs zstd xz-utils \
+	qemu-system-x86 qemu-system-arm qemu-utils ovmf qemu-efi-aarch64
 # Keyed by the list, so a checkout that needs other packages checks again.
 APT_STAMP := $(CACHE)/apt-$(shell echo $(APT_PACKAGES) | sha256sum | cut -c1-12).stamp
 
@@ -194,6 +195,62 @@ test-unit: deps ## pure tests only (milliseconds each)
 .PHONY: test
 test: deps check build services qemu-binfmt ## the default run: typecheck, lint, unit, integration and e2e tests against the built binaries
 	$(ARM64_ENV) HEARTH_BIN=$(OUT)/hearth-x86_64 HEARTH_FAULT_SEED=$(FAULT_SEED) $(NODE) --test $(TEST_FLAGS) $(UNIT_TESTS) $(INTEGRATION_TESTS)
+
+# --- images ------------------------------------------------------------------
+# debian/ → out/debs/hearth_<version>_<arch>.deb; image-recipe/ turns it, Debian 13
+# packages and rootfs/ into out/hearth-<version>-<platform>.img(.zst). The Debian stage
+# of an image is cached under $(CACHE)/image by a key of its inputs, so a change in
+# core/ rebuilds only the .deb and the image assembly.
+
+PLATFORM ?= x86_64
+IMAGE_PLATFORMS := x86_64 raspberrypi
+VERSION := $(shell sed -n 's/^  "version": "\(.*\)",$$/\1/p' package.json)
+# platform → binary architecture → Debian architecture
+platform_arch = $(if $(filter raspberrypi,$(1)),arm64,x86_64)
+deb_arch = $(if $(filter arm64,$(1)),arm64,amd64)
+deb_of = $(OUT)/debs/hearth_$(VERSION)_$(call deb_arch,$(call platform_arch,$(1))).deb
+IMAGE_SOURCES := $(shell find image-recipe rootfs -type f ! -path '*/test/*' 2>/dev/null)
+DEB_SOURCES := $(wildcard debian/* debian/files/*/* debian/files/*/*/*/*/*) rootfs/usr/lib/systemd/system/hearth.service
+IMAGE_TEST_FLAGS ?= --test-concurrency=1
+
+$(OUT)/debs/hearth_$(VERSION)_amd64.deb: $(OUT)/hearth-x86_64 $(DEB_SOURCES)
+	debian/build.sh x86_64 $< $(@D) >/dev/null
+$(OUT)/debs/hearth_$(VERSION)_arm64.deb: $(OUT)/hearth-arm64 $(DEB_SOURCES)
+	debian/build.sh arm64 $< $(@D) >/dev/null
+
+# The raspberrypi root is arm64: mmdebstrap runs its maintainer scripts through qemu-user.
+$(OUT)/hearth-$(VERSION)-%.img.zst: $$(call deb_of,$$*) $(IMAGE_SOURCES) | $(APT_STAMP) $$(if $$(filter raspberrypi,$$*),qemu-binfmt)
+	image-recipe/build.sh $* $(call deb_of,$*) $(OUT) $(CACHE)
+
+.PHONY: deb
+deb: deps build $(call deb_of,x86_64) $(call deb_of,raspberrypi) ## the Debian packages: out/debs/hearth_<version>_{amd64,arm64}.deb
+
+.PHONY: image
+image: deps build $(OUT)/hearth-$(VERSION)-$(PLATFORM).img.zst ## the OS image for PLATFORM=x86_64 (default) or raspberrypi: out/hearth-<version>-<platform>.img.zst
+
+.PHONY: images
+images: deps build $(IMAGE_PLATFORMS:%=$(OUT)/hearth-$(VERSION)-%.img.zst) ## the OS images of every platform
+
+VM_DIR ?= $(OUT)/vm
+.PHONY: vm
+vm: image ## boot the x86_64 image in QEMU (OVMF, a second disk for data); the box on http://localhost:8080 and https://localhost:8443
+	image-recipe/vm.sh $(OUT)/hearth-$(VERSION)-x86_64.img $(VM_DIR)
+
+.PHONY: test-vm
+test-vm: deps build services image ## boot the x86_64 image in QEMU and set the box up, install hello-world, reboot (software emulation: slow)
+	HEARTH_BIN=$(OUT)/hearth-x86_64 HEARTH_IMAGE=$(OUT)/hearth-$(VERSION)-x86_64.img HEARTH_CACHE=$(CACHE) \
+	  $(NODE) --test $(IMAGE_TEST_FLAGS) image-recipe/test/vm.vm.test.ts
+
+.PHONY: test-vm-arm64
+test-vm-arm64: deps build qemu-binfmt ## build the Raspberry Pi image, check its layout and boot it in qemu-system-aarch64 -M virt
+	$(MAKE) --no-print-directory image PLATFORM=raspberrypi
+	HEARTH_BIN=$(OUT)/hearth-x86_64 HEARTH_IMAGE=$(OUT)/hearth-$(VERSION)-raspberrypi.img HEARTH_CACHE=$(CACHE) \
+	  $(NODE) --test $(IMAGE_TEST_FLAGS) image-recipe/test/vm-arm64.vm.test.ts
+
+.PHONY: test-image
+test-image: deps build ## build the x86_64 image twice from the same inputs and compare digests (reproducibility)
+	HEARTH_DEB=$(call deb_of,x86_64) HEARTH_CACHE=$(CACHE) \
+	  $(NODE) --test $(IMAGE_TEST_FLAGS) image-recipe/test/reproducible.image.test.ts
 
 # --- benchmarks ----------------------------------------------------------------
 

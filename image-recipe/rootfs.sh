@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# The cached first stage of an image: Debian 13 (trixie) packages for one platform by
+# mmdebstrap, then the initramfs, built once. Its output depends only on the package
+# lists, the initramfs files, this script and the mirror, never on core/ or rootfs/, so
+# a change there reuses it.
+#   image-recipe/rootfs.sh <platform-dir> <debian-arch> <target-dir>
+# Environment: SOURCE_DATE_EPOCH, HEARTH_DEBIAN_MIRROR, HEARTH_DEBIAN_SUITE.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+platform_dir=$1 arch=$2 target=$3
+suite=${HEARTH_DEBIAN_SUITE:-trixie}
+mirror=${HEARTH_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+
+packages=$(cat "$here/packages" "$platform_dir/packages" | sed 's/#.*//' | xargs | tr ' ' ,)
+
+# update-initramfs is diverted to a no-op while packages install (the kernel, udev,
+# kmod and others each trigger it) and run once at the end. The platform's initramfs
+# configuration goes in before the kernel so that this one run sees it.
+# shellcheck disable=SC2016 # the hooks are expanded by mmdebstrap's shell
+mmdebstrap --variant=apt --architectures="$arch" \
+  --components=main,non-free-firmware \
+  --include="$packages" \
+  --aptopt='Acquire::Languages "none"' \
+  --dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-include=/usr/share/doc/*/copyright' \
+  --dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/info/*' \
+  --dpkgopt='path-exclude=/usr/share/locale/*' --dpkgopt='path-include=/usr/share/locale/locale.alias' \
+  --essential-hook='chroot "$1" dpkg-divert --quiet --local --rename --add /usr/sbin/update-initramfs' \
+  --essential-hook='printf "#!/bin/sh\nexit 0\n" >"$1/usr/sbin/update-initramfs" && chmod 755 "$1/usr/sbin/update-initramfs"' \
+  --essential-hook="mkdir -p \"\$1/etc/initramfs-tools\" && cp -r '$here/initramfs/.' '$platform_dir/initramfs/.' \"\$1/etc/initramfs-tools/\"" \
+  --customize-hook='rm "$1/usr/sbin/update-initramfs" && chroot "$1" dpkg-divert --quiet --local --rename --remove /usr/sbin/update-initramfs' \
+  --customize-hook='s=$(date +%s); chroot "$1" update-initramfs -c -k all >&2; echo "rootfs: initramfs built once in $(($(date +%s) - s)) s" >&2' \
+  --customize-hook='rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/*.bin "$1"/var/cache/apt/archives/*.deb "$1"/var/log/* "$1"/var/cache/ldconfig/aux-cache' \
+  "$suite" "$target" "$mirror"

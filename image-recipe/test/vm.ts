@@ -1,0 +1,228 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { HearthClient, RpcError, type RpcTransport } from '../../core/src/client/client.ts';
+
+/** The VM tests' harness: an image booted by image-recipe/vm.sh, reached only through its forwarded ports. */
+
+export const REPO = path.resolve(import.meta.dirname, '../..');
+const VM_SH = path.join(REPO, 'image-recipe/vm.sh');
+
+export const log = (msg: string) =>
+  process.stderr.write(`[vm ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
+
+export interface Partition {
+  node: string;
+  start: number;
+  size: number;
+  type: string;
+  uuid?: string;
+  name?: string;
+}
+
+/** The partition table of an image file, by sfdisk (sectors of 512 bytes). */
+export function partitions(image: string): { label: string; partitions: Partition[] } {
+  const out = execFileSync('sfdisk', ['--json', image], { encoding: 'utf8' });
+  return (JSON.parse(out) as { partitiontable: { label: string; partitions: Partition[] } }).partitiontable;
+}
+
+/** A free TCP port on the loopback address. */
+export async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+export class Vm {
+  readonly dir: string;
+  readonly image: string;
+  readonly httpPort: number;
+  readonly console: string;
+  #qemu: ChildProcess | undefined;
+  #exited: Promise<void> | undefined;
+  startedAt = 0;
+
+  constructor(options: { image: string; dir: string; httpPort: number }) {
+    this.image = options.image;
+    this.dir = options.dir;
+    this.httpPort = options.httpPort;
+    this.console = path.join(options.dir, 'console.log');
+  }
+
+  /** Starts QEMU (vm.sh execs it, so the child's PID is QEMU's). */
+  async start(): Promise<void> {
+    fs.rmSync(this.console, { force: true });
+    this.startedAt = Date.now();
+    const qemu = spawn(VM_SH, [this.image, this.dir], {
+      env: {
+        ...process.env,
+        VM_CONSOLE: this.console,
+        VM_HTTP_PORT: String(this.httpPort),
+        VM_HTTPS_PORT: String(await freePort()),
+      },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    qemu.stderr?.on('data', (c: Buffer) => {
+      stderr += c.toString();
+    });
+    this.#qemu = qemu;
+    this.#exited = new Promise((resolve) =>
+      qemu.once('exit', (code, signal) => {
+        if (code !== 0 && signal === null) log(`qemu exited ${code}: ${stderr.trim()}`);
+        this.#qemu = undefined;
+        resolve();
+      }),
+    );
+  }
+
+  get running(): boolean {
+    return this.#qemu !== undefined;
+  }
+
+  /** ACPI power button through QMP, then the wait for QEMU to exit; SIGKILL (of our PID) after timeoutMs. */
+  async powerOff(timeoutMs = 120_000): Promise<void> {
+    if (!this.#qemu) return;
+    await qmp(path.join(this.dir, 'qmp.sock'), 'system_powerdown').catch((e: unknown) => log(`qmp: ${e}`));
+    const done = await Promise.race([
+      this.#exited?.then(() => true),
+      sleep(timeoutMs, undefined, { ref: false }).then(() => false),
+    ]);
+    if (!done) {
+      log('the VM did not power off: killing QEMU');
+      await this.kill();
+    }
+  }
+
+  async kill(): Promise<void> {
+    this.#qemu?.kill('SIGKILL');
+    await this.#exited;
+  }
+
+  /** The last lines of the serial console, for failure messages. */
+  consoleTail(lines = 60): string {
+    const text = fs.existsSync(this.console) ? fs.readFileSync(this.console, 'utf8') : '';
+    return text
+      .replace(/\x1b\[[0-9;?=]*[a-zA-Z]|\x1b\[!p|\r/g, '')
+      .split('\n')
+      .slice(-lines)
+      .join('\n');
+  }
+
+  /** The typed client over HTTP to the forwarded port (fetch: no keep-alive sockets outlive the test). */
+  client(bearer?: string): HearthClient {
+    return new HearthClient(fetchTransport(`http://127.0.0.1:${this.httpPort}`, bearer));
+  }
+
+  /** Polls `setup.status` through the forwarded port until it answers; returns ms since start(). */
+  async waitForApi(timeoutMs: number): Promise<number> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      if (!this.running) throw new Error(`QEMU exited before the box answered:\n${this.consoleTail()}`);
+      try {
+        await withTimeout(this.client().call('setup.status'), 5_000);
+        return Date.now() - this.startedAt;
+      } catch (e) {
+        if (e instanceof RpcError) throw e;
+      }
+      if (Date.now() > deadline)
+        throw new Error(`the box did not answer on port 80 in ${timeoutMs / 1000} s:\n${this.consoleTail()}`);
+      await sleep(1000);
+    }
+  }
+
+  /** Polls the console until `marker` appears; returns ms since start(). */
+  async waitForConsole(marker: string, timeoutMs: number): Promise<number> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      if (fs.existsSync(this.console) && fs.readFileSync(this.console, 'utf8').includes(marker))
+        return Date.now() - this.startedAt;
+      if (!this.running) throw new Error(`QEMU exited before "${marker}":\n${this.consoleTail()}`);
+      if (Date.now() > deadline)
+        throw new Error(`no "${marker}" in ${timeoutMs / 1000} s:\n${this.consoleTail()}`);
+      await sleep(500);
+    }
+  }
+}
+
+function fetchTransport(url: string, bearer?: string): RpcTransport {
+  return async (body) => {
+    const res = await fetch(`${url}/rpc/v1`, {
+      method: 'POST',
+      headers: {
+        'Content-Type': 'application/json',
+        'X-Hearth-Request': '1',
+        Connection: 'close',
+        ...(bearer ? { Authorization: `Bearer ${bearer}` } : {}),
+      },
+      body: JSON.stringify(body),
+      // Installing a package under software emulation takes minutes.
+      signal: AbortSignal.timeout(15 * 60_000),
+    });
+    if (res.status === 204) return undefined;
+    return res.json();
+  };
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  // Unref'd: a lost race must not keep the test process alive.
+  const timeout = sleep(ms, undefined, { ref: false }).then(() =>
+    Promise.reject(new Error(`timed out after ${ms} ms`)),
+  );
+  return Promise.race([p, timeout]);
+}
+
+/** One QMP command over QEMU's control socket. */
+async function qmp(socket: string, command: string): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const c = net.createConnection(socket);
+    let buffer = '';
+    let sent = false;
+    c.on('data', (d) => {
+      buffer += d.toString();
+      const lines = buffer.split('\n');
+      buffer = lines.pop() ?? '';
+      for (const line of lines) {
+        const msg = JSON.parse(line) as { QMP?: unknown; return?: unknown; error?: unknown };
+        if (msg.QMP) c.write('{"execute":"qmp_capabilities"}\n');
+        else if (msg.return !== undefined && !sent) {
+          sent = true;
+          c.write(`${JSON.stringify({ execute: command })}\n`);
+        } else if (msg.return !== undefined) {
+          c.end();
+          resolve();
+        } else if (msg.error) reject(new Error(JSON.stringify(msg.error)));
+      }
+    });
+    c.on('error', reject);
+  });
+}
+
+/** Writes `file` into the ext4 filesystem of partition `number` of `image` at `dest`, without mounting. */
+export function writeIntoPartition(image: string, number: number, file: string, dest: string): void {
+  const p = partitions(image).partitions[number - 1];
+  if (!p) throw new Error(`${image} has no partition ${number}`);
+  const part = `${image}.part${number}`;
+  const dd = (args: string[]) => execFileSync('dd', [...args, 'bs=1M', 'status=none', 'conv=notrunc,sparse']);
+  dd([`if=${image}`, `of=${part}`, `skip=${p.start / 2048}`, `count=${p.size / 2048}`]);
+  try {
+    const dir = path.dirname(dest);
+    execFileSync('debugfs', ['-w', '-R', `mkdir ${dir}`, part], { stdio: 'ignore' });
+    execFileSync('debugfs', ['-w', '-R', `write ${file} ${dest}`, part], { stdio: 'ignore' });
+    dd([`if=${part}`, `of=${image}`, `seek=${p.start / 2048}`]);
+  } finally {
+    fs.rmSync(part, { force: true });
+  }
+}
+
+/** `mdir`/`mtype` on the FAT partition that starts at `startSector` of `image`. */
+export function mtools(tool: 'mdir' | 'mtype', image: string, startSector: number, args: string[]): string {
+  return execFileSync(tool, ['-i', `${image}@@${startSector * 512}`, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, MTOOLS_SKIP_CHECK: '1' },
+  });
+}
