@@ -38,6 +38,7 @@ const packageFile = {
     .regex(/^[0-9a-fA-F]{64}$/, 'a SHA-256: 64 hex digits')
     .optional()
     .meta({ description: 'with url: the expected SHA-256 of the file; a download that differs is refused' }),
+  allowUntrusted: z.boolean().default(false),
 };
 
 function oneSource(
@@ -97,7 +98,6 @@ export const packageMethods = [
     params: z
       .object({
         ...packageFile,
-        allowUntrusted: z.boolean().default(false),
         start: z.boolean().default(true),
       })
       .strict()
@@ -118,13 +118,7 @@ export const packageMethods = [
       'migration fails, the package goes back to the old version with the old data, and the error says why.',
     access: 'admin',
     annotations: { readOnly: false, openWorld: true },
-    params: z
-      .object({
-        ...packageFile,
-        allowUntrusted: z.boolean().default(false),
-      })
-      .strict()
-      .superRefine(oneSource),
+    params: z.object(packageFile).strict().superRefine(oneSource),
     result: summary,
     handler: (p, ctx) =>
       withPackageFile(p, ctx, async (file) =>

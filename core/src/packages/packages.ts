@@ -251,14 +251,7 @@ export class Packages {
     options: { allowUntrusted: boolean; start: boolean; progress?: ProgressSink },
   ): Promise<InstalledPackage> {
     const progress = options.progress ?? (() => {});
-    progress({ step: 'verify' });
-    const verified = await this.#sdk(() =>
-      readHpk(file, {
-        trustedSigners: this.#o.signers.publicKeys(),
-        allowUntrusted: options.allowUntrusted,
-        arch: this.#o.arch,
-      }),
-    );
+    const verified = await this.#verify(file, options.allowUntrusted, progress);
     const m = verified.manifest;
     if (this.#exists(m.id)) {
       throw new Conflict(`${m.id} is installed already (version ${this.get(m.id).version})`, {
@@ -336,14 +329,7 @@ export class Packages {
     options: { allowUntrusted: boolean; progress?: ProgressSink },
   ): Promise<InstalledPackage> {
     const progress = options.progress ?? (() => {});
-    progress({ step: 'verify' });
-    const verified = await this.#sdk(() =>
-      readHpk(file, {
-        trustedSigners: this.#o.signers.publicKeys(),
-        allowUntrusted: options.allowUntrusted,
-        arch: this.#o.arch,
-      }),
-    );
+    const verified = await this.#verify(file, options.allowUntrusted, progress);
     const next = verified.manifest;
     const old = this.get(next.id);
     if (old.phase !== 'installed')
@@ -849,6 +835,14 @@ export class Packages {
     } finally {
       this.#busy.delete(id);
     }
+  }
+
+  /** Checks the signature and every member of a .hpk, for this box's signers and architecture. */
+  #verify(file: string, allowUntrusted: boolean, progress: ProgressSink) {
+    progress({ step: 'verify' });
+    return this.#sdk(() =>
+      readHpk(file, { trustedSigners: this.#o.signers.publicKeys(), allowUntrusted, arch: this.#o.arch }),
+    );
   }
 
   async #sdk<T>(work: () => Promise<T>): Promise<T> {
