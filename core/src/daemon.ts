@@ -404,7 +404,8 @@ function createPackages(o: PackagesParts) {
       channels,
       // In the single executable this is the hearth binary itself.
       hearthBinary: process.execPath,
-      runtimeRoot: path.join(o.paths.runtimeDir, 'rt'),
+      // Not under /run: systemd mounts it noexec, and the loader and init run from here.
+      runtimeRoot: path.join(o.paths.dataDir, 'rt'),
       socketsDir,
       log,
     }),

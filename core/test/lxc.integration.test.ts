@@ -302,6 +302,21 @@ test('a container that cannot start says why and leaves nothing mounted', { skip
   t.diagnostic(failed.message);
 });
 
+test('an init that cannot be run is named in the start error', { skip }, async (t) => {
+  const { lxc, mounts, lxcPath, specFor } = await containerHost(t);
+  const spec = specFor(`hearth-noinit-${process.pid}`, `10.231.${n}.5`, { init: ['/no/such/init'] });
+  await lxc.create(spec);
+  const failed = await lxc.start(spec.name).then(
+    () => assert.fail('started without an init'),
+    (e: HearthError) => e,
+  );
+  assert.equal(failed.code, 'container_start_failed');
+  // The container's own error (from LXC's log), not only lxc-start's "ABORTING".
+  assert.match(failed.message, /Failed to exec "\/no\/such\/init"/);
+  assert.deepEqual(await mounts.listMounts(lxcPath), []);
+  await lxc.destroy(spec.name);
+});
+
 test('specs that cannot be run safely are refused before anything is made', { skip }, async (t) => {
   const mounts = hostMounts(log);
   const dir = scratch(cleanups(t), mounts);

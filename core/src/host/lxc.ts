@@ -553,7 +553,9 @@ export function hostLxc(options: HostLxcOptions): Lxc {
       await removeLeftoverVeth(name);
       await fs.writeFile(f.lxcLog, '');
       try {
-        await lxc('lxc-start', name, ['--', ...s.init]);
+        // The log named on the command line too: LXC 6 under AppArmor left the config's
+        // lxc.log.file empty when the container's init could not be run.
+        await lxc('lxc-start', name, ['--logfile', f.lxcLog, '--logpriority', 'ERROR', '--', ...s.init]);
       } catch (e) {
         const text = await fs.readFile(f.lxcLog, 'utf8').catch(() => '');
         let errors = text
