@@ -12,6 +12,7 @@ import { HearthError } from './errors.ts';
 import { hostBridge } from './host/bridge.ts';
 import { copyTree } from './host/copy.ts';
 import { hostDisks } from './host/disks.ts';
+import { hostnamedHostname } from './host/hostname.ts';
 import { fileLogSource, journalLogSource } from './host/logs.ts';
 import { hostLxc } from './host/lxc.ts';
 import { hostMounts } from './host/mounts.ts';
@@ -142,6 +143,7 @@ export async function startDaemon(settings: Settings, hooks: DaemonHooks = {}): 
     dataDir: paths.dataDir,
     dev: settings.dev,
     defaultHostname: os.hostname(),
+    ...(settings.dev ? {} : { hostnameControl: hostnamedHostname(settings.dbusAddress || undefined) }),
   });
   // Set below, with stop: setup calls it once the state has moved to the data drive.
   let relaunch = () => {};
@@ -179,6 +181,7 @@ export async function startDaemon(settings: Settings, hooks: DaemonHooks = {}): 
 
   // The state document is complete before anyone can subscribe to it.
   await system.publishInfo(auth.isSetUp);
+  void system.applyHostname();
   notifications.publish();
   state.set(['packages'], {});
   state.clearHistory();

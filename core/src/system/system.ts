@@ -1,6 +1,7 @@
 import os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Unavailable } from '../errors.ts';
+import type { HostnameControl } from '../host/hostname.ts';
 import type { LogSource } from '../host/logs.ts';
 import type { Power } from '../host/power.ts';
 import type { Procfs } from '../host/procfs.ts';
@@ -31,6 +32,8 @@ export interface SystemOptions {
   dev: boolean;
   /** The machine's hostname before the owner chose one. */
   defaultHostname: string;
+  /** Sets the machine's own name; absent in development (the machine is not ours). */
+  hostnameControl?: HostnameControl;
   now?: () => number;
 }
 
@@ -72,6 +75,29 @@ export class System {
     storeHostname(this.#o.db, name);
     this.#hostname = name;
     this.#o.state.set(['server', 'hostname'], name);
+    void this.applyHostname();
+  }
+
+  /**
+   * Makes the machine's name the stored one (so that it is `<name>.local` on the LAN),
+   * when one is stored and the machine's differs: after setup, and at every start (setup
+   * on a new data drive stores it there and starts the daemon again). A failure is
+   * logged, not thrown: the box works under its old name.
+   */
+  async applyHostname(): Promise<void> {
+    const control = this.#o.hostnameControl;
+    const stored = this.#o.db.prepare("SELECT 1 FROM settings WHERE key = 'hostname'").get();
+    if (!control || !stored || os.hostname() === this.hostname) return;
+    const name = this.hostname;
+    try {
+      await control.set(name);
+      this.#o.log.info('hostname set', { hostname: name });
+    } catch (e) {
+      this.#o.log.warn('could not set the machine hostname', {
+        hostname: name,
+        error: e instanceof Error ? e.message : String(e),
+      });
+    }
   }
 
   /** The `server` part of the state document. */

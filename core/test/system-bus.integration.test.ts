@@ -4,18 +4,20 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import dbus from 'dbus-next';
 import { RpcError } from '../src/client/client.ts';
 import { logindPower } from '../src/host/power.ts';
 import { setUp, startTestDaemon } from './daemon.ts';
 
 /**
- * A private dbus-daemon with a stand-in for systemd-logind on it: the real bus, the real
- * wire protocol, and a Manager that records PowerOff/Reboot instead of doing them.
+ * A private dbus-daemon with stand-ins for systemd-logind (and, when asked, hostnamed and
+ * avahi) on it: the real bus, the real wire protocol, and objects that record the calls
+ * instead of doing them.
  */
 async function fakeLogind(
   t: test.TestContext,
-  o = { serve: true },
+  o: { serve: boolean; hostname?: boolean } = { serve: true },
 ): Promise<{ address: string; calls: string[] }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dbus-'));
   const config = path.join(dir, 'bus.conf');
@@ -55,10 +57,29 @@ async function fakeLogind(
       Reboot: { inSignature: 'b', outSignature: '' },
     },
   });
+  class Hostname extends dbus.interface.Interface {
+    SetStaticHostname(name: string, interactive: boolean) {
+      calls.push(`SetStaticHostname(${name},${interactive})`);
+    }
+  }
+  Hostname.configureMembers({ methods: { SetStaticHostname: { inSignature: 'sb', outSignature: '' } } });
+  class Avahi extends dbus.interface.Interface {
+    SetHostName(name: string) {
+      calls.push(`SetHostName(${name})`);
+    }
+  }
+  Avahi.configureMembers({ methods: { SetHostName: { inSignature: 's', outSignature: '' } } });
   const bus = dbus.sessionBus({ busAddress: address });
   if (o.serve) {
     await bus.requestName('org.freedesktop.login1', 0);
     bus.export('/org/freedesktop/login1', new Manager('org.freedesktop.login1.Manager'));
+  }
+  if (o.hostname) {
+    // One connection may own several names: logind, hostnamed and avahi all on this one.
+    await bus.requestName('org.freedesktop.hostname1', 0);
+    bus.export('/org/freedesktop/hostname1', new Hostname('org.freedesktop.hostname1'));
+    await bus.requestName('org.freedesktop.Avahi', 0);
+    bus.export('/', new Avahi('org.freedesktop.Avahi.Server'));
   }
   t.after(async () => {
     bus.disconnect();
@@ -110,4 +131,20 @@ test('server.restart and server.shutdown reach logind from a real daemon, admins
   assert.deepEqual(logind.calls, ['Reboot(false)', 'PowerOff(false)']);
   const audit = await admin.call('audit.list', { method: 'server.shutdown' });
   assert.equal(audit[0]!.outcome, 'ok');
+});
+
+test('setup gives the machine its new name through hostnamed and avahi; --dev leaves it alone', async (t) => {
+  const bus = await fakeLogind(t, { serve: true, hostname: true });
+  const d = await startTestDaemon({ dev: false, args: ['--dbus-address', bus.address] });
+  t.after(() => d.cleanup());
+  await setUp(d);
+  const want = ['SetStaticHostname(testbox,false)', 'SetHostName(testbox)'];
+  for (let i = 0; i < 100 && bus.calls.length < want.length; i++) await sleep(50);
+  assert.deepEqual(bus.calls, want);
+
+  const dev = await startTestDaemon({ args: ['--dbus-address', bus.address] });
+  t.after(() => dev.cleanup());
+  await setUp(dev);
+  await sleep(300);
+  assert.deepEqual(bus.calls, want, 'a development daemon named the machine');
 });
