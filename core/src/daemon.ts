@@ -205,6 +205,7 @@ export async function startDaemon(settings: Settings, hooks: DaemonHooks = {}): 
   });
   const surface = new HttpSurface({
     mcp: (req, res, where) => mcp.handle(req, res, where),
+    apps: (id) => packages.service.appTarget(id),
     dispatcher,
     identify: (c) => auth.identify(c),
     maxBodyBytes: settings.maxBodyBytes,

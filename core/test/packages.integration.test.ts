@@ -111,6 +111,16 @@ describe('service packages on real LXC', { skip }, () => {
     });
     assert.match(JSON.stringify(answer.result), /now says/);
     assert.match(await httpGet(url, 10_000), /Hi from the test/);
+    // The same page through the box's own port, for a caller signed in to the box.
+    const app = `${d.url}/app/hello-world/`;
+    const viaBox = await fetch(app, { headers: { Authorization: `Bearer ${d.localToken}` } });
+    assert.equal(viaBox.status, 200);
+    assert.match(await viaBox.text(), /Hi from the test/);
+    assert.equal((await fetch(app)).status, 401, 'anonymous callers do not reach packages');
+    const other = await fetch(`${d.url}/app/no-such-package/`, {
+      headers: { Authorization: `Bearer ${d.localToken}` },
+    });
+    assert.equal(other.status, 404);
     await assert.rejects(
       admin.call('package.action.run', { id: 'hello-world', action: 'nope', input: {} }),
       (e: unknown) => e instanceof RpcError && e.code === 'not_found',
@@ -122,6 +132,9 @@ describe('service packages on real LXC', { skip }, () => {
       health: Record<string, { status: string }>;
     };
     assert.equal(stopped.status, 'stopped');
+    const whileDown = await fetch(app, { headers: { Authorization: `Bearer ${d.localToken}` } });
+    assert.equal(whileDown.status, 503);
+    assert.match(await whileDown.text(), /hello-world is stopped/);
     assert.deepEqual(
       Object.values(stopped.health).map((c) => c.status),
       ['disabled'],

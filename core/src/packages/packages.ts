@@ -5,7 +5,7 @@ import { readHpk, unpackHpk } from '#sdk/hpk/read.ts';
 import type { Architecture, Manifest } from '#sdk/manifest.ts';
 import { planMigrations } from '#sdk/package.ts';
 import { compareVersions } from '#sdk/semver.ts';
-import { Conflict, HearthError, NotEnoughSpace, NotFound } from '../errors.ts';
+import { Conflict, HearthError, NotEnoughSpace, NotFound, Unavailable } from '../errors.ts';
 import { followFile } from '../host/logs.ts';
 import type { ContainerSpec, Lxc } from '../host/lxc.ts';
 import { CONTAINER_PREFIX, containerName, idRangeForSlot } from '../host/lxc.ts';
@@ -205,6 +205,18 @@ export class Packages {
       address: this.#address(pkg),
       status: this.status(pkg),
     };
+  }
+
+  /** Where a running package's web UI answers: its first `ui` interface over http (the box's `/app/<id>/`). */
+  appTarget(id: string): { host: string; port: number } {
+    const pkg = this.get(id);
+    const ui = pkg.manifest.interfaces.find((i) => i.kind === 'ui' && i.protocol === 'http');
+    if (!ui) throw new NotFound('web UI of package', id, { hint: 'package.get lists its interfaces' });
+    const status = this.status(pkg);
+    if (status !== 'running') {
+      throw new Unavailable(`${id} is ${status}`, { hint: `start it: hearth package start --id ${id}` });
+    }
+    return { host: this.#address(pkg), port: ui.port };
   }
 
   summaryOf(pkg: InstalledPackage) {

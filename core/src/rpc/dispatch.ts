@@ -165,6 +165,11 @@ export class Dispatcher {
     }
   }
 
+  /** Throws unless the transport's caller has `access` (what a method call checks, without the audit entry). */
+  authorize(access: Access, t: Transport, annotations: Pick<Annotations, 'readOnly'>): void {
+    this.#authorize(access, annotations, t.identify(), t);
+  }
+
   #authorize(
     access: Access,
     annotations: Pick<Annotations, 'readOnly'>,

@@ -4,6 +4,7 @@ import { WebSocket, WebSocketServer } from 'ws';
 import type { Credentials } from '../auth/auth.ts';
 import { HearthError } from '../errors.ts';
 import type { Logger } from '../log/log.ts';
+import { APP_PATH, type AppTarget, proxyToApp } from './app-proxy.ts';
 import {
   type Dispatcher,
   errorResponse,
@@ -30,6 +31,8 @@ export interface HttpSurfaceOptions {
   uploads?: { receive(body: http.IncomingMessage, declared: number | undefined): Promise<object> };
   /** Serves MCP (Streamable HTTP) at `/mcp`: core/src/mcp/. */
   mcp?: (req: http.IncomingMessage, res: http.ServerResponse, surface: 'http' | 'local') => Promise<void>;
+  /** Finds a package's web UI for `/app/<id>/…` (throws a HearthError when there is none to reach). */
+  apps?: (id: string) => AppTarget;
   /** Serves everything that is not the API (the web UI, in its own issue). */
   fallback?: (req: http.IncomingMessage, res: http.ServerResponse) => void;
 }
@@ -96,6 +99,8 @@ export class HttpSurface {
       return this.#onUpload(req, res, surface, this.#o.uploads);
     if (url.pathname === '/mcp' && this.#o.mcp)
       return this.#o.mcp(req, res, surface === 'local' ? 'local' : 'http');
+    const app = APP_PATH.exec(url.pathname);
+    if (app && this.#o.apps) return this.#onApp(req, res, surface, app[1]!, (app[2] ?? '/') + url.search);
     if (url.pathname !== '/rpc/v1') {
       if (this.#o.fallback) return this.#o.fallback(req, res);
       return send(res, 404, { error: 'not found' });
@@ -172,6 +177,28 @@ export class HttpSurface {
     } catch (error) {
       refuse(statusOf(error), error);
     }
+  }
+
+  /** `/app/<id>/…`: a package's web UI, for a caller who may operate the box. */
+  #onApp(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    surface: Surface,
+    id: string,
+    path: string,
+  ): void {
+    let target: AppTarget;
+    try {
+      const readOnly = req.method === 'GET' || req.method === 'HEAD';
+      this.#o.dispatcher.authorize('operate', this.#transport(req, surface, {}), { readOnly });
+      target = this.#o.apps!(id);
+    } catch (error) {
+      req.resume();
+      res.setHeader('Cache-Control', 'no-store');
+      send(res, statusOf(error), errorResponse(null, error, this.#o.log, 'app'));
+      return;
+    }
+    proxyToApp(req, res, { id, target, path, sessionCookie: SESSION_COOKIE }, this.#o.log);
   }
 
   #transport(req: http.IncomingMessage, surface: Surface, extra: Partial<Transport>): Transport {
@@ -337,6 +364,9 @@ function statusOf(error: unknown): number {
     cross_origin: 403,
     setup_required: 403,
     payload_too_large: 413,
+    not_found: 404,
+    conflict: 409,
+    unavailable: 503,
     not_enough_space: 507,
     invalid_params: 400,
     invalid_request: 400,
