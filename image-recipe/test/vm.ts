@@ -103,6 +103,11 @@ export class Vm {
     await this.#exited;
   }
 
+  /** The guest's kernel panicked (QEMU keeps running: nothing would answer again). */
+  panicked(): boolean {
+    return fs.existsSync(this.console) && fs.readFileSync(this.console, 'utf8').includes('Kernel panic');
+  }
+
   /** The last lines of the serial console, for failure messages. */
   consoleTail(lines = 60): string {
     const text = fs.existsSync(this.console) ? fs.readFileSync(this.console, 'utf8') : '';
@@ -113,9 +118,14 @@ export class Vm {
       .join('\n');
   }
 
+  /** The box's port 80, forwarded to this machine. */
+  get url(): string {
+    return `http://127.0.0.1:${this.httpPort}`;
+  }
+
   /** The typed client over HTTP to the forwarded port (fetch: no keep-alive sockets outlive the test). */
   client(bearer?: string): HearthClient {
-    return new HearthClient(fetchTransport(`http://127.0.0.1:${this.httpPort}`, bearer));
+    return new HearthClient(fetchTransport(this.url, bearer));
   }
 
   /** Polls `setup.status` through the forwarded port until it answers; returns ms since start(). */
@@ -123,6 +133,7 @@ export class Vm {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       if (!this.running) throw new Error(`QEMU exited before the box answered:\n${this.consoleTail()}`);
+      if (this.panicked()) throw new Error(`the guest kernel panicked:\n${this.consoleTail(80)}`);
       try {
         await withTimeout(this.client().call('setup.status'), 5_000);
         return Date.now() - this.startedAt;
@@ -142,6 +153,7 @@ export class Vm {
       if (fs.existsSync(this.console) && fs.readFileSync(this.console, 'utf8').includes(marker))
         return Date.now() - this.startedAt;
       if (!this.running) throw new Error(`QEMU exited before "${marker}":\n${this.consoleTail()}`);
+      if (this.panicked()) throw new Error(`the guest kernel panicked:\n${this.consoleTail(80)}`);
       if (Date.now() > deadline)
         throw new Error(`no "${marker}" in ${timeoutMs / 1000} s:\n${this.consoleTail()}`);
       await sleep(500);
@@ -200,23 +212,6 @@ async function qmp(socket: string, command: string): Promise<void> {
     });
     c.on('error', reject);
   });
-}
-
-/** Writes `file` into the ext4 filesystem of partition `number` of `image` at `dest`, without mounting. */
-export function writeIntoPartition(image: string, number: number, file: string, dest: string): void {
-  const p = partitions(image).partitions[number - 1];
-  if (!p) throw new Error(`${image} has no partition ${number}`);
-  const part = `${image}.part${number}`;
-  const dd = (args: string[]) => execFileSync('dd', [...args, 'bs=1M', 'status=none', 'conv=notrunc,sparse']);
-  dd([`if=${image}`, `of=${part}`, `skip=${p.start / 2048}`, `count=${p.size / 2048}`]);
-  try {
-    const dir = path.dirname(dest);
-    execFileSync('debugfs', ['-w', '-R', `mkdir ${dir}`, part], { stdio: 'ignore' });
-    execFileSync('debugfs', ['-w', '-R', `write ${file} ${dest}`, part], { stdio: 'ignore' });
-    dd([`if=${part}`, `of=${image}`, `seek=${p.start / 2048}`]);
-  } finally {
-    fs.rmSync(part, { force: true });
-  }
 }
 
 /** `mdir`/`mtype` on the FAT partition that starts at `startSector` of `image`. */
