@@ -50,6 +50,9 @@
 //   Without root or LXC these rows say skipped. A container row that fails is printed as
 //   such and the bench exits non-zero after the table.
 //
+// - OS images (bench/image.ts), last: build from scratch and after a change in core/,
+//   compressed sizes, boot to wizard against a bare Debian root (HEARTH_BENCH_IMAGES=0: none).
+//
 // Targets are informational: a missed one is marked ✗, never a failing exit. The exit code
 // is non-zero only when the bench itself (or a row of it) cannot run. The last note says how much CPU other
 // processes took meanwhile: on a shared machine that is the first thing to check. Every
@@ -66,6 +69,7 @@ import type { WsClient } from '../core/src/client/ws-client.ts';
 import type { DaemonInfo } from '../core/src/daemon.ts';
 import type { StateMessage } from '../core/src/state/state-doc.ts';
 import { setUp, startTestDaemon, type TestDaemon } from '../core/test/daemon.ts';
+import { imageBench } from './image.ts';
 import type { LoadResult, LoadSpec } from './load.ts';
 import { mcpBench } from './mcp.ts';
 import { cpuMsOf, fmt, type Memory, machineCpuMs, median, memoryOf, percentile } from './measure.ts';
@@ -493,6 +497,15 @@ async function main(): Promise<void> {
   const pkg = await packageBench({ undo: (step) => undo.push(step), tempDir, say });
   rows.push(...pkg.rows);
   notes.splice(notes.length - 1, 0, ...pkg.notes);
+  const image = await imageBench({
+    undo: (step) => undo.push(step),
+    tempDir,
+    say,
+    cache: process.env['HEARTH_CACHE'] ?? '/var/cache/hearth-build',
+    node: process.execPath,
+  });
+  rows.push(...image.rows);
+  notes.splice(notes.length - 1, 0, ...image.notes);
   printTable(rows);
   if (pkg.failed) {
     say(`failed: ${pkg.failed}`);
