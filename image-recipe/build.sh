@@ -74,6 +74,13 @@ step_overlay() {
   # systemd writes a new id on first boot, into /etc's overlay on the data partition.
   echo uninitialized >"$tree/etc/machine-id"
   echo hearth >"$tree/etc/hostname"
+  # The AppArmor profiles of the apparmor package itself are for desktop programs the box
+  # does not have; compiling them on the first boot held sysinit.target up. Those of the
+  # packages the box runs (lxc, tor) stay. disable/ is AppArmor's own way to skip one.
+  local profile
+  for profile in $(dpkg --root="$tree" -L apparmor | sed -n 's|^/etc/apparmor.d/\([^/]*\)$|\1|p'); do
+    if [ -f "$tree/etc/apparmor.d/$profile" ]; then ln -s "../$profile" "$tree/etc/apparmor.d/disable/"; fi
+  done
   # mmdebstrap copied this machine's; NetworkManager writes the box's own.
   rm -f "$tree/etc/resolv.conf"
   printf '127.0.0.1\tlocalhost\n127.0.1.1\thearth\n::1\t\tlocalhost ip6-localhost ip6-loopback\n' >"$tree/etc/hosts"
