@@ -241,7 +241,9 @@ export async function startDaemon(settings: Settings, hooks: DaemonHooks = {}): 
   system.startMetrics(settings.metricsIntervalSeconds * 1000);
 
   const notifier = systemdNotifier(env);
-  await notifier.notify('READY=1', `STATUS=listening on port ${port}`).catch((error) => {
+  // A watchdog ping with it: after a restart in place the last one was the old process's.
+  const ping = notifier.watchdogMs === undefined ? [] : ['WATCHDOG=1'];
+  await notifier.notify('READY=1', ...ping, `STATUS=listening on port ${port}`).catch((error) => {
     log.warn('could not tell systemd we are ready', { error });
   });
   timers.push(...startWatchdog(notifier, log));
@@ -267,8 +269,9 @@ export async function startDaemon(settings: Settings, hooks: DaemonHooks = {}): 
     stopping ??= (async () => {
       log.info('stopping');
       // STOPPING=1 would have systemd wait for this PID to exit; the same PID comes back instead.
+      // The watchdog must not fire between the last ping here and the new process's first.
       const message = relaunching
-        ? ['RELOADING=1', `MONOTONIC_USEC=${process.hrtime.bigint() / 1000n}`]
+        ? ['RELOADING=1', `MONOTONIC_USEC=${process.hrtime.bigint() / 1000n}`, 'WATCHDOG=1']
         : ['STOPPING=1'];
       await notifier.notify(...message).catch(() => {});
       for (const t of timers) clearInterval(t);

@@ -179,7 +179,8 @@ describe('setting up onto a data drive', { skip: !canRun && 'needs root and loop
   test('the state moves onto the drive, with progress over /ws, and the daemon goes on in place', async (t) => {
     drive = await attachDrive();
     const systemd = await notifySocket(t);
-    first = await startTestDaemon({ env: { NOTIFY_SOCKET: systemd.path } });
+    // A watchdog as hearth.service has (WatchdogSec=30s); WATCHDOG_PID unset means "this process".
+    first = await startTestDaemon({ env: { NOTIFY_SOCKET: systemd.path, WATCHDOG_USEC: '30000000' } });
     const ws = await first.ws();
     const steps: CallProgress[] = [];
     const session = (await ws.call(
@@ -202,9 +203,14 @@ describe('setting up onto a data drive', { skip: !canRun && 'needs root and loop
     assert.deepEqual([info.pid, info.port], [first.pid, first.port]);
     assert.match(first.output(), /starting again in place/);
     // systemd hears a reload of the same PID, not a stop (after which it would kill it).
-    const ready = `MAINPID=${first.pid}\nREADY=1`;
+    // Each end pings the watchdog, which would otherwise fire between the old process's
+    // last ping and the new one's first (seen in the booted image).
+    const ready = `MAINPID=${first.pid}\nREADY=1\nWATCHDOG=1`;
     await until(() => systemd.received().split(ready).length >= 3, 'READY=1 from the same PID again');
-    assert.match(systemd.received(), new RegExp(`MAINPID=${first.pid}\nRELOADING=1\nMONOTONIC_USEC=\\d+`));
+    assert.match(
+      systemd.received(),
+      new RegExp(`MAINPID=${first.pid}\nRELOADING=1\nMONOTONIC_USEC=\\d+\nWATCHDOG=1`),
+    );
     assert.doesNotMatch(systemd.received(), /STOPPING=1/);
     const mounted = mountAt(dataDir(first));
     assert.equal(mounted?.source, `${drive}p1`);
