@@ -81,6 +81,13 @@ step_overlay() {
   for profile in $(dpkg --root="$tree" -L apparmor | sed -n 's|^/etc/apparmor.d/\([^/]*\)$|\1|p'); do
     if [ -f "$tree/etc/apparmor.d/$profile" ]; then ln -s "../$profile" "$tree/etc/apparmor.d/disable/"; fi
   done
+  # The root is read-only and never updated in place, so the first boot has nothing to
+  # catch up on (ldconfig, the journal catalog): /usr is no newer than these stamps.
+  touch -d "@$SOURCE_DATE_EPOCH" "$tree/etc/.updated" "$tree/var/.updated"
+  # systemd-boot-random-seed holds sysinit.target until the ESP is mounted (seconds on slow
+  # storage) to refresh the loader's seed; the kernel seeds itself from the CPU's and the
+  # board's RNGs, and systemd-random-seed keeps its own seed on the data partition.
+  ln -s /dev/null "$tree/etc/systemd/system/systemd-boot-random-seed.service"
   # mmdebstrap copied this machine's; NetworkManager writes the box's own.
   rm -f "$tree/etc/resolv.conf"
   printf '127.0.0.1\tlocalhost\n127.0.1.1\thearth\n::1\t\tlocalhost ip6-localhost ip6-loopback\n' >"$tree/etc/hosts"

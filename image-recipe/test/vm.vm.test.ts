@@ -118,6 +118,7 @@ describe('the x86_64 image in QEMU', { skip, timeout: 60 * 60_000 }, () => {
       await sleep(500);
     }
     log(`setup on ${data.path} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    log('logging in');
     const login = await vm.client().call('auth.login', { password: PASSWORD });
     admin = vm.client(login.token);
     assert.equal((await admin.call('server.info')).hostname, 'testbox');
@@ -126,7 +127,9 @@ describe('the x86_64 image in QEMU', { skip, timeout: 60 * 60_000 }, () => {
     await admin.call('package.signer.add', { publicKey: key.publicKey, name: 'Hearth development' });
     started = Date.now();
     // As the CLI does with --host: the file goes up over HTTP, then the install names it.
+    log('uploading hello-world.hpk');
     const { upload } = await uploadFile({ url: vm.url, bearer: login.token }, HPK);
+    log(`installing upload ${upload}`);
     const pkg = await admin.call('package.install', { upload });
     assert.equal(pkg.id, 'hello-world');
     await healthy('hello-world');
