@@ -43,9 +43,10 @@ test('under systemd the daemon reports ready once it listens, pings the watchdog
   await until(() => sock.received().includes('READY=1'), 'READY=1');
   assert.match(
     sock.received(),
-    new RegExp(`MAINPID=${d.pid}\\nREADY=1\\nSTATUS=listening on port ${d.port}`),
+    new RegExp(`MAINPID=${d.pid}\\nREADY=1\\nWATCHDOG=1\\nSTATUS=listening on port ${d.port}`),
   );
-  await until(() => (sock.received().match(/WATCHDOG=1/g) ?? []).length >= 2, 'two watchdog pings');
+  // The first ping comes with READY=1, then one every half interval.
+  await until(() => (sock.received().match(/WATCHDOG=1/g) ?? []).length >= 3, 'two more watchdog pings');
   assert.equal(await d.stop(), 0);
   await until(() => sock.received().includes('STOPPING=1'), 'STOPPING=1');
 });
