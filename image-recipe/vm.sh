@@ -9,7 +9,7 @@
 # at setup. QMP on <vm-dir>/qmp.sock (tests power the VM off through it). The box's port 80 is http://localhost:$VM_HTTP_PORT, 443 https://localhost:$VM_HTTPS_PORT.
 # Environment: VM_HTTP_PORT (8080), VM_HTTPS_PORT (8443), VM_MEMORY (MiB, 2048), VM_CPUS (2),
 #   VM_DISK_SIZE (8G), VM_DATA_DISK_SIZE (8G), VM_CONSOLE (stdio, or a file for the serial log),
-#   VM_FRESH=1 (start from the image again), VM_ACCEL (software emulation; kvm where it works).
+#   VM_FRESH=1 (start from the image again), VM_NO_REBOOT=1 (QEMU exits when the guest resets), VM_ACCEL (software emulation; kvm where it works).
 set -euo pipefail
 image=$(realpath "$1") dir=$2
 mkdir -p "$dir"
@@ -62,4 +62,4 @@ exec "$qemu" "${machine[@]}" -accel "$accel" -smp "${VM_CPUS:-2}" -m "${VM_MEMOR
   -device virtio-net-pci,netdev=net0 \
   -device virtio-rng-pci \
   -qmp "unix:$dir/qmp.sock,server=on,wait=off" \
-  "${io[@]}"
+  ${VM_NO_REBOOT:+-no-reboot} "${io[@]}"

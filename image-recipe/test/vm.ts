@@ -46,7 +46,11 @@ export class Vm {
   #exited: Promise<void> | undefined;
   startedAt = 0;
 
-  constructor(options: { image: string; dir: string; httpPort: number }) {
+  readonly #noReboot: boolean;
+
+  /** `noReboot`: QEMU exits when the guest resets (see waitForExit) instead of rebooting it. */
+  constructor(options: { image: string; dir: string; httpPort: number; noReboot?: boolean }) {
+    this.#noReboot = options.noReboot ?? false;
     this.image = options.image;
     this.dir = options.dir;
     this.httpPort = options.httpPort;
@@ -63,6 +67,7 @@ export class Vm {
         VM_CONSOLE: this.console,
         VM_HTTP_PORT: String(this.httpPort),
         VM_HTTPS_PORT: String(await freePort()),
+        ...(this.#noReboot ? { VM_NO_REBOOT: '1' } : {}),
       },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
@@ -96,6 +101,15 @@ export class Vm {
       log('the VM did not power off: killing QEMU');
       await this.kill();
     }
+  }
+
+  /** Waits for QEMU to exit by itself (the guest powered off, or reset with noReboot). */
+  async waitForExit(timeoutMs: number): Promise<void> {
+    const done = await Promise.race([
+      this.#exited?.then(() => true),
+      sleep(timeoutMs, undefined, { ref: false }).then(() => false),
+    ]);
+    if (!done) throw new Error(`QEMU did not exit in ${timeoutMs / 1000} s:\n${this.consoleTail()}`);
   }
 
   async kill(): Promise<void> {
