@@ -188,3 +188,30 @@ export async function setUp(d: TestDaemon): Promise<string> {
   const s = await d.client().call('setup.execute', { hostname: 'testbox', password: PASSWORD });
   return s.token;
 }
+
+/**
+ * Polls package.get until every health check of `id` reports success; past `timeoutMs`
+ * it fails with the checks, the status and the package's last log lines.
+ */
+export async function untilHealthy(
+  client: HearthClient,
+  id: string,
+  o: { timeoutMs: number; pollMs: number },
+): Promise<void> {
+  const deadline = Date.now() + o.timeoutMs;
+  for (;;) {
+    const pkg = (await client.call('package.get', { id })) as {
+      health?: Record<string, { status: string }>;
+      status: string;
+    };
+    const checks = Object.values(pkg.health ?? {});
+    if (checks.length > 0 && checks.every((c) => c.status === 'success')) return;
+    if (Date.now() > deadline) {
+      const logs = await client.call('package.logs', { id, lines: 50 }).catch(() => ({ lines: [] }));
+      throw new Error(
+        `${id} is not healthy (${JSON.stringify(pkg.health)}, ${pkg.status}):\n${logs.lines.join('\n')}`,
+      );
+    }
+    await sleep(o.pollMs);
+  }
+}

@@ -10,7 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { RpcError } from '../src/client/client.ts';
 import { hostLxc } from '../src/host/lxc.ts';
 import { hostMounts } from '../src/host/mounts.ts';
-import { runHearth, type TestDaemon } from './daemon.ts';
+import { runHearth, type TestDaemon, untilHealthy } from './daemon.ts';
 import { httpGet, log, lxcSkipReason, packagesDaemon } from './lxc-harness.ts';
 import { packVariant, SERVICES } from './services.ts';
 
@@ -78,24 +78,7 @@ describe('service packages on real LXC', { skip }, () => {
     }
   });
 
-  const healthy = async (id: string, timeoutMs = 60_000) => {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const pkg = (await admin.call('package.get', { id })) as {
-        health: Record<string, { status: string }>;
-        status: string;
-      };
-      const checks = Object.values(pkg.health ?? {});
-      if (checks.length > 0 && checks.every((c) => c.status === 'success')) return pkg;
-      if (Date.now() > deadline) {
-        const logs = await admin.call('package.logs', { id, lines: 50 });
-        throw new Error(
-          `${id} is not healthy (${JSON.stringify(pkg.health)}, ${pkg.status}):\n${logs.lines.join('\n')}`,
-        );
-      }
-      await sleep(100);
-    }
-  };
+  const healthy = (id: string, timeoutMs = 60_000) => untilHealthy(admin, id, { timeoutMs, pollMs: 100 });
 
   test('hello-world: install → healthy → page → action → stop → start → uninstall with and without data', async () => {
     const pkg = await admin.call('package.install', { path: path.join(SERVICES, 'hello-world.hpk') });

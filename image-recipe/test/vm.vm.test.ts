@@ -7,6 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { loadSigningKey } from '#sdk/keys.ts';
 import type { HearthClient } from '../../core/src/client/client.ts';
 import { uploadFile } from '../../core/src/client/node-transport.ts';
+import { untilHealthy } from '../../core/test/daemon.ts';
 import { freePort, log, mtools, partitions, REPO, Vm } from './vm.ts';
 
 /**
@@ -43,24 +44,7 @@ describe('the x86_64 image in QEMU', { skip, timeout: 60 * 60_000 }, () => {
     if (!process.env['HEARTH_KEEP_VM']) fs.rmSync(work, { recursive: true, force: true });
   });
 
-  const healthy = async (id: string) => {
-    const deadline = Date.now() + HEALTHY_TIMEOUT;
-    for (;;) {
-      const pkg = (await admin.call('package.get', { id })) as {
-        health: Record<string, { status: string }>;
-        status: string;
-      };
-      const checks = Object.values(pkg.health ?? {});
-      if (checks.length > 0 && checks.every((c) => c.status === 'success')) return pkg;
-      if (Date.now() > deadline) {
-        const logs = await admin.call('package.logs', { id, lines: 50 }).catch(() => ({ lines: [] }));
-        throw new Error(
-          `${id} is not healthy (${JSON.stringify(pkg.health)}, ${pkg.status}):\n${logs.lines.join('\n')}`,
-        );
-      }
-      await sleep(2000);
-    }
-  };
+  const healthy = (id: string) => untilHealthy(admin, id, { timeoutMs: HEALTHY_TIMEOUT, pollMs: 2000 });
 
   test('boots to the setup wizard, is set up, runs hello-world, and does again after a reboot', async () => {
     // The baseline first, in the same VM: a bare Debian root booted by the same firmware,
