@@ -154,7 +154,7 @@ test('POST /upload: only for an admin, only octet-stream, only up to the limit',
       { 'Content-Type': 'application/json', Authorization: `Bearer ${d.localToken}` },
       Buffer.from('{}'),
       415,
-      'invalid_request',
+      'unsupported_media_type',
     ],
     [
       'larger than the limit',

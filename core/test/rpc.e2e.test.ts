@@ -82,7 +82,14 @@ describe('JSON-RPC 2.0 over POST /rpc/v1', () => {
     );
     assert.equal(big.status, 413);
     assert.equal((big.answer as Answer).error!.data!.code, 'payload_too_large');
-    assert.equal((await post('{}', 'text/plain')).status, 415);
+    const plain = await post('{}', 'text/plain');
+    assert.equal(plain.status, 415);
+    assert.equal((plain.answer as Answer).error!.data!.code, 'unsupported_media_type');
+    // A large body over the limit is read to its end, so the client gets the answer, not a reset.
+    for (let i = 0; i < 20; i++) {
+      const larger = await post(JSON.stringify({ padding: 'x'.repeat(2 << 20) }));
+      assert.equal(larger.status, 413);
+    }
     assert.equal((await fetch(`${d.url}/rpc/v1`)).status, 405);
   });
 

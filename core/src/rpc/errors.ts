@@ -13,6 +13,7 @@ export const RPC = {
 const CODES: Record<string, number> = {
   parse_error: RPC.parseError,
   invalid_request: RPC.invalidRequest,
+  unsupported_media_type: RPC.invalidRequest,
   method_not_found: RPC.methodNotFound,
   invalid_params: RPC.invalidParams,
   unauthorized: -32001,
@@ -26,6 +27,8 @@ const CODES: Record<string, number> = {
   rate_limited: -32029,
   unavailable: -32050,
   payload_too_large: -32013,
+  batch_too_large: -32014,
+  answer_too_large: -32015,
 };
 
 export interface RpcErrorObject {
@@ -61,6 +64,12 @@ export class InvalidRequest extends HearthError {
 export class ParseError extends HearthError {
   constructor() {
     super('parse_error', 'the request body is not valid JSON');
+  }
+}
+
+export class UnsupportedMediaType extends HearthError {
+  constructor(type: string) {
+    super('unsupported_media_type', `send the body as Content-Type: ${type}`);
   }
 }
 

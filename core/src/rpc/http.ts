@@ -12,7 +12,7 @@ import {
   type RpcResponse,
   type Transport,
 } from './dispatch.ts';
-import { InvalidRequest, ParseError, PayloadTooLarge } from './errors.ts';
+import { InvalidRequest, ParseError, PayloadTooLarge, UnsupportedMediaType } from './errors.ts';
 import type { OutputStream, Surface } from './registry.ts';
 
 export const SESSION_COOKIE = 'hearth_session';
@@ -112,16 +112,13 @@ export class HttpSurface {
     const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
     if (type !== 'application/json') {
       // Also keeps other sites' plain HTML forms out: they cannot send this type.
-      return send(res, 415, errorResponse(null, new ParseError()), 'send Content-Type: application/json');
+      return refuseBody(req, res, 415, errorResponse(null, new UnsupportedMediaType('application/json')));
     }
     let body: unknown;
     try {
       body = JSON.parse(await readBody(req, this.#o.maxBodyBytes));
     } catch (e) {
-      if (e instanceof PayloadTooLarge) {
-        res.setHeader('Connection', 'close');
-        return send(res, 413, errorResponse(null, e));
-      }
+      if (e instanceof PayloadTooLarge) return refuseBody(req, res, 413, errorResponse(null, e));
       return send(res, 400, errorResponse(null, new ParseError()));
     }
     const transport = this.#transport(req, surface, {
@@ -149,20 +146,15 @@ export class HttpSurface {
     surface: Surface,
     uploads: NonNullable<HttpSurfaceOptions['uploads']>,
   ): Promise<void> {
-    const refuse = (status: number, error: unknown) => {
-      // Whatever the client still sends is not read: close rather than drain it.
-      res.setHeader('Connection', 'close');
-      send(res, status, errorResponse(null, error, this.#o.log, 'upload'));
-      req.resume();
-    };
+    const refuse = (status: number, error: unknown) =>
+      refuseBody(req, res, status, errorResponse(null, error, this.#o.log, 'upload'));
     if (req.method !== 'POST') {
       res.setHeader('Allow', 'POST');
       return refuse(405, new InvalidRequest('send the file with POST /upload'));
     }
     const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-    if (type !== 'application/octet-stream') {
-      return refuse(415, new InvalidRequest('send the file as Content-Type: application/octet-stream'));
-    }
+    if (type !== 'application/octet-stream')
+      return refuse(415, new UnsupportedMediaType('application/octet-stream'));
     const length = req.headers['content-length'];
     const declared = length === undefined ? undefined : Number(length);
     try {
@@ -215,6 +207,9 @@ export class HttpSurface {
   }
 
   #onUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer, surface: Surface): void {
+    // node:http hands the socket over without its own error listener: a reset now (or
+    // before ws adds its own) must end this connection, not the process.
+    socket.on('error', () => socket.destroy());
     const url = new URL(req.url ?? '/', 'http://x');
     // Browsers always send Origin on a WebSocket; another site's page must not ride our cookie.
     if (url.pathname !== '/ws' || (req.headers.origin !== undefined && !isSameOrigin(req))) {
@@ -238,6 +233,15 @@ export class HttpSurface {
     }, WS_PING_MS);
     ws.on('pong', () => {
       alive = true;
+    });
+    // A frame that breaks the protocol (a reserved opcode or bit, no mask, bad UTF-8, a
+    // length over the limit) or a reset: ws closes this connection right after the event.
+    // Without a listener the event would end the daemon.
+    ws.on('error', (error) => {
+      this.#o.log.debug('websocket closed on a protocol error', {
+        address: clientAddress(req),
+        error: error.message,
+      });
     });
     const sendJson = (msg: unknown) => {
       if (ws.readyState !== WebSocket.OPEN) return;
@@ -380,18 +384,47 @@ export function readBody(req: http.IncomingMessage, limit: number): Promise<stri
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    req.on('data', (c: Buffer) => {
+    const onData = (c: Buffer) => {
       size += c.length;
       if (size > limit) {
-        reject(new PayloadTooLarge(limit));
+        req.off('data', onData);
         req.pause();
+        reject(new PayloadTooLarge(limit));
         return;
       }
       chunks.push(c);
-    });
+    };
+    req.on('data', onData);
     req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
     req.on('error', reject);
   });
+}
+
+// What is left of a refused body is read and dropped up to this much.
+const DRAIN_BYTES = 8 << 20;
+
+/**
+ * Answers a request whose body will not be used (too large, the wrong type, refused).
+ * The rest of the body is read and dropped, up to DRAIN_BYTES, so a client still sending
+ * gets to read the answer rather than a reset; a body larger than that (or of unknown
+ * length) ends the connection after the answer, and one that goes on past it is cut.
+ */
+export function refuseBody(
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  status: number,
+  body: object,
+  hint?: string,
+): void {
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (!(declared <= DRAIN_BYTES)) res.setHeader('Connection', 'close');
+  let dropped = 0;
+  req.on('data', (c: Buffer) => {
+    dropped += c.length;
+    if (dropped > DRAIN_BYTES) req.socket.destroy();
+  });
+  req.resume();
+  send(res, status, body, hint);
 }
 
 export function credentialsOf(req: http.IncomingMessage): Credentials {
