@@ -6,7 +6,7 @@ import { Audit } from './audit/audit.ts';
 import { Auth } from './auth/auth.ts';
 import { writeLocalCookie } from './auth/local-cookie.ts';
 import type { KdfParams } from './auth/passwords.ts';
-import { FailureLimiter } from './auth/rate-limit.ts';
+import { LoginLimiter } from './auth/rate-limit.ts';
 import { Disks } from './disks/disks.ts';
 import { HearthError } from './errors.ts';
 import { hostBridge } from './host/bridge.ts';
@@ -29,6 +29,7 @@ import { Channels } from './packages/effects-host.ts';
 import { Packages } from './packages/packages.ts';
 import { Signers } from './packages/signers.ts';
 import { makePaths, type Paths } from './paths.ts';
+import { CallLimits } from './rpc/call-limits.ts';
 import { Dispatcher } from './rpc/dispatch.ts';
 import { HttpSurface } from './rpc/http.ts';
 import { METHODS } from './rpc/methods.ts';
@@ -118,9 +119,11 @@ export async function startDaemon(settings: Settings, hooks: DaemonHooks = {}): 
     log: log.child('auth'),
     sessionDays: settings.sessionDays,
     localSecret,
-    limiter: new FailureLimiter({
-      maxFailures: settings.loginMaxFailures,
+    limiter: new LoginLimiter({
+      perAddress: settings.loginMaxFailures,
       windowMs: settings.loginWindowSeconds * 1000,
+      accountBurst: settings.loginAccountBurst,
+      accountIntervalMs: settings.loginAccountIntervalSeconds * 1000,
     }),
     ...(hooks.kdf ? { kdf: hooks.kdf } : {}),
   });
@@ -186,11 +189,17 @@ export async function startDaemon(settings: Settings, hooks: DaemonHooks = {}): 
   state.set(['packages'], {});
   state.clearHistory();
 
+  const limits = new CallLimits({
+    perCredential: settings.callsPerMinute,
+    perAnonymousAddress: settings.anonymousCallsPerMinute,
+  });
   const dispatcher = new Dispatcher({
     registry,
     services,
     isSetupMode: () => !auth.isSetUp,
     audit: (e) => audit.record(e),
+    limits,
+    maxAnswerBytes: settings.maxAnswerBytes,
     log: log.child('rpc'),
   });
   const mcp = mcpSurface({
@@ -200,7 +209,6 @@ export async function startDaemon(settings: Settings, hooks: DaemonHooks = {}): 
     identify: (c) => auth.identify(c),
     isSetupMode: () => !auth.isSetUp,
     maxBodyBytes: settings.maxBodyBytes,
-    callsPerMinute: settings.mcpCallsPerMinute,
     log: log.child('mcp'),
   });
   const surface = new HttpSurface({
@@ -234,6 +242,7 @@ export async function startDaemon(settings: Settings, hooks: DaemonHooks = {}): 
   const housekeeping = () => {
     audit.prune();
     auth.prune();
+    limits.prune();
     uploads.sweep().catch((error) => log.warn('could not sweep uploads', { error }));
   };
   housekeeping();

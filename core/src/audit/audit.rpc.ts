@@ -34,7 +34,15 @@ export const auditMethods = [
         durationMs: z.number(),
         outcome: z.enum(['ok', 'error']),
         errorCode: z.string().nullable(),
-        params: z.unknown(),
+        params: z
+          .unknown()
+          .describe('the params of the call (of the first call, for a group), secrets redacted'),
+        count: z
+          .number()
+          .describe(
+            'how many calls the entry stands for: calls without a credential and failed calls are kept as one ' +
+              'entry per address, method, outcome and minute',
+          ),
         confirmation: z
           .enum(['elicitation', 'argument'])
           .nullable()

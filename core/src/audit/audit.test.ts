@@ -60,3 +60,59 @@ test('retention drops entries by age, then keeps the newest maxEntries', () => {
   assert.equal(left.length, 100);
   assert.ok(left.every((e) => e.at >= now));
 });
+
+const anonymousCall = (at: number, address: string, method = 'auth.login'): AuditEntry => ({
+  ...entry(at, method, 'error'),
+  callerKind: 'anonymous',
+  callerId: null,
+  callerName: null,
+  errorCode: 'wrong_password',
+  address,
+});
+
+test('calls without a credential and failed calls are one entry per address, method and minute', () => {
+  let now = 60_000;
+  const audit = make(() => now);
+  for (let i = 0; i < 1000; i++) audit.record(anonymousCall(now + (i % 50), '192.0.2.9'));
+  audit.flush();
+  for (let i = 0; i < 500; i++) audit.record(anonymousCall(now + 100, '192.0.2.9'));
+  audit.record(anonymousCall(now, '192.0.2.10'));
+  audit.record(anonymousCall(now, '192.0.2.10', 'rpc.discover'));
+  // A failed call with a credential is grouped too; a successful one is an entry of its own.
+  for (let i = 0; i < 3; i++) audit.record(entry(now, 'package.get', 'error'));
+  for (let i = 0; i < 3; i++) audit.record(entry(now, 'package.get', 'ok'));
+  const rows = audit.list({ limit: 100 });
+  const counts = rows.map((r) => `${r.address} ${r.method} ${r.outcome} ${r.count}`).sort();
+  assert.deepEqual(counts, [
+    '192.0.2.10 auth.login error 1',
+    '192.0.2.10 rpc.discover error 1',
+    '192.0.2.7 package.get error 3',
+    '192.0.2.7 package.get ok 1',
+    '192.0.2.7 package.get ok 1',
+    '192.0.2.7 package.get ok 1',
+    '192.0.2.9 auth.login error 1500',
+  ]);
+  // The next minute starts a new entry.
+  now += 60_000;
+  audit.record(anonymousCall(now, '192.0.2.9'));
+  assert.equal(audit.list({ limit: 100, method: 'auth.login' }).length, 3);
+});
+
+test('IPv6 callers are grouped by their /64', () => {
+  const audit = make(() => 0);
+  for (let i = 1; i <= 100; i++) audit.record(anonymousCall(0, `2001:db8::${i.toString(16)}`));
+  const rows = audit.list({ limit: 100 });
+  assert.equal(rows.length, 1);
+  assert.equal(rows[0]!.count, 100);
+  assert.equal(rows[0]!.address, '2001:db8:0:0::/64');
+});
+
+test('when the log is over its size, grouped entries go before the owner’s', () => {
+  const audit = make(() => 0, 100);
+  for (let i = 0; i < 60; i++) audit.record(entry(i, 'package.start'));
+  for (let i = 0; i < 200; i++) audit.record(anonymousCall(i * 60_000, '192.0.2.9'));
+  audit.prune();
+  const left = audit.list({ limit: 1000 });
+  assert.equal(left.length, 100);
+  assert.equal(left.filter((e) => e.method === 'package.start').length, 60);
+});

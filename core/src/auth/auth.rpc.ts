@@ -97,7 +97,7 @@ export const authMethods = [
       .strict(),
     result: ok,
     handler: async (p, ctx) => {
-      await ctx.services.auth.changePassword(p.current, p.new, currentSession(ctx));
+      await ctx.services.auth.changePassword(p.current, p.new, currentSession(ctx), ctx.address);
       return { ok: true as const };
     },
   }),

@@ -1,4 +1,5 @@
 import { Conflict, HearthError, NotFound, Unauthorized } from '../errors.ts';
+import { Gate } from '../limits/gate.ts';
 import type { Logger } from '../log/log.ts';
 import type { Identity } from '../rpc/dispatch.ts';
 import type { Scope } from '../rpc/registry.ts';
@@ -10,7 +11,7 @@ import {
   type KdfParams,
   verifyPassword,
 } from './passwords.ts';
-import type { FailureLimiter } from './rate-limit.ts';
+import type { LoginAttempt, LoginLimiter } from './rate-limit.ts';
 import { hashSecret, newId, newSecret, PREFIX, safeEqual } from './secrets.ts';
 
 export interface Credentials {
@@ -52,10 +53,21 @@ export class InvalidToken extends HearthError {
   }
 }
 
+/** Why the owner's password is being checked. */
+type PasswordCheck = 'login' | 'change';
+
+export class WrongPassword extends HearthError {
+  constructor(check: PasswordCheck) {
+    super('wrong_password', `${check === 'login' ? 'that password' : 'the current password'} is not right`, {
+      hint: 'check the password; after five wrong ones, you can try once every 12 seconds',
+    });
+  }
+}
+
 export interface AuthOptions {
   db: Db;
   log: Logger;
-  limiter: FailureLimiter;
+  limiter: LoginLimiter;
   sessionDays: number;
   /** The secret of root's local cookie file (see local-cookie.ts). */
   localSecret: string;
@@ -66,10 +78,13 @@ export interface AuthOptions {
 const DAY = 86_400_000;
 // A session's last-seen time is written at most once a minute: reads stay read-only.
 const TOUCH_EVERY_MS = 60_000;
+// Password checks at once: each takes 64 MiB (argon2id), and a burst must not take the box's memory.
+const CHECKS_AT_ONCE = 2;
 
 /** The owner's password, login sessions and API tokens. */
 export class Auth {
   readonly #o: AuthOptions & { now: () => number; kdf: KdfParams };
+  readonly #checks = new Gate(CHECKS_AT_ONCE);
   #setUp: boolean;
 
   constructor(options: AuthOptions) {
@@ -106,19 +121,35 @@ export class Auth {
   }
 
   async login(password: string, client: { address: string; userAgent: string }): Promise<NewSession> {
-    this.#o.limiter.check(client.address);
+    const attempt = await this.#checkPassword(password, client.address, 'login');
+    attempt.succeeded();
+    return this.createSession(client);
+  }
+
+  /**
+   * Checks the owner's password under the guessing limits (LoginLimiter): the attempt
+   * counts before the check, and only the caller knows when the whole login succeeded.
+   */
+  async #checkPassword(password: string, address: string, check: PasswordCheck): Promise<LoginAttempt> {
+    const attempt = this.#o.limiter.begin(address, () => this.#hasLiveSession(address));
     const row = this.#o.db.prepare('SELECT password_hash FROM account WHERE id = 1').get() as
       | { password_hash: string }
       | undefined;
-    if (!row || !(await verifyPassword(password, row.password_hash))) {
-      this.#o.limiter.fail(client.address);
-      this.#o.log.warn('failed login', { address: client.address });
-      throw new HearthError('wrong_password', 'that password is not right', {
-        hint: 'check the password; after several failures you must wait a minute',
-      });
+    const right =
+      row !== undefined && (await this.#checks.run(() => verifyPassword(password, row.password_hash)));
+    if (!right) {
+      this.#o.log.warn(check === 'login' ? 'failed login' : 'wrong current password', { address });
+      throw new WrongPassword(check);
     }
-    this.#o.limiter.succeed(client.address);
-    return this.createSession(client);
+    return attempt;
+  }
+
+  #hasLiveSession(address: string): boolean {
+    return (
+      this.#o.db
+        .prepare('SELECT 1 FROM sessions WHERE address = ? AND expires_at > ? LIMIT 1')
+        .get(address, this.#o.now()) !== undefined
+    );
   }
 
   createSession(client: { address: string; userAgent: string }): NewSession {
@@ -216,13 +247,15 @@ export class Auth {
   }
 
   /** Changes the password and ends every session but `keepSessionId`. */
-  async changePassword(current: string, next: string, keepSessionId: string | undefined): Promise<void> {
-    const row = this.#o.db.prepare('SELECT password_hash FROM account WHERE id = 1').get() as {
-      password_hash: string;
-    };
-    if (!(await verifyPassword(current, row.password_hash))) {
-      throw new HearthError('wrong_password', 'the current password is not right');
-    }
+  async changePassword(
+    current: string,
+    next: string,
+    keepSessionId: string | undefined,
+    address: string,
+  ): Promise<void> {
+    // Guessing the current password with a stolen session is limited like a login.
+    const attempt = await this.#checkPassword(current, address, 'change');
+    attempt.succeeded();
     if (current === next) throw new Conflict('the new password is the same as the current one');
     const hash = await this.hash(next);
     this.#o.db.transaction(() => {
@@ -261,6 +294,7 @@ export class Auth {
 
   /** Deletes expired sessions. */
   prune(): void {
+    this.#o.limiter.prune();
     this.#o.db.prepare('DELETE FROM sessions WHERE expires_at <= ?').run(this.#o.now());
   }
 

@@ -14,6 +14,8 @@ export interface NodeTarget {
   headers?: Record<string, string>;
   /** Trust this CA certificate (PEM) for https. */
   ca?: string | undefined;
+  /** Connect from this local address (tests stand for several machines on loopback). */
+  localAddress?: string | undefined;
 }
 
 export class Unreachable extends HearthError {
@@ -38,6 +40,7 @@ function postTo(
     method: 'POST',
     ...(target.socketPath ? { socketPath: target.socketPath } : {}),
     ...(target.ca ? { ca: target.ca } : {}),
+    ...(target.localAddress ? { localAddress: target.localAddress } : {}),
     headers: {
       'Content-Type': type,
       'Content-Length': length,

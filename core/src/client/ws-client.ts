@@ -52,6 +52,7 @@ export class WsClient {
         ...target.headers,
       },
       ...(target.ca ? { ca: target.ca } : {}),
+      ...(target.localAddress ? { localAddress: target.localAddress } : {}),
     });
     return new Promise((resolve, reject) => {
       ws.once('open', () => resolve(new WsClient(ws)));

@@ -23,11 +23,19 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import { redactParams } from '../audit/redact.ts';
 import type { Credentials } from '../auth/auth.ts';
-import { HearthError, RateLimited, Unauthorized } from '../errors.ts';
+import { HearthError, Unauthorized } from '../errors.ts';
 import type { Logger } from '../log/log.ts';
 import type { Confirmation, Dispatcher, Identity, RpcResponse, Transport } from '../rpc/dispatch.ts';
 import { type RpcErrorObject, toRpcError } from '../rpc/errors.ts';
-import { clientAddress, credentialsOf, isSameOrigin, isSecure, readBody, send } from '../rpc/http.ts';
+import {
+  clientAddress,
+  credentialsOf,
+  isSameOrigin,
+  isSecure,
+  readBody,
+  refuseBody,
+  send,
+} from '../rpc/http.ts';
 import type { Caller, MethodDef, Registry } from '../rpc/registry.ts';
 import type { Json } from '../state/json-patch.ts';
 import type { StateDocument, StateMessage } from '../state/state-doc.ts';
@@ -51,8 +59,6 @@ export interface McpOptions {
   identify: (creds: Credentials) => Identity;
   isSetupMode: () => boolean;
   maxBodyBytes: number;
-  /** Tool calls and resource reads per credential per minute. */
-  callsPerMinute: number;
   log: Logger;
 }
 
@@ -68,6 +74,8 @@ const CONFIRM_TIMEOUT_MS = 10 * 60_000;
 const LOG_LINES = 200;
 // JSON-RPC error code of MCP for an unknown resource.
 const RESOURCE_NOT_FOUND = -32002;
+// The box's own JSON-RPC code for rate_limited (rpc/errors.ts), kept for resource reads.
+const RPC_RATE_LIMITED = -32029;
 
 export class ConfirmationRequired extends HearthError {
   constructor(method: string) {
@@ -125,14 +133,12 @@ interface Session {
 export class McpService {
   readonly #o: McpOptions;
   readonly #sessions = new Map<string, Session>();
-  readonly #limiter: CallLimiter;
   readonly #unsubscribe: () => void;
   readonly #sweeper: NodeJS.Timeout;
   #closed = false;
 
   constructor(options: McpOptions) {
     this.#o = options;
-    this.#limiter = new CallLimiter(options.callsPerMinute);
     // From the current revision on: no catch-up, only what changes from now.
     this.#unsubscribe = options.state.subscribe(options.state.revision, (m) => this.#onState(m));
     this.#sweeper = setInterval(() => this.#sweep(), 60_000);
@@ -180,10 +186,7 @@ export class McpService {
       try {
         body = JSON.parse(await readBody(req, this.#o.maxBodyBytes));
       } catch (e) {
-        if (e instanceof HearthError) {
-          res.setHeader('Connection', 'close');
-          return sendError(res, 413, e);
-        }
+        if (e instanceof HearthError) return refuseBody(req, res, 413, rpcErrorOf(e));
         return send(res, 400, rpcError(-32700, 'the body is not valid JSON'));
       }
     }
@@ -283,7 +286,6 @@ export class McpService {
     for (const s of this.#sessions.values()) {
       if (s.open === 0 && now - s.lastSeen > IDLE_MS) void this.#end(s);
     }
-    this.#limiter.prune();
   }
 
   // --- the protocol ------------------------------------------------------------
@@ -302,8 +304,6 @@ export class McpService {
           `there is no tool '${request.params.name}' — tools/list shows the tools you can call`,
         );
       }
-      const limited = this.#limit(extra);
-      if (limited) return errorResult(toRpcError(limited));
       const { [CONFIRM_ARG]: confirm, ...args } = request.params.arguments ?? {};
       const params = method.annotations.destructive ? args : (request.params.arguments ?? {});
       const answer = await this.#call(method.name, params, extra, {
@@ -347,8 +347,6 @@ export class McpService {
       const { uri } = request.params;
       const target = parseUri(uri);
       if (!target) throw notFound(uri);
-      const limited = this.#limit(extra);
-      if (limited) throw new McpError(-32029, `${limited.message} (${limited.hint ?? 'slow down'})`);
       if (target.kind === 'logs') {
         const logs = (await this.#read('package.logs', { id: target.id, lines: LOG_LINES }, extra)) as {
           lines: string[];
@@ -437,6 +435,7 @@ export class McpService {
     if ('result' in answer) return answer.result;
     const e = answer.error;
     if (e.data?.code === 'not_found') throw new McpError(RESOURCE_NOT_FOUND, withHint(e));
+    if (e.data?.code === 'rate_limited') throw new McpError(RPC_RATE_LIMITED, withHint(e));
     throw new McpError(
       e.data?.code === 'internal' ? ErrorCode.InternalError : ErrorCode.InvalidRequest,
       withHint(e),
@@ -450,15 +449,6 @@ export class McpService {
   #mayRead(extra: Extra): boolean {
     const stateGet = this.#o.registry.get('state.get');
     return stateGet !== undefined && mayCall(stateGet, this.#callerOf(extra), this.#o.isSetupMode());
-  }
-
-  #limit(extra: Extra): HearthError | undefined {
-    const caller = this.#callerOf(extra);
-    const wait = this.#limiter.take(ownerOf(caller));
-    if (wait === 0) return undefined;
-    return new RateLimited(wait, {
-      hint: `this box allows ${this.#o.callsPerMinute} MCP calls a minute per token: wait, then go on`,
-    });
   }
 
   /**
@@ -543,36 +533,6 @@ export class McpService {
     const failed = (error: unknown) => this.#o.log.debug('could not notify an MCP session', { error });
     for (const uri of uris) s.server.sendResourceUpdated({ uri }).catch(failed);
     if (listChanged) s.server.sendResourceListChanged().catch(failed);
-  }
-}
-
-/** At most `perMinute` calls a minute per key, as a token bucket that refills continuously. */
-class CallLimiter {
-  readonly #buckets = new Map<string, { tokens: number; at: number }>();
-  readonly #perMinute: number;
-
-  constructor(perMinute: number) {
-    this.#perMinute = perMinute;
-  }
-
-  /** Takes one call; returns 0, or how many seconds to wait when none is left. */
-  take(key: string): number {
-    const now = Date.now();
-    const b = this.#buckets.get(key) ?? { tokens: this.#perMinute, at: now };
-    b.tokens = Math.min(this.#perMinute, b.tokens + ((now - b.at) * this.#perMinute) / 60_000);
-    b.at = now;
-    this.#buckets.set(key, b);
-    if (b.tokens < 1) return Math.max(1, Math.ceil(((1 - b.tokens) * 60) / this.#perMinute));
-    b.tokens -= 1;
-    return 0;
-  }
-
-  /** Forgets full buckets: they would be full again anyway. */
-  prune(): void {
-    const now = Date.now();
-    for (const [key, b] of this.#buckets) {
-      if (b.tokens + ((now - b.at) * this.#perMinute) / 60_000 >= this.#perMinute) this.#buckets.delete(key);
-    }
   }
 }
 
@@ -701,6 +661,8 @@ async function pipeResponse(response: Response, res: http.ServerResponse, sessio
 
 const rpcError = (code: number, message: string) => ({ jsonrpc: '2.0', id: null, error: { code, message } });
 
+const rpcErrorOf = (error: HearthError) => ({ jsonrpc: '2.0', id: null, error: toRpcError(error) });
+
 function sendError(res: http.ServerResponse, status: number, error: HearthError): void {
-  send(res, status, { jsonrpc: '2.0', id: null, error: toRpcError(error) });
+  send(res, status, rpcErrorOf(error));
 }

@@ -4,7 +4,8 @@ import { z } from 'zod';
 import type { AuditEntry } from '../audit/audit.ts';
 import { silentLogger } from '../log/log.ts';
 import type { Services } from '../services.ts';
-import { Dispatcher, type Identity, type Transport } from './dispatch.ts';
+import { CallLimits } from './call-limits.ts';
+import { Dispatcher, type Identity, type RpcResponse, type Transport } from './dispatch.ts';
 import { defineMethod, Registry, secret } from './registry.ts';
 
 const methods = [
@@ -27,6 +28,14 @@ const methods = [
     handler: () => ({ n: 'not a number' }) as unknown as { n: number },
   }),
   defineMethod({
+    name: 'test.big',
+    description: 'answers 1000 bytes',
+    access: 'public',
+    params: z.object({}),
+    result: z.object({ text: z.string() }),
+    handler: () => ({ text: 'x'.repeat(1000) }),
+  }),
+  defineMethod({
     name: 'test.write',
     description: 'changes something',
     access: 'operate',
@@ -36,13 +45,19 @@ const methods = [
   }),
 ];
 
-function setup(identity: Identity, sameOrigin = true) {
+function setup(
+  identity: Identity,
+  sameOrigin = true,
+  limits = { perCredential: 1000, perAnonymousAddress: 1000 },
+) {
   const audit: AuditEntry[] = [];
   const dispatcher = new Dispatcher({
     registry: new Registry(methods),
     services: {} as Services,
     isSetupMode: () => false,
     audit: (e) => audit.push(e),
+    limits: new CallLimits({ ...limits, now: () => 0 }),
+    maxAnswerBytes: 10_000,
     log: silentLogger,
   });
   const transport: Transport = {
@@ -103,4 +118,54 @@ test('a presented but invalid credential is named when access is refused', async
     error: { data: { code: string } };
   };
   assert.equal(a.error.data.code, 'invalid_token');
+});
+
+const anonymous: Identity = { caller: { kind: 'anonymous' }, viaCookie: false };
+const batchOf = (n: number, method: string) =>
+  Array.from({ length: n }, (_, i) => ({ jsonrpc: '2.0', id: i, method, params: {} }));
+
+test('a batch over 100 requests is refused whole, with its own code', async () => {
+  const { dispatcher, transport, audit } = setup(anonymous);
+  const a = (await dispatcher.handle(batchOf(101, 'test.big'), transport)) as RpcResponse;
+  assert.ok('error' in a);
+  assert.equal(a.error.data?.code, 'batch_too_large');
+  assert.equal(a.error.code, -32014);
+  assert.equal(audit.length, 0, 'nothing in it ran');
+  assert.equal(((await dispatcher.handle(batchOf(100, 'test.big'), transport)) as RpcResponse[]).length, 100);
+});
+
+test('the answers to a batch are capped together', async () => {
+  const { dispatcher, transport } = setup(anonymous);
+  const answers = (await dispatcher.handle(batchOf(20, 'test.big'), transport)) as RpcResponse[];
+  const codes = answers.map((a) => ('error' in a ? a.error.data?.code : 'ok'));
+  assert.ok(codes.filter((c) => c === 'ok').length >= 8);
+  assert.ok(codes.filter((c) => c === 'answer_too_large').length >= 10);
+  assert.ok(JSON.stringify(answers).length < 15_000);
+});
+
+test('anonymous callers have a budget per address, credentials one each, root none', async () => {
+  const limits = { perCredential: 3, perAnonymousAddress: 2 };
+  const anon = setup(anonymous, true, limits);
+  const codes = (await anon.dispatcher.handle(batchOf(4, 'test.big'), anon.transport)) as RpcResponse[];
+  assert.deepEqual(
+    codes.map((a) => ('error' in a ? a.error.data?.code : 'ok')),
+    ['ok', 'ok', 'rate_limited', 'rate_limited'],
+  );
+  // The same token, whatever the surface, spends one budget.
+  const token: Identity = {
+    caller: { kind: 'token', id: 't1', name: 'agent', scope: 'admin' },
+    viaCookie: false,
+  };
+  const t = setup(token, true, limits);
+  const over = async (surface: Transport['surface']) => {
+    const a = (await t.dispatcher.handle(call('test.big'), { ...t.transport, surface })) as RpcResponse;
+    return 'error' in a ? a.error.data?.code : 'ok';
+  };
+  assert.deepEqual(
+    [await over('http'), await over('ws'), await over('mcp'), await over('http')],
+    ['ok', 'ok', 'ok', 'rate_limited'],
+  );
+  const root = setup(admin, true, limits);
+  const all = (await root.dispatcher.handle(batchOf(50, 'test.big'), root.transport)) as RpcResponse[];
+  assert.equal(all.filter((a) => 'error' in a && a.error.data?.code === 'rate_limited').length, 0);
 });

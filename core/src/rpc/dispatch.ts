@@ -5,6 +5,7 @@ import { checkAccess, needsSameOrigin } from '../auth/access.ts';
 import { HearthError, InvalidParams } from '../errors.ts';
 import type { Logger } from '../log/log.ts';
 import type { Services } from '../services.ts';
+import { AnswerTooLarge, BatchTooLarge, type CallLimits, MAX_BATCH } from './call-limits.ts';
 import {
   CrossOrigin,
   InvalidRequest,
@@ -53,6 +54,10 @@ export interface DispatcherOptions {
   services: Services;
   isSetupMode: () => boolean;
   audit: (entry: AuditEntry) => void;
+  /** The call budgets, taken for every call before anything else is done for it. */
+  limits: CallLimits;
+  /** The answers to one batch together may be this large; past it, the rest answer answer_too_large. */
+  maxAnswerBytes: number;
   log: Logger;
 }
 
@@ -72,11 +77,23 @@ export class Dispatcher {
     if (Array.isArray(body)) {
       if (body.length === 0)
         return errorResponse(null, new InvalidRequest('an empty batch is not a request'));
+      if (body.length > MAX_BATCH) return errorResponse(null, new BatchTooLarge(body.length));
       const out = await Promise.all(body.map((r) => this.handleOne(r, t)));
-      const responses = out.filter((r): r is RpcResponse => r !== undefined);
+      const responses = this.#capped(out.filter((r): r is RpcResponse => r !== undefined));
       return responses.length === 0 ? undefined : responses;
     }
     return this.handleOne(body, t);
+  }
+
+  /** A batch's answers up to maxAnswerBytes together; those past it are replaced by an error. */
+  #capped(responses: RpcResponse[]): RpcResponse[] {
+    let bytes = 0;
+    return responses.map((r) => {
+      bytes += JSON.stringify(r).length;
+      return bytes > this.#o.maxAnswerBytes
+        ? errorResponse(r.id, new AnswerTooLarge(this.#o.maxAnswerBytes))
+        : r;
+    });
   }
 
   async handleOne(request: unknown, t: Transport): Promise<RpcResponse | undefined> {
@@ -93,6 +110,8 @@ export class Dispatcher {
     let outcome: { result: unknown } | { error: unknown };
     const confirmed: { how?: Confirmation } = {};
     try {
+      // Every call counts, also one that will be refused: refusing is work too.
+      this.#o.limits.take(identity.caller, t.address);
       if (!method) throw new MethodNotFound(name);
       outcome = { result: await this.#invoke(method, params, identity, t, progressOf(t, id), confirmed) };
     } catch (error) {
@@ -155,6 +174,7 @@ export class Dispatcher {
     const started = performance.now();
     const identity = t.identify();
     try {
+      this.#o.limits.take(identity.caller, t.address);
       this.#authorize(access, { readOnly: false }, identity, t);
       const result = await operation();
       this.#audit(name, params, identity, t, started, { result });

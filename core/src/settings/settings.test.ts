@@ -6,6 +6,7 @@ import {
   renderSettingsDocs,
   resolveSettings,
   SETTINGS,
+  settingFlagOptions,
 } from './settings.ts';
 
 test('defaults apply when nothing is given', () => {
@@ -78,4 +79,15 @@ test('the health alert command is a JSON argv array, never a shell string', () =
     () => resolveSettings({ env: { HEARTH_HEALTH_ALERT_COMMAND: '[]' } }),
     /JSON array of strings/,
   );
+});
+
+test('an older name of a setting still works everywhere, and the new name wins', () => {
+  assert.equal(resolveSettings({ file: { mcpCallsPerMinute: 50 } }).callsPerMinute, 50);
+  assert.equal(resolveSettings({ env: { HEARTH_MCP_CALLS_PER_MINUTE: '40' } }).callsPerMinute, 40);
+  assert.equal(
+    resolveSettings({ flags: flagsToSettings({ 'mcp-calls-per-minute': '30' }) }).callsPerMinute,
+    30,
+  );
+  assert.equal(resolveSettings({ file: { mcpCallsPerMinute: 50, callsPerMinute: 70 } }).callsPerMinute, 70);
+  assert.ok('mcp-calls-per-minute' in settingFlagOptions());
 });

@@ -13,6 +13,8 @@ interface SettingSpec {
   env: string;
   flag: string;
   description: string;
+  /** An older name still taken everywhere (config file, variable, flag); the new name wins. */
+  alias?: { name: string; env: string; flag: string };
 }
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -119,21 +121,57 @@ export const SETTINGS = {
     default: 5,
     env: 'HEARTH_LOGIN_MAX_FAILURES',
     flag: '--login-max-failures',
-    description: 'Failed logins allowed per client address within the login window.',
+    description:
+      'Password attempts (login, password change) one client address may make at once; they come back one by ' +
+      'one over the login window. An IPv6 /64 counts as one address.',
   },
   loginWindowSeconds: {
     schema: int(1, 86_400),
     default: 60,
     env: 'HEARTH_LOGIN_WINDOW_SECONDS',
     flag: '--login-window-seconds',
-    description: 'Length of the login rate-limit window, in seconds.',
+    description: 'How long an address takes to get all its password attempts back, in seconds.',
   },
-  mcpCallsPerMinute: {
+  loginAccountBurst: {
+    schema: int(1, 100_000),
+    default: 20,
+    env: 'HEARTH_LOGIN_ACCOUNT_BURST',
+    flag: '--login-account-burst',
+    description:
+      'Wrong passwords from all addresses together before password checks slow down to one per ' +
+      'loginAccountIntervalSeconds (addresses with a live session are not slowed).',
+  },
+  loginAccountIntervalSeconds: {
+    schema: int(1, 3600),
+    default: 10,
+    env: 'HEARTH_LOGIN_ACCOUNT_INTERVAL_SECONDS',
+    flag: '--login-account-interval-seconds',
+    description: 'Once slowed down, one password check from any address per this many seconds.',
+  },
+  callsPerMinute: {
     schema: int(1, 1_000_000),
-    default: 300,
-    env: 'HEARTH_MCP_CALLS_PER_MINUTE',
-    flag: '--mcp-calls-per-minute',
-    description: 'MCP tool calls and resource reads allowed per credential (API token, session) per minute.',
+    default: 600,
+    env: 'HEARTH_CALLS_PER_MINUTE',
+    flag: '--calls-per-minute',
+    description:
+      'Calls allowed per credential (API token, login session) per minute, over JSON-RPC, the WebSocket and MCP ' +
+      'together (root on the box is not counted). Also read as mcpCallsPerMinute.',
+    alias: { name: 'mcpCallsPerMinute', env: 'HEARTH_MCP_CALLS_PER_MINUTE', flag: '--mcp-calls-per-minute' },
+  },
+  anonymousCallsPerMinute: {
+    schema: int(1, 1_000_000),
+    default: 120,
+    env: 'HEARTH_ANONYMOUS_CALLS_PER_MINUTE',
+    flag: '--anonymous-calls-per-minute',
+    description:
+      'Calls allowed per minute from one client address without a credential (an IPv6 /64 counts as one).',
+  },
+  maxAnswerBytes: {
+    schema: int(1024, 1 << 30),
+    default: 8 << 20,
+    env: 'HEARTH_MAX_ANSWER_BYTES',
+    flag: '--max-answer-bytes',
+    description: 'Largest answer to one JSON-RPC batch, in bytes; the answers past it are refused.',
   },
   auditRetentionDays: {
     schema: int(1, 3650),
@@ -228,14 +266,20 @@ export interface SettingSources {
 /** Merges the sources in precedence order and validates every value. */
 export function resolveSettings(sources: SettingSources): Settings {
   const out: Record<string, unknown> = {};
+  const aliases = new Set(Object.values(SETTINGS as Record<string, SettingSpec>).map((s) => s.alias?.name));
   for (const key of Object.keys(sources.file ?? {})) {
-    if (!(key in SETTINGS)) throw new InvalidSetting(key, 'the config file', 'no such setting');
+    if (!(key in SETTINGS) && !aliases.has(key))
+      throw new InvalidSetting(key, 'the config file', 'no such setting');
   }
   for (const [name, spec] of Object.entries(SETTINGS) as [SettingName, SettingSpec][]) {
+    const a = spec.alias;
     const candidates: [string, unknown][] = [
       ['the command line', sources.flags?.[name]],
+      ...(a ? ([['the command line', sources.flags?.[a.name]]] as [string, unknown][]) : []),
       [`$${spec.env}`, sources.env?.[spec.env]],
+      ...(a ? ([[`$${a.env}`, sources.env?.[a.env]]] as [string, unknown][]) : []),
       ['the config file', sources.file?.[name]],
+      ...(a ? ([['the config file', sources.file?.[a.name]]] as [string, unknown][]) : []),
     ];
     const [source, raw] = candidates.find(([, v]) => v !== undefined) ?? ['the default', spec.default];
     const parsed = spec.schema.safeParse(raw);
@@ -250,18 +294,23 @@ export function resolveSettings(sources: SettingSources): Settings {
 /** `{ root: { type: 'string' }, … }` for node:util parseArgs. */
 export function settingFlagOptions(): Record<string, { type: 'string' | 'boolean' }> {
   return Object.fromEntries(
-    Object.entries(SETTINGS).map(([name, spec]) => [
-      spec.flag.slice(2),
-      { type: name === 'dev' ? 'boolean' : 'string' },
-    ]),
+    (Object.entries(SETTINGS) as [string, SettingSpec][]).flatMap(([name, spec]) =>
+      [spec.flag, ...(spec.alias ? [spec.alias.flag] : [])].map((flag) => [
+        flag.slice(2),
+        { type: name === 'dev' ? 'boolean' : 'string' },
+      ]),
+    ),
   ) as Record<string, { type: 'string' | 'boolean' }>;
 }
 
-/** Maps parsed flag values (by flag name) back to setting names. */
+/** Maps parsed flag values (by flag name) back to setting names (an alias's to the alias). */
 export function flagsToSettings(values: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(
-    Object.entries(SETTINGS)
-      .map(([name, spec]) => [name, values[spec.flag.slice(2)]] as const)
+    (Object.entries(SETTINGS) as [string, SettingSpec][])
+      .flatMap(([name, spec]) => [
+        [name, values[spec.flag.slice(2)]] as const,
+        ...(spec.alias ? [[spec.alias.name, values[spec.alias.flag.slice(2)]] as const] : []),
+      ])
       .filter(([, v]) => v !== undefined),
   );
 }

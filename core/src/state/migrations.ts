@@ -123,4 +123,13 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE audit ADD COLUMN confirmation TEXT CHECK (confirmation IN ('elicitation', 'argument'));
     `,
   },
+  {
+    version: 6,
+    name: 'audit entries count the calls they stand for',
+    sql: `
+      -- Calls without a credential and failed calls are kept as one entry per address,
+      -- method, outcome and minute, with how many there were.
+      ALTER TABLE audit ADD COLUMN count INTEGER NOT NULL DEFAULT 1 CHECK (count >= 1);
+    `,
+  },
 ];
