@@ -31,6 +31,7 @@ import { Signers } from './packages/signers.ts';
 import { makePaths, type Paths } from './paths.ts';
 import { CallLimits } from './rpc/call-limits.ts';
 import { Dispatcher } from './rpc/dispatch.ts';
+import { hostAllowed } from './rpc/host-check.ts';
 import { HttpSurface } from './rpc/http.ts';
 import { METHODS } from './rpc/methods.ts';
 import { Registry } from './rpc/registry.ts';
@@ -219,11 +220,24 @@ export async function startDaemon(settings: Settings, hooks: DaemonHooks = {}): 
     maxBodyBytes: settings.maxBodyBytes,
     uploads,
     log: log.child('http'),
+    hostAllowed: (host) =>
+      hostAllowed(host, {
+        hostname: system.hostname,
+        setupMode: !auth.isSetUp,
+        extra: settings.allowedHosts,
+      }),
     fallback: (_, res) => {
       res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
       res.end(`<!doctype html><title>Hearth</title><h1>Hearth ${VERSION}</h1><p>The API is at /rpc/v1.</p>`);
     },
   });
+
+  // A credential that ends ends the streams opened with it; sessions also just expire.
+  const recheckStreams = () => {
+    surface.recheck();
+    mcp.recheck();
+  };
+  auth.onCredentialsEnded(recheckStreams);
 
   const tcp = surface.createServer('http');
   await listen(tcp, { port: settings.port, host: settings.listen });
@@ -246,7 +260,7 @@ export async function startDaemon(settings: Settings, hooks: DaemonHooks = {}): 
     uploads.sweep().catch((error) => log.warn('could not sweep uploads', { error }));
   };
   housekeeping();
-  const timers = [setInterval(housekeeping, HOUR)];
+  const timers = [setInterval(housekeeping, HOUR), setInterval(recheckStreams, 60_000)];
   system.startMetrics(settings.metricsIntervalSeconds * 1000);
 
   const notifier = systemdNotifier(env);

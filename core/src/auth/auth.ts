@@ -85,6 +85,7 @@ const CHECKS_AT_ONCE = 2;
 export class Auth {
   readonly #o: AuthOptions & { now: () => number; kdf: KdfParams };
   readonly #checks = new Gate(CHECKS_AT_ONCE);
+  readonly #endedListeners = new Set<() => void>();
   #setUp: boolean;
 
   constructor(options: AuthOptions) {
@@ -95,6 +96,25 @@ export class Auth {
   /** The same rules over another database: the data drive's, before it becomes the box's. */
   withDatabase(db: Db): Auth {
     return new Auth({ ...this.#o, db });
+  }
+
+  /**
+   * Calls `listener` after sessions or tokens have ended (logout, kill, revoke, password
+   * change, expiry), so open streams can check their credential again. Returns an unsubscribe.
+   */
+  onCredentialsEnded(listener: () => void): () => void {
+    this.#endedListeners.add(listener);
+    return () => this.#endedListeners.delete(listener);
+  }
+
+  #credentialsEnded(): void {
+    for (const l of this.#endedListeners) {
+      try {
+        l();
+      } catch (error) {
+        this.#o.log.error('a listener for ended credentials failed', { error });
+      }
+    }
   }
 
   /** Setup mode lasts until the first password is set. */
@@ -213,6 +233,7 @@ export class Auth {
 
   logout(sessionId: string): void {
     this.#o.db.prepare('DELETE FROM sessions WHERE id = ?').run(sessionId);
+    this.#credentialsEnded();
   }
 
   listSessions(currentId: string | undefined): SessionInfo[] {
@@ -244,6 +265,7 @@ export class Auth {
     if (this.#o.db.prepare('DELETE FROM sessions WHERE id = ?').run(id).changes === 0) {
       throw new NotFound('session', id, { hint: 'auth.session.list shows the sessions' });
     }
+    this.#credentialsEnded();
   }
 
   /** Changes the password and ends every session but `keepSessionId`. */
@@ -262,6 +284,7 @@ export class Auth {
       this.setPasswordHash(hash);
       this.#o.db.prepare('DELETE FROM sessions WHERE id IS NOT ?').run(keepSessionId ?? null);
     })();
+    this.#credentialsEnded();
   }
 
   createToken(name: string, scope: Scope): TokenInfo & { token: string } {
@@ -290,12 +313,15 @@ export class Auth {
     if (this.#o.db.prepare('DELETE FROM api_tokens WHERE id = ?').run(id).changes === 0) {
       throw new NotFound('API token', id, { hint: 'auth.token.list shows the tokens' });
     }
+    this.#credentialsEnded();
   }
 
   /** Deletes expired sessions. */
   prune(): void {
     this.#o.limiter.prune();
-    this.#o.db.prepare('DELETE FROM sessions WHERE expires_at <= ?').run(this.#o.now());
+    if (this.#o.db.prepare('DELETE FROM sessions WHERE expires_at <= ?').run(this.#o.now()).changes > 0) {
+      this.#credentialsEnded();
+    }
   }
 
   #findSession(token: string): string | undefined {

@@ -212,7 +212,10 @@ async function follow(
   const print = (item: unknown) => out.write(g.json ? `${JSON.stringify(item)}\n` : `${oneLine(item)}\n`);
   for (const e of result.entries ?? []) print(e);
   await new Promise<void>((resolve) => {
-    ws.onStream(result.stream, print, resolve);
+    ws.onStream(result.stream, print, (reason) => {
+      if (reason) process.stderr.write(`hearth: ${reason.message}\n`);
+      resolve();
+    });
     process.once('SIGINT', resolve);
     void ws.closed.then(() => resolve());
   });

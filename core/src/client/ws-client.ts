@@ -2,6 +2,14 @@ import { WebSocket } from 'ws';
 import { RpcError, type RpcErrorData } from './client.ts';
 import { describeTarget, type NodeTarget, Unreachable } from './node-transport.ts';
 
+/** Why the box ended a stream (`credential_ended`); absent when it simply ran out or was cancelled. */
+export interface StreamEndReason {
+  code: string;
+  message: string;
+}
+
+type StreamEnd = (reason?: StreamEndReason) => void;
+
 /** A `call.progress` notification: how far a call has come. */
 export interface CallProgress {
   step: string;
@@ -22,10 +30,10 @@ interface Pending {
 export class WsClient {
   readonly #ws: WebSocket;
   readonly #pending = new Map<number, Pending>();
-  readonly #streams = new Map<string, { data: (d: unknown) => void; end?: () => void }>();
+  readonly #streams = new Map<string, { data: (d: unknown) => void; end?: StreamEnd }>();
   // Stream data can arrive in the same network read as the answer that names the stream,
   // before the caller had a chance to register: keep it until then.
-  readonly #early = new Map<string, { data: unknown[]; ended: boolean }>();
+  readonly #early = new Map<string, { data: unknown[]; ended: boolean; reason?: StreamEndReason }>();
   #nextId = 1;
   readonly closed: Promise<{ code: number; reason: string }>;
 
@@ -82,12 +90,12 @@ export class WsClient {
   }
 
   /** Registers handlers for a stream; data that arrived before is delivered first. */
-  onStream(id: string, data: (d: unknown) => void, end?: () => void): void {
+  onStream(id: string, data: (d: unknown) => void, end?: StreamEnd): void {
     const early = this.#early.get(id);
     this.#early.delete(id);
     for (const d of early?.data ?? []) data(d);
     if (early?.ended) {
-      end?.();
+      end?.(early.reason);
       return;
     }
     this.#streams.set(id, { data, ...(end ? { end } : {}) });
@@ -113,7 +121,7 @@ export class WsClient {
       result?: unknown;
       error?: { code: number; message: string; data?: RpcErrorData };
       method?: string;
-      params?: { stream: string; data?: unknown };
+      params?: { stream: string; data?: unknown; reason?: StreamEndReason };
     };
     if (msg.method === 'call.progress' && msg.params) {
       const { id, ...progress } = msg.params as unknown as CallProgress & { id: number };
@@ -128,8 +136,9 @@ export class WsClient {
     }
     if (msg.method === 'stream.end' && msg.params) {
       const s = this.#streams.get(msg.params.stream);
-      if (s) s.end?.();
-      else this.#earlyOf(msg.params.stream).ended = true;
+      const reason = msg.params.reason;
+      if (s) s.end?.(reason);
+      else Object.assign(this.#earlyOf(msg.params.stream), { ended: true, ...(reason ? { reason } : {}) });
       this.#streams.delete(msg.params.stream);
       return;
     }

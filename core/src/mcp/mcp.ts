@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import type http from 'node:http';
-import net from 'node:net';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
@@ -112,6 +111,7 @@ interface Session {
   id?: string;
   /** The credential that opened it: only the same one may use it. */
   owner: string;
+  creds: Credentials;
   server: Server;
   transport: WebStandardStreamableHTTPServerTransport;
   subscriptions: Set<string>;
@@ -199,7 +199,7 @@ export class McpService {
         return send(res, 404, rpcError(-32001, 'Session not found: start a new one with initialize'));
       }
     } else if (req.method === 'POST' && isInitializeRequest(body)) {
-      session = await this.#open(owner);
+      session = await this.#open(owner, creds);
     } else {
       return send(res, 400, rpcError(-32000, 'Bad Request: Mcp-Session-Id header is required'));
     }
@@ -229,7 +229,14 @@ export class McpService {
     await Promise.all([...this.#sessions.values()].map((s) => this.#end(s)));
   }
 
-  async #open(owner: string): Promise<Session> {
+  /** Ends the sessions whose credential has ended (revoked, killed, expired): their streams close. */
+  recheck(): void {
+    for (const s of this.#sessions.values()) {
+      if (ownerOf(this.#o.identify(s.creds).caller) !== s.owner) void this.#end(s);
+    }
+  }
+
+  async #open(owner: string, creds: Credentials): Promise<Session> {
     const mine = [...this.#sessions.values()].filter((s) => s.owner === owner);
     if (mine.length >= SESSIONS_PER_CALLER) {
       const oldest = mine.reduce((a, b) => (a.lastSeen <= b.lastSeen ? a : b));
@@ -248,6 +255,7 @@ export class McpService {
     );
     const session: Session = {
       owner,
+      creds,
       server,
       transport: new WebStandardStreamableHTTPServerTransport({
         sessionIdGenerator: () => randomUUID(),
@@ -594,25 +602,18 @@ const notFound = (uri: string) =>
   );
 
 /**
- * Browsers send Origin, and only a page of the box itself may use /mcp from one. Comparing
- * Origin with Host is not enough against DNS rebinding (a hostile name pointed at the box
- * makes them equal), so the name must also be one a hostile site cannot own: an IP
- * address, localhost, or a .local name.
+ * Browsers send Origin, and only a page of the box itself may use /mcp from one. DNS
+ * rebinding (a hostile name pointed at the box, which makes Origin and Host equal) is
+ * stopped before this, for every surface, by the Host check (rpc/host-check.ts).
  */
 export function originAllowed(req: http.IncomingMessage): boolean {
   const origin = req.headers.origin;
   if (origin === undefined) return true;
-  let url: URL;
   try {
-    url = new URL(origin);
+    return new URL(origin).host === req.headers.host;
   } catch {
     return false;
   }
-  if (url.host !== req.headers.host) return false;
-  const name = url.hostname.replace(/^\[(.*)\]$/, '$1');
-  return (
-    net.isIP(name) !== 0 || name === 'localhost' || name.endsWith('.localhost') || name.endsWith('.local')
-  );
 }
 
 function toWebRequest(req: http.IncomingMessage): Request {

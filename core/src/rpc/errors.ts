@@ -14,6 +14,7 @@ const CODES: Record<string, number> = {
   parse_error: RPC.parseError,
   invalid_request: RPC.invalidRequest,
   unsupported_media_type: RPC.invalidRequest,
+  host_not_allowed: -32003,
   method_not_found: RPC.methodNotFound,
   invalid_params: RPC.invalidParams,
   unauthorized: -32001,
@@ -64,6 +65,16 @@ export class InvalidRequest extends HearthError {
 export class ParseError extends HearthError {
   constructor() {
     super('parse_error', 'the request body is not valid JSON');
+  }
+}
+
+export class MisdirectedHost extends HearthError {
+  constructor(host: string | undefined) {
+    super('host_not_allowed', `this box does not answer to the name '${String(host).slice(0, 100)}'`, {
+      hint:
+        'open it by its own name (<hostname>.local) or its IP address; to use another name, add it to the ' +
+        'allowedHosts setting',
+    });
   }
 }
 

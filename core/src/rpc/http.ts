@@ -12,8 +12,14 @@ import {
   type RpcResponse,
   type Transport,
 } from './dispatch.ts';
-import { InvalidRequest, ParseError, PayloadTooLarge, UnsupportedMediaType } from './errors.ts';
-import type { OutputStream, Surface } from './registry.ts';
+import {
+  InvalidRequest,
+  MisdirectedHost,
+  ParseError,
+  PayloadTooLarge,
+  UnsupportedMediaType,
+} from './errors.ts';
+import type { Caller, OutputStream, Surface } from './registry.ts';
 
 export const SESSION_COOKIE = 'hearth_session';
 /** A header no other site can make a browser send without our consent (CORS preflight). */
@@ -35,6 +41,8 @@ export interface HttpSurfaceOptions {
   apps?: (id: string) => AppTarget;
   /** Serves everything that is not the API (the web UI, in its own issue). */
   fallback?: (req: http.IncomingMessage, res: http.ServerResponse) => void;
+  /** Whether a Host header names this box (host-check.ts); the local socket is not asked. */
+  hostAllowed?: (host: string | undefined) => boolean;
 }
 
 /**
@@ -47,7 +55,8 @@ export class HttpSurface {
   readonly #wss: WebSocketServer;
   #inFlight = 0;
   #idle: (() => void) | undefined;
-  readonly #sockets = new Set<WebSocket>();
+  /** Open WebSocket connections, with the caller each was opened as and how to end it. */
+  readonly #sockets = new Map<WebSocket, { creds: Credentials; caller: Caller; end: () => void }>();
 
   constructor(options: HttpSurfaceOptions) {
     this.#o = options;
@@ -72,9 +81,23 @@ export class HttpSurface {
     return server;
   }
 
+  /**
+   * Ends the connections whose credential has ended since they opened (a token revoked,
+   * a session killed, logged out or expired): each of their streams ends saying why,
+   * then the connection closes (4401). Called whenever credentials change, and now and
+   * then for sessions that simply expire.
+   */
+  recheck(): void {
+    for (const c of this.#sockets.values()) {
+      if (c.caller.kind !== 'session' && c.caller.kind !== 'token') continue;
+      const now = this.#o.identify(c.creds).caller;
+      if (now.kind !== c.caller.kind || now.id !== c.caller.id) c.end();
+    }
+  }
+
   /** Resolves once no call is running (for a clean stop). */
   async drain(): Promise<void> {
-    for (const ws of this.#sockets) ws.close(1001, 'the daemon is stopping');
+    for (const ws of this.#sockets.keys()) ws.close(1001, 'the daemon is stopping');
     if (this.#inFlight === 0) return;
     await new Promise<void>((resolve) => {
       this.#idle = resolve;
@@ -95,6 +118,9 @@ export class HttpSurface {
 
   async #onRequest(req: http.IncomingMessage, res: http.ServerResponse, surface: Surface): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://x');
+    if (surface !== 'local' && this.#o.hostAllowed && !this.#o.hostAllowed(req.headers.host)) {
+      return refuseBody(req, res, 421, errorResponse(null, new MisdirectedHost(req.headers.host)));
+    }
     if (url.pathname === '/upload' && this.#o.uploads)
       return this.#onUpload(req, res, surface, this.#o.uploads);
     if (url.pathname === '/mcp' && this.#o.mcp)
@@ -211,6 +237,10 @@ export class HttpSurface {
     // before ws adds its own) must end this connection, not the process.
     socket.on('error', () => socket.destroy());
     const url = new URL(req.url ?? '/', 'http://x');
+    if (surface !== 'local' && this.#o.hostAllowed && !this.#o.hostAllowed(req.headers.host)) {
+      socket.end('HTTP/1.1 421 Misdirected Request\r\nConnection: close\r\n\r\n');
+      return;
+    }
     // Browsers always send Origin on a WebSocket; another site's page must not ride our cookie.
     if (url.pathname !== '/ws' || (req.headers.origin !== undefined && !isSameOrigin(req))) {
       socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\n\r\n');
@@ -222,8 +252,22 @@ export class HttpSurface {
   }
 
   #onSocket(ws: WebSocket, req: http.IncomingMessage, surface: Surface): void {
-    this.#sockets.add(ws);
-    const streams = new Map<string, { controller: AbortController; end: () => void }>();
+    const creds = credentialsOf(req);
+    const streams = new Map<
+      string,
+      { controller: AbortController; end: (reason?: StreamEndReason) => void }
+    >();
+    this.#sockets.set(ws, {
+      creds,
+      caller: this.#o.identify(creds).caller,
+      end: () => {
+        for (const s of [...streams.values()]) {
+          s.end(CREDENTIAL_ENDED);
+          s.controller.abort();
+        }
+        ws.close(4401, 'your session or token has ended: log in again');
+      },
+    });
     let nextStream = 1;
     let alive = true;
     const ping = setInterval(() => {
@@ -293,15 +337,21 @@ export class HttpSurface {
               ),
             );
           },
-          // Sent once, also after a cancel: it tells the client the stream is gone.
-          end: () => {
-            if (ended) return;
-            ended = true;
-            out({ jsonrpc: '2.0', method: 'stream.end', params: { stream: id } });
-            streams.delete(id);
-          },
+          end: () => end(),
         };
-        streams.set(id, { controller, end: stream.end });
+        // Sent once, also after a cancel: it tells the client the stream is gone (and why,
+        // when it was not the client's doing).
+        const end = (reason?: StreamEndReason) => {
+          if (ended) return;
+          ended = true;
+          out({
+            jsonrpc: '2.0',
+            method: 'stream.end',
+            params: { stream: id, ...(reason ? { reason } : {}) },
+          });
+          streams.delete(id);
+        };
+        streams.set(id, { controller, end });
         return stream;
       };
       const transport = this.#transport(req, surface, {
@@ -320,6 +370,17 @@ export class HttpSurface {
     });
   }
 }
+
+/** Why the daemon ended a stream, in its `stream.end` notification. */
+export interface StreamEndReason {
+  code: string;
+  message: string;
+}
+
+const CREDENTIAL_ENDED: StreamEndReason = {
+  code: 'credential_ended',
+  message: 'your session or API token has ended (logged out, killed, revoked or expired): log in again',
+};
 
 /** Already-serialized JSON. */
 class RawJson {

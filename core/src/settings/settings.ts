@@ -73,6 +73,29 @@ export const SETTINGS = {
     flag: '--log-level',
     description: 'Least severe level that is logged: debug, info, warn or error.',
   },
+  allowedHosts: {
+    schema: z.string().transform((text, ctx) => {
+      const names = text
+        .split(',')
+        .map((n) => n.trim().toLowerCase())
+        .filter(Boolean);
+      for (const n of names) {
+        if (
+          !/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(n)
+        ) {
+          ctx.addIssue({ code: 'custom', message: `'${n}' is not a host name` });
+        }
+      }
+      return names;
+    }),
+    default: '',
+    env: 'HEARTH_ALLOWED_HOSTS',
+    flag: '--allowed-hosts',
+    description:
+      'More names the box answers to, comma-separated (e.g. the name your router gives it, hearth.fritz.box). ' +
+      'Besides these it answers to its IP addresses, localhost, <hostname>.local and, once set up, other ' +
+      '.local, .home.arpa and .internal names: a page of another site must not reach it under a name of its own.',
+  },
   dev: {
     schema: bool,
     default: false,
