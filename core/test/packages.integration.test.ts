@@ -308,6 +308,13 @@ describe('service packages on real LXC', { skip }, () => {
         headers: { Authorization: `Basic ${Buffer.from('alice:wrong').toString('base64')}`, Depth: '0' },
       });
       assert.equal(wrong.status, 401);
+      // The password field is a secret (secret() in the package): the audit log never has it.
+      const [entry] = await admin.call('audit.list', { method: 'package.action.run', limit: 1 });
+      assert.deepEqual(entry?.params, {
+        id: 'radicale',
+        action: 'set-password',
+        input: { user: 'alice', password: '[redacted]' },
+      });
       await admin.call('package.uninstall', { id: 'radicale' });
     },
   );

@@ -44,6 +44,7 @@ export {
   type PackageDefinition,
   type PackageInput,
   planMigrations,
+  secret,
 } from './package.ts';
 export { compareVersions, isRange, isVersion, parseRange, parseVersion, satisfies } from './semver.ts';
 export { SDK_VERSION } from './version.ts';

@@ -225,10 +225,19 @@ export const daemonSchema = z.strictObject({
   startTimeoutSeconds: seconds(1, 3600).default(60),
 });
 
-/** A JSON Schema object describing an action's input (generated from its zod schema). */
+/**
+ * A JSON Schema object describing an action's input (generated from its zod schema).
+ * Fields marked `writeOnly: true` (the SDK's `secret()`, which adds `x-secret: true`)
+ * are secrets: the box redacts them wherever it records a call.
+ */
 const jsonSchemaObject = z
   .record(z.string(), z.unknown())
-  .refine((s) => s['type'] === 'object', 'must be a JSON Schema of type object');
+  .refine((s) => s['type'] === 'object', 'must be a JSON Schema of type object')
+  .meta({
+    description:
+      'A JSON Schema of type object. Properties with writeOnly: true (and x-secret: true, from the SDK’s ' +
+      'secret()) are secrets: the box never records their values.',
+  });
 
 export const actionSchema = z.strictObject({
   id: idSchema,
@@ -272,6 +281,11 @@ const declaredShape = {
   packageRepo: urlSchema,
   icon: z.enum(['icon.png', 'icon.svg'], { error: "must be 'icon.png' or 'icon.svg'" }),
   architectures: z.array(architectureSchema).min(1, 'must list at least one architecture'),
+  minHearthVersion: versionSchema.optional().meta({
+    description:
+      'The oldest Hearth that can run this package (what it relies on appeared then); an older box refuses ' +
+      'to install it and says so. Without it, any Hearth.',
+  }),
   volumes: z.array(volumeSchema).default([]),
   interfaces: z.array(interfaceSchema).default([]),
   dependencies: z.array(dependencySchema).default([]),

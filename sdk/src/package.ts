@@ -63,6 +63,18 @@ export interface ActionDefinition<S extends z.ZodObject = z.ZodObject> {
 }
 
 /**
+ * Marks a field of an action's input as a secret (a password, a key): the box never
+ * writes it to its audit log or its logs, and forms ask for it without showing it. In
+ * the manifest, the field's JSON Schema carries `writeOnly: true` and `x-secret: true`.
+ *
+ * @example
+ * input: z.object({ user: z.string(), password: secret(z.string().min(8).describe('At least 8 characters')) }),
+ */
+export function secret<T extends z.ZodType>(schema: T): T {
+  return schema.meta({ writeOnly: true, 'x-secret': true }) as T;
+}
+
+/**
  * Declares an action; a function so that TypeScript infers the handler's input from the
  * zod schema.
  *

@@ -4,7 +4,7 @@
 // leaves the box's own code paths unhashed.
 import { spawn } from 'node:child_process';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { defineAction, definePackage } from '@hearth/sdk';
+import { defineAction, definePackage, secret } from '@hearth/sdk';
 import { z } from 'zod';
 
 const PORT = 5232;
@@ -45,6 +45,8 @@ export default definePackage({
   packageRepo: 'https://hearth.local/services/radicale',
   icon: 'icon.svg',
   architectures: ['x86_64', 'arm64'],
+  // Its password field is a secret (secret()), which the box keeps out of its records from 0.1.0.
+  minHearthVersion: '0.1.0',
   volumes: [
     {
       id: 'collections',
@@ -116,7 +118,7 @@ export default definePackage({
           .string()
           .regex(/^[a-z0-9][a-z0-9._-]{0,31}$/, 'letters, digits, dot, dash or underscore; up to 32')
           .describe('The user name'),
-        password: z.string().min(8).max(200).describe('At least 8 characters'),
+        password: secret(z.string().min(8).max(200).describe('At least 8 characters')),
       }),
       allowedStatuses: ['running', 'stopped'],
       handler: async ({ user, password }) => {

@@ -5,7 +5,9 @@ import {
   dependentsOf,
   describeUnmet,
   freeSlot,
+  hearthTooOld,
   type InstalledSummary,
+  SOURCE_VERSION,
   unmetDependencies,
 } from './checks.ts';
 
@@ -50,4 +52,12 @@ test('slots and addresses', () => {
   assert.equal(freeSlot([0, 1, 3]), 2);
   assert.equal(addressForSlot('10.73.0.0/24', 0), '10.73.0.2');
   assert.throws(() => addressForSlot('10.73.0.0/24', 253));
+});
+
+test('a Hearth older than a package needs is too old; one run from source never is', () => {
+  assert.equal(hearthTooOld('0.1.0', '0.2.0'), true);
+  assert.equal(hearthTooOld('0.2.0', '0.2.0'), false);
+  assert.equal(hearthTooOld('1.0.0', '0.2.0'), false);
+  assert.equal(hearthTooOld('0.1.0', undefined), false);
+  assert.equal(hearthTooOld(SOURCE_VERSION, '9.0.0'), false);
 });

@@ -1,5 +1,5 @@
 import type { Dependency } from '#sdk/manifest.ts';
-import { satisfies } from '#sdk/semver.ts';
+import { compareVersions, satisfies } from '#sdk/semver.ts';
 
 export interface InstalledSummary {
   id: string;
@@ -69,3 +69,10 @@ export function freeSlot(taken: readonly number[]): number {
   while (used.has(s)) s++;
   return s;
 }
+
+/** A Hearth run from its sources; the newest there is, for what packages need. */
+export const SOURCE_VERSION = '0.0.0-dev';
+
+/** Whether Hearth `have` is older than the `minHearthVersion` a package declares. */
+export const hearthTooOld = (have: string, needs: string | undefined): boolean =>
+  needs !== undefined && have !== SOURCE_VERSION && compareVersions(have, needs) < 0;

@@ -218,6 +218,11 @@ export const packageMethods = [
     annotations: { readOnly: false },
     params: z.object({ id, action: z.string().min(1).max(64), input: z.unknown().optional() }).strict(),
     result: z.object({ result: z.unknown() }),
+    // The input's secret fields, as the package declared them, stay out of the audit log.
+    dynamicSchemas: (p, services) => {
+      const schema = services.packages.actionInputSchema(p['id'], p['action']);
+      return schema ? { input: schema } : undefined;
+    },
     handler: async (p, ctx) => ({
       result: await ctx.services.packages.runAction(p.id, p.action, p.input ?? {}),
     }),

@@ -49,7 +49,7 @@ function fakeChannels(migrate: (params: { from: string; to: string }) => Promise
   };
 }
 
-async function setup(options: { freeBytes?: number; channels?: Channels } = {}) {
+async function setup(options: { freeBytes?: number; channels?: Channels; hearthVersion?: string } = {}) {
   const root = await tempDir('hearth-packages-');
   dirs.push(root);
   const db = openDatabase(':memory:');
@@ -83,6 +83,7 @@ async function setup(options: { freeBytes?: number; channels?: Channels } = {}) 
     freeBytes: async () => options.freeBytes ?? 1e12,
     channels: options.channels ?? ({ peer: () => undefined } as unknown as Channels),
     copyTree,
+    ...(options.hearthVersion ? { hearthVersion: options.hearthVersion } : {}),
   });
   const key = await keygen(path.join(root, 'signing.key'));
   const pack = async (manifest: Partial<ManifestInput> = {}) => {
@@ -144,6 +145,41 @@ test('an unknown signer, an unmet dependency or too little space refuse with not
     code: 'not_enough_space',
   });
   assert.deepEqual(full.lxc.calls, []);
+});
+
+test('a package that needs a newer Hearth is refused before anything is unpacked', async () => {
+  const s = await setup({ hearthVersion: '0.1.0' });
+  s.signers.add(s.key.publicKey, 'us');
+  await assert.rejects(
+    s.packages.install(await s.pack({ minHearthVersion: '99.0.0' }), { allowUntrusted: false, start: true }),
+    { code: 'hearth_too_old', message: /needs Hearth 99\.0\.0 or newer/ },
+  );
+  assert.deepEqual(s.lxc.calls, []);
+  assert.equal(
+    (
+      await s.packages.install(await s.pack({ minHearthVersion: '0.1.0' }), {
+        allowUntrusted: false,
+        start: false,
+      })
+    ).version,
+    '1.2.0',
+  );
+});
+
+test('an action’s input schema is what the package declared', async () => {
+  const s = await setup();
+  s.signers.add(s.key.publicKey, 'us');
+  const input = { type: 'object', properties: { phrase: { type: 'string', writeOnly: true } } };
+  await s.packages.install(
+    await s.pack({
+      actions: [{ id: 'unlock', name: 'Unlock', description: 'd', input, allowedStatuses: ['running'] }],
+    }),
+    { allowUntrusted: false, start: false },
+  );
+  assert.deepEqual(s.packages.actionInputSchema('hello-world', 'unlock'), input);
+  assert.equal(s.packages.actionInputSchema('hello-world', 'other'), undefined);
+  assert.equal(s.packages.actionInputSchema('nothing', 'unlock'), undefined);
+  assert.equal(s.packages.actionInputSchema({ id: 1 }, 'unlock'), undefined);
 });
 
 test('allowUntrusted installs an unknown signer’s package; installing twice is a conflict', async () => {

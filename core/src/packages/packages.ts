@@ -21,6 +21,7 @@ import {
   dependentsOf,
   describeUnmet,
   freeSlot,
+  hearthTooOld,
   type InstalledSummary,
   spaceNeeded,
   unmetDependencies,
@@ -30,6 +31,7 @@ import { type Desired, type Phase, plan, type Step } from './plan.ts';
 
 type ProgressSink = (p: Progress) => void;
 
+import { VERSION } from '../version.ts';
 import type { Signers } from './signers.ts';
 
 export type PackageStatus = Phase | 'running' | 'starting' | 'stopping' | 'stopped';
@@ -84,6 +86,8 @@ export interface PackagesOptions {
   copyTree: (src: string, dest: string) => Promise<void>;
   /** How long an updated package's runtime has to connect and migrate. */
   updateTimeoutMs?: number;
+  /** The Hearth packages are checked against (their minHearthVersion); default this one. */
+  hearthVersion?: string;
   now?: () => number;
 }
 
@@ -97,6 +101,15 @@ export class DependencyUnmet extends HearthError {
   constructor(id: string, problems: string) {
     super('dependency_unmet', `${id} needs other packages first: ${problems}`, {
       hint: 'install or start those packages, then try again',
+    });
+  }
+}
+
+export class HearthTooOld extends HearthError {
+  constructor(id: string, needs: string, have: string) {
+    super('hearth_too_old', `${id} needs Hearth ${needs} or newer, and this box runs ${have}`, {
+      hint: 'update Hearth first, or install an older version of the package',
+      data: { needs, have },
     });
   }
 }
@@ -159,7 +172,7 @@ const fromRow = (r: Row): InstalledPackage => ({
  * any point is undone or finished by the first reconcile after the restart.
  */
 export class Packages {
-  readonly #o: PackagesOptions & { now: () => number };
+  readonly #o: PackagesOptions & { now: () => number; hearthVersion: string };
   readonly #busy = new Set<string>();
   readonly #crashes = new Map<string, number[]>();
   /** What the last reconcile pass saw of each of our containers. */
@@ -171,7 +184,7 @@ export class Packages {
   #reconciling: Promise<Map<string, unknown>> | undefined;
 
   constructor(options: PackagesOptions) {
-    this.#o = { now: Date.now, ...options };
+    this.#o = { now: Date.now, hearthVersion: VERSION, ...options };
   }
 
   dirs(id: string, version: string): PackageDirs {
@@ -780,6 +793,12 @@ export class Packages {
   }
 
   /** Runs one of the package's actions in its runtime and returns what it answered. */
+  /** The JSON Schema of an installed package's action input, if there is such a package and action. */
+  actionInputSchema(id: unknown, actionId: unknown): Record<string, unknown> | undefined {
+    if (typeof id !== 'string' || typeof actionId !== 'string') return undefined;
+    return this.view(id)?.manifest.actions.find((a) => a.id === actionId)?.input;
+  }
+
   async runAction(id: string, actionId: string, input: unknown): Promise<unknown> {
     const pkg = this.get(id);
     const action = pkg.manifest.actions.find((a) => a.id === actionId);
@@ -849,12 +868,20 @@ export class Packages {
     }
   }
 
-  /** Checks the signature and every member of a .hpk, for this box's signers and architecture. */
-  #verify(file: string, allowUntrusted: boolean, progress: ProgressSink) {
+  /**
+   * Checks the signature and every member of a .hpk, for this box's signers and
+   * architecture, and that this Hearth is new enough for it.
+   */
+  async #verify(file: string, allowUntrusted: boolean, progress: ProgressSink) {
     progress({ step: 'verify' });
-    return this.#sdk(() =>
+    const verified = await this.#sdk(() =>
       readHpk(file, { trustedSigners: this.#o.signers.publicKeys(), allowUntrusted, arch: this.#o.arch }),
     );
+    const needs = verified.manifest.minHearthVersion;
+    if (hearthTooOld(this.#o.hearthVersion, needs)) {
+      throw new HearthTooOld(verified.manifest.id, needs!, this.#o.hearthVersion);
+    }
+    return verified;
   }
 
   async #sdk<T>(work: () => Promise<T>): Promise<T> {

@@ -72,6 +72,50 @@ function setup(
 }
 
 const call = (method: string, params: unknown = {}) => ({ jsonrpc: '2.0', id: 1, method, params });
+
+test('params known only at call time are redacted by the schema the method finds for them', async () => {
+  const audit: AuditEntry[] = [];
+  const dispatcher = new Dispatcher({
+    registry: new Registry([
+      defineMethod({
+        name: 'test.action',
+        description: 'runs a package action',
+        access: 'operate',
+        params: z.object({ id: z.string(), input: z.unknown() }),
+        result: z.object({}),
+        handler: () => ({}),
+        dynamicSchemas: (p) =>
+          p['id'] === 'vault'
+            ? { input: { type: 'object', properties: { phrase: { type: 'string', writeOnly: true } } } }
+            : undefined,
+      }),
+    ]),
+    services: {} as Services,
+    isSetupMode: () => false,
+    audit: (e) => audit.push(e),
+    limits: new CallLimits({ perCredential: 100, perAnonymousAddress: 100 }),
+    maxAnswerBytes: 1 << 20,
+    log: silentLogger,
+  });
+  const t: Transport = {
+    identify: () => admin,
+    sameOrigin: true,
+    address: '192.0.2.1',
+    userAgent: 'test',
+    surface: 'http',
+    secure: false,
+  };
+  await dispatcher.handle(
+    call('test.action', { id: 'vault', input: { phrase: 'open sesame', label: 'x' } }),
+    t,
+  );
+  await dispatcher.handle(
+    call('test.action', { id: 'other', input: { password: 'hunter2', label: 'y' } }),
+    t,
+  );
+  assert.deepEqual(audit[0]!.params, { id: 'vault', input: { phrase: '[redacted]', label: 'x' } });
+  assert.deepEqual(audit[1]!.params, { id: 'other', input: { password: '[redacted]', label: 'y' } });
+});
 const admin: Identity = { caller: { kind: 'local' }, viaCookie: false };
 
 test('an unexpected error is -32603 with nothing of our insides', async () => {

@@ -209,7 +209,11 @@ export class Dispatcher {
   #redacted(name: string, method: MethodDef | undefined, rawParams: unknown): unknown {
     if (!method) return '[unknown method]';
     try {
-      return redactParams(method.params, rawParams);
+      const dynamic =
+        method.dynamicSchemas && isRecord(rawParams)
+          ? method.dynamicSchemas(rawParams, this.#o.services)
+          : undefined;
+      return redactParams(method.params, rawParams, dynamic);
     } catch (error) {
       // The call has happened: it is recorded even if its params cannot be shown.
       this.#o.log.error('could not redact params for the audit log', { method: name, error });
@@ -250,6 +254,9 @@ const requestShape = z.object({
   id: z.union([z.string().max(200), z.number(), z.null()]).optional(),
   params: z.union([z.record(z.string(), z.unknown()), z.array(z.unknown())]).optional(),
 });
+
+const isRecord = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function idOf(request: unknown): RpcId {
   if (typeof request !== 'object' || request === null || !('id' in request)) return null;

@@ -80,6 +80,15 @@ export interface MethodDef<
   result: R;
   annotations: Annotations;
   handler: (params: z.output<P>, ctx: CallContext) => Promise<z.input<R>> | z.input<R>;
+  /**
+   * JSON Schemas of params only known at call time, by param name (a package action's
+   * `input`, declared by the package): their secret fields are redacted like the
+   * registry's own. Gets the params before validation: check what you read.
+   */
+  dynamicSchemas?: (
+    params: Record<string, unknown>,
+    services: Services,
+  ) => Record<string, unknown> | undefined;
 }
 
 type AnnotationInput = Partial<Annotations>;
@@ -96,6 +105,7 @@ export function defineMethod<N extends string, P extends z.ZodType, R extends z.
   result: R;
   annotations?: AnnotationInput;
   handler: MethodDef<N, P, R>['handler'];
+  dynamicSchemas?: MethodDef['dynamicSchemas'];
 }): MethodDef<N, P, R> {
   const readOnly = def.annotations?.readOnly ?? (def.access === 'read' || def.access === 'public');
   return {
