@@ -28,7 +28,8 @@ APT_PACKAGES := curl ca-certificates openssl python3 make g++ git \
 	dbus systemd socat procps \
 	lxc uidmap squashfs-tools squashfs-tools-ng busybox-static nftables iproute2 \
 	erofs-utils dosfstools mtools fdisk e2fsprogs zstd xz-utils \
-	qemu-system-x86 qemu-system-arm qemu-utils ovmf qemu-efi-aarch64
+	qemu-system-x86 qemu-system-arm qemu-utils ovmf qemu-efi-aarch64 \
+	chromium
 # Keyed by the list, so a checkout that needs other packages checks again.
 APT_STAMP := $(CACHE)/apt-$(shell echo $(APT_PACKAGES) | sha256sum | cut -c1-12).stamp
 

@@ -29,6 +29,7 @@ import { Channels } from './packages/effects-host.ts';
 import { Packages } from './packages/packages.ts';
 import { Signers } from './packages/signers.ts';
 import { makePaths, type Paths } from './paths.ts';
+import { AppCapabilities } from './rpc/app-capability.ts';
 import { CallLimits } from './rpc/call-limits.ts';
 import { Dispatcher } from './rpc/dispatch.ts';
 import { hostAllowed } from './rpc/host-check.ts';
@@ -215,6 +216,7 @@ export async function startDaemon(settings: Settings, hooks: DaemonHooks = {}): 
   const surface = new HttpSurface({
     mcp: (req, res, where) => mcp.handle(req, res, where),
     apps: (id) => packages.service.appTarget(id),
+    appCapabilities: new AppCapabilities((caller) => auth.identifyCaller(caller)),
     dispatcher,
     identify: (c) => auth.identify(c),
     maxBodyBytes: settings.maxBodyBytes,

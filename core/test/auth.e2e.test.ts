@@ -34,6 +34,18 @@ describe('setup, login, sessions and tokens on a real daemon', () => {
     await rejectsWith(anon.call('server.info'), 'setup_required');
     await rejectsWith(d.client({ bearer: d.localToken }).call('server.info'), 'setup_required');
     await rejectsWith(anon.call('setup.execute', { hostname: 'box', password: 'short' }), 'invalid_params');
+    await assert.rejects(
+      anon.call('setup.execute', { hostname: 'box', password: 'x' }),
+      /at least 12 characters/,
+    );
+    // The length is in the published schemas, for every client to see before it calls.
+    const discover = (await anon.call('rpc.discover')) as unknown as {
+      methods: { name: string; params: { name: string; schema: { minLength?: number } }[] }[];
+    };
+    const param = (method: string, name: string) =>
+      discover.methods.find((m) => m.name === method)?.params.find((p) => p.name === name)?.schema;
+    assert.equal(param('setup.execute', 'password')?.minLength, 12);
+    assert.equal(param('auth.password.change', 'new')?.minLength, 12);
     await rejectsWith(
       anon.call('setup.execute', { hostname: 'not a name!', password: PASSWORD }),
       'invalid_params',

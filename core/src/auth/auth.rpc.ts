@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { HearthError } from '../errors.ts';
 import { type CallContext, defineMethod, noParams, SCOPES, secret } from '../rpc/registry.ts';
+import { newPasswordSchema } from './passwords.ts';
 
 const ok = z.object({ ok: z.literal(true) });
 
@@ -92,7 +93,7 @@ export const authMethods = [
     params: z
       .object({
         current: secret(z.string().min(1).max(1024)),
-        new: secret(z.string().min(1).max(1024)),
+        new: newPasswordSchema(),
       })
       .strict(),
     result: ok,

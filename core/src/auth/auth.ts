@@ -231,6 +231,28 @@ export class Auth {
     return { caller: { kind: 'anonymous' }, viaCookie: false };
   }
 
+  /**
+   * Who a caller known by id is now: the same caller while its session or token lives
+   * (with the token's current name and scope), anonymous once it has ended.
+   */
+  identifyCaller(caller: { kind: 'session' | 'token' | 'local'; id?: string }): Identity {
+    if (caller.kind === 'local') return { caller: { kind: 'local' }, viaCookie: false };
+    if (caller.kind === 'session') {
+      const alive = this.#o.db
+        .prepare('SELECT 1 FROM sessions WHERE id = ? AND expires_at > ?')
+        .get(caller.id, this.#o.now());
+      return alive
+        ? { caller: { kind: 'session', id: caller.id! }, viaCookie: false }
+        : { caller: { kind: 'anonymous' }, viaCookie: false };
+    }
+    const row = this.#o.db.prepare('SELECT id, name, scope FROM api_tokens WHERE id = ?').get(caller.id) as
+      | { id: string; name: string; scope: Scope }
+      | undefined;
+    return row
+      ? { caller: { kind: 'token', id: row.id, name: row.name, scope: row.scope }, viaCookie: false }
+      : { caller: { kind: 'anonymous' }, viaCookie: false };
+  }
+
   logout(sessionId: string): void {
     this.#o.db.prepare('DELETE FROM sessions WHERE id = ?').run(sessionId);
     this.#credentialsEnded();

@@ -1,6 +1,8 @@
 import crypto from 'node:crypto';
 import { promisify } from 'node:util';
+import { z } from 'zod';
 import { InvalidParams } from '../errors.ts';
+import { secret } from '../rpc/registry.ts';
 
 export interface KdfParams {
   memoryKiB: number;
@@ -15,6 +17,22 @@ export const MIN_PASSWORD_LENGTH = 12;
 const MAX_PASSWORD_LENGTH = 1024;
 
 const argon2 = promisify(crypto.argon2);
+
+/**
+ * A new password, as the API takes it: at least MIN_PASSWORD_LENGTH characters (code
+ * points, as checkPasswordStrength counts them), secret. In the schema, so every surface
+ * (and a client reading the JSON Schema) refuses a short one before anything runs.
+ */
+export const newPasswordSchema = () =>
+  secret(
+    z
+      .string()
+      .max(MAX_PASSWORD_LENGTH)
+      .refine((p) => [...p].length >= MIN_PASSWORD_LENGTH, {
+        message: `must have at least ${MIN_PASSWORD_LENGTH} characters — a few unrelated words make a long password that is easy to remember`,
+      })
+      .meta({ minLength: MIN_PASSWORD_LENGTH, description: `at least ${MIN_PASSWORD_LENGTH} characters` }),
+  );
 
 export function checkPasswordStrength(password: string): void {
   if ([...password].length < MIN_PASSWORD_LENGTH) {

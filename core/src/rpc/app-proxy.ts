@@ -7,6 +7,33 @@ export interface AppTarget {
   port: number;
 }
 
+/** What a package's page may still do in its sandbox: run scripts, submit forms, open popups, download. */
+export const APP_SANDBOX = 'sandbox allow-scripts allow-forms allow-popups allow-modals allow-downloads';
+
+/** What lets the sandboxed page read its own package's answers (it holds the capability). */
+const OPAQUE_ORIGIN = { 'access-control-allow-origin': 'null', vary: 'Origin' };
+
+/**
+ * The answer to a CORS preflight from a package's sandboxed page to its own capability
+ * path: whatever method and headers it asks for, as the package itself would take them.
+ */
+export function answerPreflight(req: http.IncomingMessage, res: http.ServerResponse): void {
+  res.writeHead(204, {
+    ...OPAQUE_ORIGIN,
+    'access-control-allow-methods': String(req.headers['access-control-request-method'] ?? 'GET').slice(
+      0,
+      100,
+    ),
+    'access-control-allow-headers': String(req.headers['access-control-request-headers'] ?? '').slice(
+      0,
+      1000,
+    ),
+    'access-control-max-age': '600',
+    'cache-control': 'no-store',
+  });
+  res.end();
+}
+
 /** `/app/<id>/<rest>`: the package id and the path to ask its UI for. */
 export const APP_PATH = /^\/app\/([a-z0-9][a-z0-9-]*)(\/.*)?$/;
 
@@ -33,7 +60,16 @@ const HOP = new Set([
 export function proxyToApp(
   req: http.IncomingMessage,
   res: http.ServerResponse,
-  to: { id: string; target: AppTarget; path: string; sessionCookie: string },
+  to: {
+    id: string;
+    target: AppTarget;
+    path: string;
+    /** Where the package's pages are, as the browser sees them: `/app/<id>` or a capability path. */
+    prefix: string;
+    sessionCookie: string;
+    /** Let the sandboxed page itself (origin `null`) read the answer: it came by a capability path. */
+    opaqueOrigin: boolean;
+  },
   log: Logger,
   timeoutMs = 30_000,
 ): void {
@@ -51,7 +87,7 @@ export function proxyToApp(
   const cookies = withoutCookie(req.headers.cookie, to.sessionCookie);
   if (cookies) headers['cookie'] = cookies;
   else delete headers['cookie'];
-  const prefix = `/app/${id}`;
+  const prefix = to.prefix;
   const forwardedFor = [req.headers['x-forwarded-for'], req.socket.remoteAddress].filter(Boolean).join(', ');
   Object.assign(headers, {
     host: `${target.host}:${target.port}`,
@@ -63,10 +99,20 @@ export function proxyToApp(
   const upstream = http.request(
     { host: target.host, port: target.port, method: req.method, path: to.path, headers, timeout: timeoutMs },
     (answer) => {
-      const out: http.OutgoingHttpHeaders = {};
+      const out: Record<string, string | string[]> = {};
       for (const [k, v] of Object.entries(answer.headers)) if (v !== undefined && !HOP.has(k)) out[k] = v;
       const location = answer.headers.location;
       if (location?.startsWith('/') && !location.startsWith('//')) out['location'] = prefix + location;
+      // The page is served from the box's own origin: sandboxed without allow-same-origin
+      // it runs in an opaque origin of its own, so a script in it (the package's, or an
+      // XSS in the app) cannot call the API with the owner's cookie. Added to the app's own
+      // policy, never replacing it. (Packages get origins of their own with the
+      // reachability work.)
+      const own = answer.headers['content-security-policy'];
+      out['content-security-policy'] = [...(own === undefined ? [] : [own].flat()), APP_SANDBOX];
+      // A capability path must not travel to other sites in Referer.
+      out['referrer-policy'] = 'no-referrer';
+      if (to.opaqueOrigin) Object.assign(out, OPAQUE_ORIGIN);
       res.writeHead(answer.statusCode ?? 502, answer.statusMessage, out);
       answer.pipe(res);
       answer.on('error', () => res.destroy());

@@ -4,7 +4,8 @@ import { WebSocket, WebSocketServer } from 'ws';
 import type { Credentials } from '../auth/auth.ts';
 import { HearthError } from '../errors.ts';
 import type { Logger } from '../log/log.ts';
-import { APP_PATH, type AppTarget, proxyToApp } from './app-proxy.ts';
+import { AppCapabilities } from './app-capability.ts';
+import { APP_PATH, type AppTarget, answerPreflight, proxyToApp } from './app-proxy.ts';
 import {
   type Dispatcher,
   errorResponse,
@@ -39,6 +40,8 @@ export interface HttpSurfaceOptions {
   mcp?: (req: http.IncomingMessage, res: http.ServerResponse, surface: 'http' | 'local') => Promise<void>;
   /** Finds a package's web UI for `/app/<id>/…` (throws a HearthError when there is none to reach). */
   apps?: (id: string) => AppTarget;
+  /** Capability paths for packages' sandboxed pages (app-capability.ts). */
+  appCapabilities?: AppCapabilities;
   /** Serves everything that is not the API (the web UI, in its own issue). */
   fallback?: (req: http.IncomingMessage, res: http.ServerResponse) => void;
   /** Whether a Host header names this box (host-check.ts); the local socket is not asked. */
@@ -126,7 +129,7 @@ export class HttpSurface {
     if (url.pathname === '/mcp' && this.#o.mcp)
       return this.#o.mcp(req, res, surface === 'local' ? 'local' : 'http');
     const app = APP_PATH.exec(url.pathname);
-    if (app && this.#o.apps) return this.#onApp(req, res, surface, app[1]!, (app[2] ?? '/') + url.search);
+    if (app && this.#o.apps) return this.#onApp(req, res, surface, app[1]!, app[2] ?? '/', url.search);
     if (url.pathname !== '/rpc/v1') {
       if (this.#o.fallback) return this.#o.fallback(req, res);
       return send(res, 404, { error: 'not found' });
@@ -197,18 +200,36 @@ export class HttpSurface {
     }
   }
 
-  /** `/app/<id>/…`: a package's web UI, for a caller who may operate the box. */
+  /**
+   * `/app/<id>/…`: a package's web UI, for a caller who may operate the box; sandboxed,
+   * so a browser moves from the box's cookie to a capability path (app-capability.ts).
+   */
   #onApp(
     req: http.IncomingMessage,
     res: http.ServerResponse,
     surface: Surface,
     id: string,
-    path: string,
+    rest: string,
+    search: string,
   ): void {
+    const caps = this.#o.appCapabilities;
+    const first = rest.split('/')[1] ?? '';
+    const capability = caps && AppCapabilities.isCapability(first) ? first : undefined;
+    const readOnly = req.method === 'GET' || req.method === 'HEAD';
     let target: AppTarget;
+    let transport = this.#transport(req, surface, {});
     try {
-      const readOnly = req.method === 'GET' || req.method === 'HEAD';
-      this.#o.dispatcher.authorize('operate', this.#transport(req, surface, {}), { readOnly });
+      if (capability) {
+        const identity = caps!.verify(capability, id);
+        if (!identity) throw new ExpiredAppLink(id);
+        transport = { ...transport, identify: () => identity };
+        if (req.method === 'OPTIONS' && req.headers.origin === 'null') {
+          req.resume();
+          answerPreflight(req, res);
+          return;
+        }
+      }
+      this.#o.dispatcher.authorize('operate', transport, { readOnly });
       target = this.#o.apps!(id);
     } catch (error) {
       req.resume();
@@ -216,7 +237,32 @@ export class HttpSurface {
       send(res, statusOf(error), errorResponse(null, error, this.#o.log, 'app'));
       return;
     }
-    proxyToApp(req, res, { id, target, path, sessionCookie: SESSION_COOKIE }, this.#o.log);
+    const identity = transport.identify();
+    if (!capability && caps && readOnly && identity.viaCookie && identity.caller.kind === 'session') {
+      req.resume();
+      res.writeHead(303, {
+        Location: `/app/${id}/${caps.mint(identity.caller, id)}${rest}${search}`,
+        'Cache-Control': 'no-store',
+        'Referrer-Policy': 'no-referrer',
+      });
+      res.end();
+      return;
+    }
+    const prefix = capability ? `/app/${id}/${capability}` : `/app/${id}`;
+    const path = (capability ? rest.slice(capability.length + 1) || '/' : rest) + search;
+    proxyToApp(
+      req,
+      res,
+      {
+        id,
+        target,
+        path,
+        prefix,
+        sessionCookie: SESSION_COOKIE,
+        opaqueOrigin: capability !== undefined && req.headers.origin === 'null',
+      },
+      this.#o.log,
+    );
   }
 
   #transport(req: http.IncomingMessage, surface: Surface, extra: Partial<Transport>): Transport {
@@ -368,6 +414,18 @@ export class HttpSurface {
         }),
       );
     });
+  }
+}
+
+class ExpiredAppLink extends HearthError {
+  constructor(id: string) {
+    super(
+      'unauthorized',
+      'this link to a package’s page is no longer valid (you logged out, or the box restarted)',
+      {
+        hint: `open the package again: /app/${id}/`,
+      },
+    );
   }
 }
 

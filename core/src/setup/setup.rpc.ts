@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { newPasswordSchema } from '../auth/passwords.ts';
 import { defineMethod, noParams, secret } from '../rpc/registry.ts';
 
 export const hostnameSchema = z
@@ -34,7 +35,7 @@ export const setupMethods = [
     params: z
       .object({
         hostname: hostnameSchema,
-        password: secret(z.string().min(1).max(1024)),
+        password: newPasswordSchema(),
         dataDrive: z
           .string()
           .min(1)
