@@ -70,6 +70,8 @@ export interface DaemonInfo {
 }
 
 const HOUR = 3_600_000;
+// How long a stop waits for calls and package operations under way (systemd waits 90 s).
+const STOP_GRACE_MS = 10_000;
 
 /**
  * The composition root: builds every service in dependency order, opens the surfaces,
@@ -305,11 +307,19 @@ export async function startDaemon(settings: Settings, hooks: DaemonHooks = {}): 
       const closed = Promise.all([closeServer(tcp), closeServer(local)]);
       // MCP's streams stay open for their sessions' lives: end them, or the servers never close.
       await mcp.close();
-      await surface.drain();
+      await surface.drain(STOP_GRACE_MS);
+      // Connections of calls that did not finish in time are cut.
+      tcp.closeAllConnections();
+      local.closeAllConnections();
       await closed;
       // The containers go on running; their runtimes reconnect when we are back.
       await packages.channels.closeAll();
-      await packages.service.idle();
+      // An operation cut short here is finished or undone at the next start, as after a crash.
+      const idle = await Promise.race([
+        packages.service.idle().then(() => true),
+        new Promise<boolean>((r) => setTimeout(() => r(false), STOP_GRACE_MS).unref()),
+      ]);
+      if (!idle) log.warn('stopping with a package operation under way');
       audit.flush();
       db.close();
       for (const f of [paths.socket, paths.localCookie, path.join(paths.runtimeDir, 'daemon.json')]) {

@@ -29,6 +29,8 @@ const anything = fc.oneof(
     1e308,
     { __proto__: { admin: true } },
     { constructor: { prototype: 1 } },
+    { constructor: null },
+    { params: { constructor: null } },
   ),
 );
 

@@ -18,6 +18,7 @@ import { type ParamInfo, paramsOf, parseParams, UsageError } from './args.ts';
 import { formatResult } from './format.ts';
 import { promptSecret } from './prompt.ts';
 import { forgetSession, resolveTarget, saveSession } from './target.ts';
+import { printable, printableStream } from './terminal.ts';
 
 const EXIT = { ok: 0, failed: 1, usage: 2, unavailable: 69, internal: 70 } as const;
 
@@ -31,7 +32,14 @@ interface Globals {
 }
 
 /** The front door of every command but `daemon`: returns the exit code. */
-export async function runCli(argv: string[], out = process.stdout, err = process.stderr): Promise<number> {
+export async function runCli(
+  argv: string[],
+  stdout: NodeJS.WritableStream = process.stdout,
+  stderr: NodeJS.WritableStream = process.stderr,
+): Promise<number> {
+  // What the box says is not the CLI's to trust: no escape sequence reaches the terminal.
+  const out = printableStream(stdout);
+  const err = printableStream(stderr);
   try {
     const { globals, rest } = splitGlobals(argv);
     return await dispatch(rest, globals, out);
@@ -194,7 +202,7 @@ function uploadMeter(file: string): ((sent: number, total: number) => void) | un
   if (!process.stderr.isTTY) return undefined;
   const mib = (n: number) => (n / 1048576).toFixed(1);
   return (sent, total) => {
-    process.stderr.write(`\ruploading ${path.basename(file)}: ${mib(sent)} of ${mib(total)} MiB`);
+    process.stderr.write(`\ruploading ${printable(path.basename(file))}: ${mib(sent)} of ${mib(total)} MiB`);
     if (sent === total) process.stderr.write('\n');
   };
 }
@@ -213,7 +221,7 @@ async function follow(
   for (const e of result.entries ?? []) print(e);
   await new Promise<void>((resolve) => {
     ws.onStream(result.stream, print, (reason) => {
-      if (reason) process.stderr.write(`hearth: ${reason.message}\n`);
+      if (reason) process.stderr.write(`hearth: ${printable(reason.message)}\n`);
       resolve();
     });
     process.once('SIGINT', resolve);

@@ -74,14 +74,24 @@ export function stdoutSink(stream: NodeJS.WritableStream = process.stdout): LogS
 
 /**
  * JSON lines appended to a file: where there is no journal, `server.logs` reads this.
- * Appends are synchronous so the last lines before a crash are on disk.
+ * Appends are synchronous so the last lines before a crash are on disk. Past `maxBytes`
+ * the file becomes `<file>.1` (replacing the one before) and a new one begins, so the
+ * log takes at most twice that, whatever anyone makes the daemon log.
  */
-export function fileSink(file: string): LogSink {
+export function fileSink(file: string, options: { maxBytes?: number } = {}): LogSink {
+  const maxBytes = options.maxBytes ?? 16 << 20;
   fs.mkdirSync(path.dirname(file), { recursive: true });
-  const fd = fs.openSync(file, 'a', 0o640);
+  let fd = fs.openSync(file, 'a', 0o640);
+  let size = fs.fstatSync(fd).size;
   return (r) => {
-    const line = JSON.stringify({ ...r, fields: r.fields ? serializableFields(r.fields) : undefined });
-    fs.writeSync(fd, `${line}\n`);
+    const line = `${JSON.stringify({ ...r, fields: r.fields ? serializableFields(r.fields) : undefined })}\n`;
+    if (size > 0 && size + Buffer.byteLength(line) > maxBytes) {
+      fs.closeSync(fd);
+      fs.renameSync(file, `${file}.1`);
+      fd = fs.openSync(file, 'a', 0o640);
+      size = 0;
+    }
+    size += fs.writeSync(fd, line);
   };
 }
 

@@ -213,3 +213,22 @@ test('anonymous callers have a budget per address, credentials one each, root no
   const all = (await root.dispatcher.handle(batchOf(50, 'test.big'), root.transport)) as RpcResponse[];
   assert.equal(all.filter((a) => 'error' in a && a.error.data?.code === 'rate_limited').length, 0);
 });
+
+test('input the validator cannot read is invalid input, not an internal error', async () => {
+  const { dispatcher, transport } = setup(admin);
+  const codes: unknown[] = [];
+  for (const body of [
+    '{"jsonrpc":"2.0","id":1,"method":"test.write","params":{"constructor":null}}',
+    '{"jsonrpc":"2.0","id":1,"method":"test.write","constructor":null}',
+    '{"jsonrpc":"2.0","id":1,"method":"test.write","params":{"password":"x","constructor":null}}',
+    '[{"jsonrpc":"2.0","id":1,"method":"test.big","params":{"constructor":null}}]',
+  ]) {
+    const a = (await dispatcher.handle(JSON.parse(body), transport)) as RpcResponse | RpcResponse[];
+    for (const r of [a].flat()) codes.push('error' in r ? r.error.code : 'ok');
+  }
+  assert.ok(!codes.includes(-32603), JSON.stringify(codes));
+  assert.ok(
+    codes.every((c) => c === -32602 || c === -32600),
+    JSON.stringify(codes),
+  );
+});

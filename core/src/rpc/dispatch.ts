@@ -97,7 +97,7 @@ export class Dispatcher {
   }
 
   async handleOne(request: unknown, t: Transport): Promise<RpcResponse | undefined> {
-    const shape = requestShape.safeParse(request);
+    const shape = validate(requestShape, request);
     if (!shape.success) {
       const id = idOf(request);
       return errorResponse(id, new InvalidRequest('not a JSON-RPC 2.0 request object'));
@@ -135,7 +135,7 @@ export class Dispatcher {
     if (Array.isArray(rawParams)) {
       throw new InvalidParams('params must be an object of named fields, not an array');
     }
-    const parsed = method.params.safeParse(rawParams ?? {});
+    const parsed = validate(method.params, rawParams ?? {});
     if (!parsed.success) {
       throw new InvalidParams(`invalid params for ${method.name}: ${describeIssues(parsed.error)}`, {
         data: { issues: parsed.error.issues.map((i) => ({ path: i.path.map(String), message: i.message })) },
@@ -254,6 +254,27 @@ const requestShape = z.object({
   id: z.union([z.string().max(200), z.number(), z.null()]).optional(),
   params: z.union([z.record(z.string(), z.unknown()), z.array(z.unknown())]).optional(),
 });
+
+/**
+ * `schema.safeParse(value)`, for what callers send: zod throws on some shapes of input
+ * instead of reporting them (an own key `constructor: null` breaks its plain-object
+ * check), and input a validator cannot read is invalid input, not an internal error.
+ */
+function validate<T extends z.ZodType>(schema: T, value: unknown): ReturnType<T['safeParse']> {
+  try {
+    return schema.safeParse(value) as ReturnType<T['safeParse']>;
+  } catch {
+    const error = new z.ZodError([
+      {
+        code: 'custom',
+        path: [],
+        message: 'could not be read (an object with a key such as constructor: null?)',
+        input: value,
+      },
+    ]);
+    return { success: false, error } as ReturnType<T['safeParse']>;
+  }
+}
 
 const isRecord = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);

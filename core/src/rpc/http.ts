@@ -98,13 +98,24 @@ export class HttpSurface {
     }
   }
 
-  /** Resolves once no call is running (for a clean stop). */
-  async drain(): Promise<void> {
+  /**
+   * Resolves once no call is running (for a clean stop), or after `graceMs` with the
+   * calls still running left behind (logged): a call that never ends (a download that
+   * trickles forever) must not keep the daemon from stopping.
+   */
+  async drain(graceMs: number): Promise<void> {
     for (const ws of this.#sockets.keys()) ws.close(1001, 'the daemon is stopping');
     if (this.#inFlight === 0) return;
-    await new Promise<void>((resolve) => {
-      this.#idle = resolve;
+    let timer: NodeJS.Timeout | undefined;
+    const idle = new Promise<boolean>((resolve) => {
+      this.#idle = () => resolve(true);
     });
+    const late = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), graceMs);
+    });
+    const drained = await Promise.race([idle, late]);
+    clearTimeout(timer);
+    if (!drained) this.#o.log.warn('stopping with calls still running', { calls: this.#inFlight });
   }
 
   async #track(p: Promise<void>): Promise<void> {

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -74,6 +75,18 @@ test('a path on the box is used as it is and never deleted', async () => {
   assert.equal(opened.file, file);
   await opened.release();
   assert.ok(fs.existsSync(file));
+});
+
+test('a path that is not a regular file is refused before anything reads it', async () => {
+  const { u } = uploads();
+  const refused = async (file: string, code: string, pattern: RegExp) =>
+    assert.rejects(u.open({ path: file }), (e) => codeOf(e) === code && pattern.test((e as Error).message));
+  await refused('/dev/zero', 'invalid_params', /is a device, not a file/);
+  await refused(root, 'invalid_params', /is a directory/);
+  await refused(path.join(root, 'missing.hpk'), 'not_found', /file '.*missing\.hpk' does not exist/);
+  const fifo = path.join(root, 'fifo');
+  execFileSync('mkfifo', [fifo]);
+  await refused(fifo, 'invalid_params', /is a pipe/);
 });
 
 test('too large, cut short, not an id, no room: each refused, nothing left behind', async () => {

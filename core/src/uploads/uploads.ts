@@ -48,6 +48,31 @@ export class DownloadFailed extends HearthError {
   }
 }
 
+/**
+ * A path on the box must name a regular file: reading a device (/dev/zero), a FIFO or a
+ * directory would never end, or fail deep inside the reader.
+ */
+async function checkRegularFile(file: string): Promise<void> {
+  const st = await fsp.stat(file).catch((e: NodeJS.ErrnoException) => {
+    if (e.code === 'ENOENT' || e.code === 'ENOTDIR') {
+      throw new NotFound('file', file, { hint: 'give the path of the .hpk file on the box' });
+    }
+    throw new InvalidParams(`cannot read ${file}: ${e.code ?? e.message}`);
+  });
+  if (!st.isFile()) {
+    const what = st.isDirectory()
+      ? 'a directory'
+      : st.isFIFO()
+        ? 'a pipe'
+        : st.isSocket()
+          ? 'a socket'
+          : 'a device';
+    throw new InvalidParams(`${file} is ${what}, not a file`, {
+      hint: 'give the path of the .hpk file on the box',
+    });
+  }
+}
+
 const ID = /^up_[0-9a-f]{32}$/;
 // The space an upload must leave free, so a big file cannot fill the data drive.
 const RESERVE = 256 << 20;
@@ -89,7 +114,10 @@ export class Uploads {
     source: FileSource,
     progress?: (p: Progress) => void,
   ): Promise<{ file: string; release(): Promise<void> }> {
-    if ('path' in source) return { file: source.path, release: async () => {} };
+    if ('path' in source) {
+      await checkRegularFile(source.path);
+      return { file: source.path, release: async () => {} };
+    }
     const file = 'upload' in source ? this.#claim(source.upload) : await this.#download(source, progress);
     return { file, release: () => fsp.rm(file, { force: true }) };
   }
