@@ -29,13 +29,34 @@ export const authMethods = [
     name: 'auth.login',
     description:
       'Log in with the owner’s password. Starts a session: browsers get an HttpOnly cookie, other clients use ' +
-      'the returned token as `Authorization: Bearer`. Five failures a minute from one address lock it out briefly.',
+      'the returned token as `Authorization: Bearer`. With the second factor on, send the authenticator code too ' +
+      '(without it the answer is second_factor_required). After five wrong passwords from one address, one try ' +
+      'every 12 seconds.',
     access: 'public',
     annotations: { readOnly: false },
-    params: z.object({ password: secret(z.string().min(1).max(1024)) }).strict(),
+    params: z
+      .object({
+        password: secret(z.string().min(1).max(1024)),
+        code: secret(z.string().trim().min(1).max(64))
+          .optional()
+          .describe('with the second factor on: the code from the authenticator app, or a recovery code'),
+      })
+      .strict(),
     result: z.object({ sessionId: z.string(), token: secret(z.string()), expiresAt: z.number() }),
-    handler: async ({ password }, ctx) => {
-      const s = await ctx.services.auth.login(password, ctx);
+    handler: async ({ password, code }, ctx) => {
+      const s = await ctx.services.auth.login(password, ctx, code);
+      if (s.codeKind === 'recovery') {
+        const left = ctx.services.auth.secondFactorStatus().recoveryCodesLeft;
+        ctx.services.notifications.create({
+          level: 'warning',
+          title: 'A recovery code was used to log in',
+          message:
+            `Someone logged in from ${ctx.address} with a recovery code instead of the authenticator app; ` +
+            `${left} recovery code${left === 1 ? '' : 's'} left. If it was not you, change the password and make ` +
+            'new recovery codes.',
+          source: 'auth',
+        });
+      }
       ctx.sessionCookie?.set(s.token, s.expiresAt);
       return { sessionId: s.id, token: s.token, expiresAt: s.expiresAt };
     },
@@ -101,6 +122,62 @@ export const authMethods = [
       await ctx.services.auth.changePassword(p.current, p.new, currentSession(ctx), ctx.address);
       return { ok: true as const };
     },
+  }),
+  defineMethod({
+    name: 'auth.totp.status',
+    description:
+      'Whether the owner’s second factor (a code from an authenticator app at login) is on, and how many ' +
+      'recovery codes are left.',
+    access: 'admin',
+    params: noParams,
+    result: z.object({ enabled: z.boolean(), pending: z.boolean(), recoveryCodesLeft: z.number() }),
+    handler: (_, ctx) => ctx.services.auth.secondFactorStatus(),
+  }),
+  defineMethod({
+    name: 'auth.totp.begin',
+    description:
+      'Start turning on the second factor: answers a secret and an otpauth:// URI (show it as a QR code) for an ' +
+      'authenticator app, once. It takes effect when auth.totp.confirm gets a first code from the app.',
+    access: 'admin',
+    annotations: { readOnly: false },
+    params: noParams,
+    result: z.object({ secret: secret(z.string()), uri: secret(z.string()) }),
+    handler: (_, ctx) => ctx.services.auth.beginSecondFactor(ctx.services.system.hostname),
+  }),
+  defineMethod({
+    name: 'auth.totp.confirm',
+    description:
+      'Turn the second factor on with the code the authenticator app shows now. Answers ten one-time recovery ' +
+      'codes, once: keep them somewhere safe — each logs in once without the app, even when a clock is wrong.',
+    access: 'admin',
+    annotations: { readOnly: false },
+    params: z.object({ code: secret(z.string().trim().min(1).max(16)) }).strict(),
+    result: z.object({ recoveryCodes: secret(z.array(z.string())) }),
+    handler: ({ code }, ctx) => ({ recoveryCodes: ctx.services.auth.confirmSecondFactor(code) }),
+  }),
+  defineMethod({
+    name: 'auth.totp.disable',
+    description: 'Turn the second factor off (the password is needed). Logins then take the password alone.',
+    access: 'admin',
+    annotations: { destructive: true, idempotent: true },
+    params: z.object({ password: secret(z.string().min(1).max(1024)) }).strict(),
+    result: ok,
+    handler: async ({ password }, ctx) => {
+      await ctx.services.auth.disableSecondFactor(password, ctx.address);
+      return { ok: true as const };
+    },
+  }),
+  defineMethod({
+    name: 'auth.totp.recovery',
+    description:
+      'Make ten new recovery codes (the password is needed); the old ones stop working. Answers them, once.',
+    access: 'admin',
+    annotations: { destructive: true },
+    params: z.object({ password: secret(z.string().min(1).max(1024)) }).strict(),
+    result: z.object({ recoveryCodes: secret(z.array(z.string())) }),
+    handler: async ({ password }, ctx) => ({
+      recoveryCodes: await ctx.services.auth.regenerateRecoveryCodes(password, ctx.address),
+    }),
   }),
   defineMethod({
     name: 'auth.token.create',

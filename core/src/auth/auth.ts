@@ -12,6 +12,13 @@ import {
   verifyPassword,
 } from './passwords.ts';
 import type { LoginAttempt, LoginLimiter } from './rate-limit.ts';
+import {
+  type CodeKind,
+  SecondFactor,
+  SecondFactorRequired,
+  type SecondFactorStatus,
+  WrongCode,
+} from './second-factor.ts';
 import { hashSecret, newId, newSecret, PREFIX, safeEqual } from './secrets.ts';
 
 export interface Credentials {
@@ -86,10 +93,12 @@ export class Auth {
   readonly #o: AuthOptions & { now: () => number; kdf: KdfParams };
   readonly #checks = new Gate(CHECKS_AT_ONCE);
   readonly #endedListeners = new Set<() => void>();
+  readonly #second: SecondFactor;
   #setUp: boolean;
 
   constructor(options: AuthOptions) {
     this.#o = { now: Date.now, kdf: DEFAULT_KDF, ...options };
+    this.#second = new SecondFactor({ db: this.#o.db, now: this.#o.now });
     this.#setUp = this.#o.db.prepare('SELECT 1 FROM account WHERE id = 1').get() !== undefined;
   }
 
@@ -140,10 +149,58 @@ export class Auth {
     this.#setUp = true;
   }
 
-  async login(password: string, client: { address: string; userAgent: string }): Promise<NewSession> {
+  /**
+   * Logs the owner in. With the second factor on, `code` (from the authenticator app, or
+   * a recovery code) must come too: without it the right password answers
+   * second_factor_required; a wrong code counts as a wrong password does.
+   */
+  async login(
+    password: string,
+    client: { address: string; userAgent: string },
+    code?: string,
+  ): Promise<NewSession & { codeKind?: CodeKind }> {
     const attempt = await this.#checkPassword(password, client.address, 'login');
+    let codeKind: CodeKind | undefined;
+    if (this.#second.enabled) {
+      if (code === undefined) {
+        attempt.succeeded();
+        throw new SecondFactorRequired();
+      }
+      codeKind = this.#second.verify(code);
+      if (!codeKind) {
+        this.#o.log.warn('failed login: wrong second-factor code', { address: client.address });
+        throw new WrongCode();
+      }
+      if (codeKind === 'recovery')
+        this.#o.log.warn('logged in with a recovery code', { address: client.address });
+    }
     attempt.succeeded();
-    return this.createSession(client);
+    return { ...this.createSession(client), ...(codeKind ? { codeKind } : {}) };
+  }
+
+  secondFactorStatus(): SecondFactorStatus {
+    return this.#second.status();
+  }
+
+  /** Starts enrolling an authenticator app: its secret and otpauth URI, shown once. */
+  beginSecondFactor(account: string): { secret: string; uri: string } {
+    return this.#second.begin(account);
+  }
+
+  /** Turns the second factor on with a first code from the app; answers the recovery codes. */
+  confirmSecondFactor(code: string): string[] {
+    return this.#second.confirm(code);
+  }
+
+  /** Turns it off: it takes the password (limited like a login), not only a session. */
+  async disableSecondFactor(password: string, address: string): Promise<void> {
+    (await this.#checkPassword(password, address, 'change')).succeeded();
+    this.#second.disable();
+  }
+
+  async regenerateRecoveryCodes(password: string, address: string): Promise<string[]> {
+    (await this.#checkPassword(password, address, 'change')).succeeded();
+    return this.#second.regenerate();
   }
 
   /**

@@ -248,7 +248,11 @@ async function login(g: Globals, out: NodeJS.WritableStream): Promise<number> {
   if (!g.host) throw new UsageError('login needs --host', 'on the box itself, root needs no login');
   const password = await promptSecret('Password: ');
   const client = new HearthClient(nodeTransport({ url: g.host }));
-  const s = await client.call('auth.login', { password });
+  const s = await client.call('auth.login', { password }).catch(async (e: unknown) => {
+    if (!(e instanceof RpcError && e.code === 'second_factor_required')) throw e;
+    const code = await promptSecret('Code from your authenticator app (or a recovery code): ');
+    return client.call('auth.login', { password, code });
+  });
   saveSession(g.host, { token: s.token, expiresAt: s.expiresAt });
   out.write(
     g.json

@@ -26,6 +26,7 @@ const CODES: Record<string, number> = {
   already_set_up: -32009,
   setup_required: -32010,
   rate_limited: -32029,
+  second_factor_required: -32011,
   unavailable: -32050,
   payload_too_large: -32013,
   batch_too_large: -32014,

@@ -132,4 +132,26 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE audit ADD COLUMN count INTEGER NOT NULL DEFAULT 1 CHECK (count >= 1);
     `,
   },
+  {
+    version: 7,
+    name: 'a second factor for the owner',
+    sql: `
+      -- The TOTP secret shared with the owner's authenticator app; enabled_at is null while
+      -- enrolment waits for its first code. last_step: the newest time step used to log in.
+      CREATE TABLE totp (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        secret TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        enabled_at INTEGER,
+        last_step INTEGER NOT NULL DEFAULT -1
+      ) STRICT;
+
+      -- One-time codes for when the app is lost; only their hashes.
+      CREATE TABLE recovery_codes (
+        code_hash TEXT PRIMARY KEY,
+        created_at INTEGER NOT NULL,
+        used_at INTEGER
+      ) STRICT;
+    `,
+  },
 ];
