@@ -14,8 +14,8 @@ import { copyTree } from './host/copy.ts';
 import { hostDisks } from './host/disks.ts';
 import { hostnamedHostname } from './host/hostname.ts';
 import { fileLogSource, journalLogSource } from './host/logs.ts';
-import { hostLxc } from './host/lxc.ts';
-import { hostMounts } from './host/mounts.ts';
+import { hostLxc, type Lxc } from './host/lxc.ts';
+import { hostMounts, type Mounts } from './host/mounts.ts';
 import { logindPower } from './host/power.ts';
 import { hostProcfs } from './host/procfs.ts';
 import { reexecSelf } from './host/reexec.ts';
@@ -38,6 +38,8 @@ import { METHODS } from './rpc/methods.ts';
 import { Registry } from './rpc/registry.ts';
 import type { Services } from './services.ts';
 import type { Settings } from './settings/settings.ts';
+import { BootRecovery } from './setup/boot-request.ts';
+import { FactoryReset } from './setup/reset.ts';
 import { Setup } from './setup/setup.ts';
 import { type Db, migrate, openDatabase } from './state/db.ts';
 import { MIGRATIONS } from './state/migrations.ts';
@@ -70,6 +72,8 @@ export interface DaemonInfo {
 }
 
 const HOUR = 3_600_000;
+/** The machine's name before setup, as the image has it. */
+const DEFAULT_HOSTNAME = 'hearth';
 // How long a stop waits for calls and package operations under way (systemd waits 90 s).
 const STOP_GRACE_MS = 10_000;
 
@@ -106,6 +110,15 @@ export async function startDaemon(settings: Settings, hooks: DaemonHooks = {}): 
   });
   await disks.mountAtStart();
 
+  // The containers' host side, also for a factory reset: it runs before anything opens.
+  const mounts = hostMounts(log.child('mounts'));
+  const lxc = hostLxc({ lxcPath: path.join(paths.runtimeDir, 'lxc'), mounts, log: log.child('lxc') });
+  const reset = new FactoryReset({ dataDir: paths.dataDir, lxc, mounts, log: log.child('reset') });
+  // Someone with the box in hand may have left a request on the boot partition: a reset
+  // now, a new password once the database is open.
+  const recovery = BootRecovery.take(paths.bootDir, reset, log.child('recovery'));
+  const wasReset = await reset.finishIfRequested();
+
   // The database first: a database newer than this binary stops everything here.
   const db = openDatabase(paths.database);
   // Containers' unprivileged roots must pass through the data dir to their volumes
@@ -138,6 +151,7 @@ export async function startDaemon(settings: Settings, hooks: DaemonHooks = {}): 
     maxEntries: settings.auditMaxEntries,
   });
   const notifications = new Notifications({ db, state });
+  await recovery?.finish(auth, notifications);
   const system = new System({
     db,
     state,
@@ -149,10 +163,26 @@ export async function startDaemon(settings: Settings, hooks: DaemonHooks = {}): 
     log: log.child('system'),
     dataDir: paths.dataDir,
     dev: settings.dev,
-    defaultHostname: os.hostname(),
+    // After a factory reset the machine still has the old owner's name: back to the image's.
+    defaultHostname: wasReset ? DEFAULT_HOSTNAME : os.hostname(),
     ...(settings.dev ? {} : { hostnameControl: hostnamedHostname(settings.dbusAddress || undefined) }),
   });
-  // Set below, with stop: setup calls it once the state has moved to the data drive.
+  const registry = new Registry(METHODS);
+  const signers = new Signers({ db });
+  const packages = createPackages({
+    settings,
+    paths,
+    db,
+    state,
+    notifications,
+    signers,
+    procfs,
+    lxc,
+    mounts,
+    log,
+  });
+  // Set below, with stop: setup calls it once the state has moved to the data drive, and
+  // after asking for a factory reset.
   let relaunch = () => {};
   const setup = new Setup({
     db,
@@ -161,11 +191,10 @@ export async function startDaemon(settings: Settings, hooks: DaemonHooks = {}): 
     state,
     disks,
     relaunch: () => relaunch(),
+    reset,
+    installed: () => packages.service.list().map((p) => ({ id: p.id, title: p.manifest.title })),
     log: log.child('setup'),
   });
-  const registry = new Registry(METHODS);
-  const signers = new Signers({ db });
-  const packages = createPackages({ settings, paths, db, state, notifications, signers, procfs, log });
   const uploads = new Uploads({
     dir: path.join(paths.dataDir, 'uploads'),
     maxBytes: settings.maxUploadBytes,
@@ -389,6 +418,8 @@ interface PackagesParts {
   notifications: Notifications;
   signers: Signers;
   procfs: ReturnType<typeof hostProcfs>;
+  lxc: Lxc;
+  mounts: Mounts;
   log: Logger;
 }
 
@@ -397,8 +428,7 @@ function createPackages(o: PackagesParts) {
   const arch = process.arch === 'arm64' ? ('arm64' as const) : ('x86_64' as const);
   const network = { bridge: o.settings.bridge, subnet: o.settings.subnet, nftTable: o.settings.nftTable };
   const log = o.log.child('packages');
-  const mounts = hostMounts(o.log.child('mounts'));
-  const lxc = hostLxc({ lxcPath: path.join(o.paths.runtimeDir, 'lxc'), mounts, log: o.log.child('lxc') });
+  const { lxc, mounts } = o;
   const socketsDir = path.join(o.paths.runtimeDir, 'packages');
   // The channels look packages up; the service is made below with the channels.
   const lookup: { service?: Packages } = {};

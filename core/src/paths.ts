@@ -20,6 +20,11 @@ export interface Paths {
    * directory, not in it, as systemd empties that one when the daemon stops.
    */
   dataDriveStaging: string;
+  /**
+   * The boot partition (FAT, readable from any computer), where the owner can leave a
+   * recovery request for the box to find at its next start.
+   */
+  bootDir: string;
 }
 
 export interface PathOverrides {
@@ -42,5 +47,6 @@ export function makePaths(root: string, overrides: PathOverrides = {}): Paths {
     socket: path.join(runtimeDir, 'hearth.sock'),
     localCookie: path.join(runtimeDir, 'local.cookie'),
     dataDriveStaging: path.join(path.dirname(runtimeDir), 'hearth-data-drive'),
+    bootDir: at('efi'),
   };
 }

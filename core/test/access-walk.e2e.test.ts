@@ -13,6 +13,7 @@ const ADMITS: Record<Access, string[]> = {
   read: ['read', 'operate', 'admin', 'session', 'local'],
   operate: ['operate', 'admin', 'session', 'local'],
   admin: ['admin', 'session', 'local'],
+  local: ['local'],
 };
 const REFUSALS = new Set(['unauthorized', 'forbidden', 'setup_required', 'already_set_up', 'invalid_token']);
 

@@ -260,6 +260,48 @@ describe('setting up onto a data drive', { skip: !canRun && 'needs root and loop
     assert.equal(old.code, 'wrong_password');
     await second.client().call('auth.login', { password: `${PASSWORD} two` });
   });
+
+  test('a factory reset empties the drive, which stays the box’s data drive', async () => {
+    assert.ok(second, 'runs after the test above');
+    const session = (await second.client().call('auth.login', { password: `${PASSWORD} two` })).token;
+    const plan = await second.client({ bearer: session }).call('server.reset', { dryRun: true });
+    assert.match(plan.keeps.join('\n'), new RegExp(`data drive \\(${drive}p1\\)`));
+    await second.client({ bearer: session }).call('server.reset', { dryRun: false });
+    const deadline = Date.now() + 30_000;
+    while (
+      (
+        await second
+          .client()
+          .call('setup.status')
+          .catch(() => undefined)
+      )?.setupComplete !== false
+    ) {
+      assert.ok(Date.now() < deadline, 'back in setup mode');
+      await sleep(100);
+    }
+    assert.equal(mountAt(dataDir(second))?.source, `${drive}p1`);
+    // What a fresh start makes, and the drive's own marker and lost+found: nothing else.
+    const fresh = new Set([
+      'data-drive.json',
+      'lost+found',
+      'rt',
+      'hearth.db',
+      'hearth.db-wal',
+      'hearth.db-shm',
+    ]);
+    assert.deepEqual(
+      fs.readdirSync(dataDir(second)).filter((n) => !fresh.has(n)),
+      [],
+    );
+    const token = fs.readFileSync(path.join(files, 'token'), 'utf8');
+    assert.equal((await refusal(second.client({ bearer: token }).call('server.info'))).code, 'invalid_token');
+    // A reboot finds the drive, empty and in setup mode.
+    await second.stop();
+    await unmountUnder(second.root);
+    second = await second.restart();
+    assert.equal(mountAt(dataDir(second))?.source, `${drive}p1`);
+    assert.equal((await second.client().call('setup.status')).setupComplete, false);
+  });
 });
 
 describe('a kill -9 while the state moves', { skip: !canRun && 'needs root and loop devices' }, () => {

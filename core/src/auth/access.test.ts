@@ -19,6 +19,7 @@ const allowed: Record<Access, string[]> = {
   read: ['read', 'operate', 'admin', 'session', 'local'],
   operate: ['operate', 'admin', 'session', 'local'],
   admin: ['admin', 'session', 'local'],
+  local: ['local'],
 };
 
 test('after setup, each level admits exactly its callers', () => {
@@ -35,7 +36,7 @@ test('in setup mode only public and setup methods answer, for anyone', () => {
   for (const caller of Object.values(callers)) {
     checkAccess('public', caller, true);
     checkAccess('setup', caller, true);
-    for (const level of ['read', 'operate', 'admin'] as const) {
+    for (const level of ['read', 'operate', 'admin', 'local'] as const) {
       assert.throws(() => checkAccess(level, caller, true), { code: 'setup_required' });
     }
   }
@@ -45,6 +46,8 @@ test('refusals carry codes a client can act on', () => {
   assert.throws(() => checkAccess('read', callers['anonymous']!, false), { code: 'unauthorized' });
   assert.throws(() => checkAccess('admin', callers['operate']!, false), { code: 'forbidden' });
   assert.throws(() => checkAccess('setup', callers['session']!, false), { code: 'already_set_up' });
+  assert.throws(() => checkAccess('local', callers['admin']!, false), { code: 'forbidden' });
+  assert.throws(() => checkAccess('local', callers['anonymous']!, false), { code: 'unauthorized' });
 });
 
 test('only state-changing calls by cookie sessions need the same-origin proof', () => {

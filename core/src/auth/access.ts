@@ -30,6 +30,14 @@ export function checkAccess(access: Access, caller: Caller, setupMode: boolean):
     return;
   }
   if (setupMode) throw new SetupRequired();
+  if (access === 'local') {
+    if (caller.kind === 'local') return;
+    if (caller.kind === 'anonymous') throw new Unauthorized();
+    throw new Forbidden('only root on the box itself can do this', {
+      hint: 'run it on the box (its console, or a root shell): hearth <command>',
+      data: { needed: access },
+    });
+  }
   switch (caller.kind) {
     case 'session':
     case 'local':

@@ -124,6 +124,29 @@ export const authMethods = [
     },
   }),
   defineMethod({
+    name: 'auth.password.reset',
+    description:
+      'Set a new owner’s password without the old one: only root on the box itself (its console) can. The ' +
+      'second factor is turned off and every login session ends; API tokens keep working. (Without a console, ' +
+      'a hearth-recovery.txt file on the boot partition does the same: see the README.)',
+    access: 'local',
+    annotations: { destructive: true },
+    params: z.object({ new: newPasswordSchema() }).strict(),
+    result: ok,
+    handler: async (p, ctx) => {
+      await ctx.services.auth.resetPassword(p.new);
+      ctx.services.notifications.create({
+        level: 'warning',
+        title: 'The password was reset on the box',
+        message:
+          'Root on the box set a new owner’s password; the second factor is off and every session ended. If it ' +
+          'was not you, someone has your box in hand.',
+        source: 'auth',
+      });
+      return { ok: true as const };
+    },
+  }),
+  defineMethod({
     name: 'auth.totp.status',
     description:
       'Whether the owner’s second factor (a code from an authenticator app at login) is on, and how many ' +

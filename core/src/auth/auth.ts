@@ -366,6 +366,22 @@ export class Auth {
     this.#credentialsEnded();
   }
 
+  /**
+   * Sets a new password without the old one — for someone with the box in hand (its
+   * console, its boot partition). The second factor goes too (its phone may be the thing
+   * that was lost), and every login session ends; API tokens stay.
+   */
+  async resetPassword(next: string): Promise<void> {
+    const hash = await this.hash(next);
+    this.#o.db.transaction(() => {
+      this.setPasswordHash(hash);
+      this.#o.db.prepare('DELETE FROM sessions').run();
+      this.#second.disable();
+    })();
+    this.#o.log.warn('the owner’s password was reset; the second factor is off and every session ended');
+    this.#credentialsEnded();
+  }
+
   createToken(name: string, scope: Scope): TokenInfo & { token: string } {
     const token = newSecret(PREFIX.token);
     const info: TokenInfo = { id: newId(), name, scope, createdAt: this.#o.now(), lastUsedAt: null };

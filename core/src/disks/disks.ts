@@ -6,6 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { HearthError, isHearthError } from '../errors.ts';
 import type { DiskHost } from '../host/disks.ts';
 import { type Probe, parseLsblk } from '../host/disks-parse.ts';
+import { fsyncPath, writeDurably } from '../host/durable-file.ts';
 import type { Logger } from '../log/log.ts';
 import type { Progress } from '../rpc/registry.ts';
 import { type Db, migrate, openDatabase } from '../state/db.ts';
@@ -178,6 +179,14 @@ export class Disks {
    * directory (unless it is there already). A chosen drive that does not come is an
    * error: starting on the old state underneath would offer setup mode to anyone.
    */
+  /** The device of the data drive in use, if the data lives on one (and it is there). */
+  async driveInUse(): Promise<string | undefined> {
+    const marker = readMarker(path.join(this.#o.dataDir, MARKER_FILE));
+    return marker
+      ? ((await this.#o.host.findFilesystem(marker.uuid)) ?? `the filesystem ${marker.uuid}`)
+      : undefined;
+  }
+
   async mountAtStart(): Promise<void> {
     const { host, dataDir, stagingDir, log } = this.#o;
     // Left by a kill while a drive was being set up: that attempt is over.
@@ -289,22 +298,4 @@ function readMarker(file: string): DriveMarker | undefined {
     });
   }
   return { uuid: marker.uuid, chosenAt: String(marker.chosenAt ?? '') };
-}
-
-/** Writes a file so that after a crash it holds either the old content or all of the new. */
-function writeDurably(file: string, content: string): void {
-  const tmp = `${file}.tmp`;
-  fs.writeFileSync(tmp, content, { mode: 0o600 });
-  fsyncPath(tmp);
-  fs.renameSync(tmp, file);
-  fsyncPath(path.dirname(file));
-}
-
-function fsyncPath(p: string): void {
-  const fd = fs.openSync(p, 'r');
-  try {
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
 }

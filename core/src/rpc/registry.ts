@@ -7,9 +7,11 @@ import type { Services } from '../services.ts';
  * - `public`: anyone, always (also in setup mode);
  * - `setup`: anyone, but only while the box is in setup mode;
  * - `read` / `operate` / `admin`: a login session, root's local CLI, or an API token
- *   whose scope is at least this level.
+ *   whose scope is at least this level;
+ * - `local`: only root on the box itself (its local socket): what stands in for the
+ *   owner's password when it is lost, such as resetting it from the console.
  */
-export type Access = 'public' | 'setup' | 'read' | 'operate' | 'admin';
+export type Access = 'public' | 'setup' | 'read' | 'operate' | 'admin' | 'local';
 export type Scope = 'read' | 'operate' | 'admin';
 export const SCOPES: readonly Scope[] = ['read', 'operate', 'admin'];
 

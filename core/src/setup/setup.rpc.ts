@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { newPasswordSchema } from '../auth/passwords.ts';
-import { defineMethod, noParams, secret } from '../rpc/registry.ts';
+import { type CallContext, defineMethod, noParams, secret } from '../rpc/registry.ts';
 
 export const hostnameSchema = z
   .string()
@@ -59,4 +59,37 @@ export const setupMethods = [
       return { sessionId: s.id, token: s.token, expiresAt: s.expiresAt };
     },
   }),
+  defineMethod({
+    name: 'server.reset',
+    description:
+      'Factory reset: erase everything Hearth keeps — the owner’s password and second factor, sessions, API ' +
+      'tokens, every package with all its data, the audit log, notifications, settings — and start again in ' +
+      'setup mode. The operating system stays; a data drive stays the box’s, emptied. Cannot be undone: call ' +
+      'with dryRun: true first to see what would be erased. The daemon starts again right after answering.',
+    access: 'admin',
+    annotations: { destructive: true },
+    params: z
+      .object({
+        dryRun: z
+          .boolean()
+          .describe('true: only say what would be erased and kept; false: erase (there is no default)'),
+      })
+      .strict(),
+    result: z.object({
+      erases: z.array(z.string()),
+      keeps: z.array(z.string()),
+      packages: z.array(z.object({ id: z.string(), title: z.string() })),
+      done: z.boolean().describe('false for a dry run; true when the box is starting again in setup mode'),
+    }),
+    handler: async ({ dryRun }, ctx) => ({
+      ...(dryRun
+        ? await ctx.services.setup.resetPlan()
+        : await ctx.services.setup.factoryReset(describeCaller(ctx))),
+      done: !dryRun,
+    }),
+  }),
 ];
+
+/** Who asked, for the log: the caller and where from. */
+const describeCaller = (ctx: CallContext): string =>
+  `${ctx.caller.kind}${ctx.caller.kind === 'token' ? ` '${ctx.caller.name}'` : ''} from ${ctx.address} over ${ctx.surface}`;

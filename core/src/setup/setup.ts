@@ -9,6 +9,7 @@ import type { Db } from '../state/db.ts';
 import type { StateDocument } from '../state/state-doc.ts';
 import { type System, storeHostname } from '../system/system.ts';
 import { VERSION } from '../version.ts';
+import { describeReset, type FactoryReset, type ResetPlan } from './reset.ts';
 
 export interface SetupOptions {
   db: Db;
@@ -21,6 +22,10 @@ export interface SetupOptions {
    * answered: called when the state has moved.
    */
   relaunch: () => void;
+  /** The factory reset: asked for here, carried out at the next start. */
+  reset: FactoryReset;
+  /** The packages installed now, for what a reset would erase. */
+  installed: () => { id: string; title: string }[];
   log: Logger;
 }
 
@@ -102,6 +107,32 @@ export class Setup {
       this.#moving = false;
       throw e;
     }
+  }
+
+  /** What a factory reset would erase on this box now, and what it keeps. */
+  async resetPlan(): Promise<ResetPlan> {
+    const count = (table: string) =>
+      (this.#o.db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
+    return describeReset({
+      packages: this.#o.installed(),
+      sessions: count('sessions'),
+      tokens: count('api_tokens'),
+      secondFactor: this.#o.auth.secondFactorStatus().enabled,
+      auditEntries: count('audit'),
+      notifications: count('notifications'),
+      dataDrive: await this.#o.disks.driveInUse(),
+    });
+  }
+
+  /**
+   * Returns the box to setup mode: the reset is written down, then the daemon starts again
+   * in place (once this call is answered) and erases everything before it opens anything.
+   */
+  async factoryReset(by: string): Promise<ResetPlan> {
+    const plan = await this.resetPlan();
+    this.#o.reset.request(by);
+    this.#o.relaunch();
+    return plan;
   }
 
   /** Setup with the data where it is now. */

@@ -79,15 +79,14 @@ export class System {
   }
 
   /**
-   * Makes the machine's name the stored one (so that it is `<name>.local` on the LAN),
-   * when one is stored and the machine's differs: after setup, and at every start (setup
-   * on a new data drive stores it there and starts the daemon again). A failure is
+   * Makes the machine's name the box's (so that it is `<name>.local` on the LAN) when they
+   * differ: after setup, at every start (setup on a new data drive stores it there and
+   * starts the daemon again), and after a factory reset (the default again). A failure is
    * logged, not thrown: the box works under its old name.
    */
   async applyHostname(): Promise<void> {
     const control = this.#o.hostnameControl;
-    const stored = this.#o.db.prepare("SELECT 1 FROM settings WHERE key = 'hostname'").get();
-    if (!control || !stored || os.hostname() === this.hostname) return;
+    if (!control || os.hostname() === this.hostname) return;
     const name = this.hostname;
     try {
       await control.set(name);
