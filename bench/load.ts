@@ -19,6 +19,10 @@ export interface LoadSpec {
   maxRequests?: number;
   /** The server's pid: its CPU time over the measured window is read from /proc. */
   serverPid?: number;
+  /** Send from these loopback addresses in turn (machines on a LAN); default the usual one. */
+  localAddresses?: string[];
+  /** Count any JSON-RPC answer as answered, refusals too (a flood is mostly refused). */
+  anyAnswer?: boolean;
 }
 
 export interface LoadResult {
@@ -62,29 +66,35 @@ async function runLoad(spec: LoadSpec): Promise<LoadResult> {
     errors += 1;
     firstError ??= why;
   };
-  const one = () =>
+  const one = (worker: number) =>
     new Promise<void>((resolve) => {
       const sent = performance.now();
-      const req = http.request(url, { method: 'POST', agent, headers }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const done = performance.now();
-          const text = Buffer.concat(chunks).toString('utf8');
-          let ok = res.statusCode === 200;
-          try {
-            ok &&= 'result' in (JSON.parse(text) as object);
-          } catch {
-            ok = false;
-          }
-          if (!ok) fail(`HTTP ${res.statusCode}: ${text.slice(0, 300)}`);
-          else if (done >= windowStart && done < windowEnd) {
-            requests += 1;
-            latencies.push(done - sent);
-          }
-          resolve();
-        });
-      });
+      const from = spec.localAddresses?.[worker % spec.localAddresses.length];
+      const req = http.request(
+        url,
+        { method: 'POST', agent, headers, ...(from ? { localAddress: from } : {}) },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            const done = performance.now();
+            const text = Buffer.concat(chunks).toString('utf8');
+            let ok = res.statusCode === 200;
+            try {
+              const answer = JSON.parse(text) as object;
+              ok &&= spec.anyAnswer === true || 'result' in answer;
+            } catch {
+              ok = false;
+            }
+            if (!ok) fail(`HTTP ${res.statusCode}: ${text.slice(0, 300)}`);
+            else if (done >= windowStart && done < windowEnd) {
+              requests += 1;
+              latencies.push(done - sent);
+            }
+            resolve();
+          });
+        },
+      );
       req.on('error', (e) => {
         fail(e.message);
         resolve();
@@ -94,16 +104,16 @@ async function runLoad(spec: LoadSpec): Promise<LoadResult> {
 
   const more = () =>
     performance.now() < windowEnd && (spec.maxRequests === undefined || issued < spec.maxRequests);
-  const worker = async () => {
+  const worker = async (n: number) => {
     while (more()) {
       issued += 1;
-      await one();
+      await one(n);
     }
   };
   const windowTimer = setTimeout(() => {
     cpuAtWindow = { own: process.cpuUsage(), server: spec.serverPid ? cpuMsOf(spec.serverPid) : undefined };
   }, spec.warmupMs);
-  await Promise.all(Array.from({ length: spec.concurrency }, worker));
+  await Promise.all(Array.from({ length: spec.concurrency }, (_, n) => worker(n)));
   clearTimeout(windowTimer);
   const end = Math.min(performance.now(), windowEnd);
   agent.destroy();

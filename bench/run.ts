@@ -32,6 +32,9 @@
 // - binary size of out/hearth-x86_64 and out/hearth-arm64.
 // - MCP (bench/mcp.ts): tools/list latency, and a tools/call round trip against the same
 //   call over JSON-RPC, on a daemon of its own.
+// - under attack (bench/attack.ts): RSS and the owner's server.echo p99 while anonymous
+//   clients flood, and the password guesses one address gets checked, on a daemon of its
+//   own with the default limits.
 // - service packages (bench/packages.ts), measured last, after the CPU note's window:
 //   - .hpk pack time and size of services/hello-world and services/radicale with the SDK's
 //     packDir and the development key, images from the SDK's cache (a pack that would run
@@ -69,6 +72,7 @@ import type { WsClient } from '../core/src/client/ws-client.ts';
 import type { DaemonInfo } from '../core/src/daemon.ts';
 import type { StateMessage } from '../core/src/state/state-doc.ts';
 import { setUp, startTestDaemon, type TestDaemon } from '../core/test/daemon.ts';
+import { attackBench } from './attack.ts';
 import { imageBench } from './image.ts';
 import type { LoadResult, LoadSpec } from './load.ts';
 import { mcpBench } from './mcp.ts';
@@ -143,7 +147,12 @@ function spawnNode(args: string[]): { child: ChildProcess; exited: Promise<numbe
 }
 
 async function startDaemon(): Promise<TestDaemon> {
-  const d = await startTestDaemon({ root: tempDir('hearth-bench-') });
+  // The throughput rows measure the call path, not the budget that refuses a flood (the
+  // attack rows, bench/attack.ts, run a daemon with the default limits).
+  const d = await startTestDaemon({
+    root: tempDir('hearth-bench-'),
+    args: ['--calls-per-minute', '1000000', '--anonymous-calls-per-minute', '1000000'],
+  });
   undo.push(() => d.cleanup());
   return d;
 }
@@ -185,8 +194,10 @@ async function coldStart(): Promise<{ firstAnswerMs: number; listeningMs: number
   }
 }
 
-async function runLoad(spec: LoadSpec): Promise<LoadResult> {
+async function runLoad(spec: LoadSpec, o: { niced?: boolean } = {}): Promise<LoadResult> {
   const { child, exited } = spawnNode([path.join(import.meta.dirname, 'load.ts'), JSON.stringify(spec)]);
+  // An attacker's own CPU is not on the box: niced, the generator takes only what is idle.
+  if (o.niced && child.pid !== undefined) os.setPriority(child.pid, 19);
   let out = '';
   child.stdout!.on('data', (d: Buffer) => {
     out += d.toString();
@@ -480,6 +491,9 @@ async function main(): Promise<void> {
   const mcp = await mcpBench({ undo: (step) => undo.push(step), tempDir, say });
   rows.push(...mcp.rows);
   notes.push(...mcp.notes);
+  const attack = await attackBench({ undo: (step) => undo.push(step), tempDir, say, runLoad });
+  rows.push(...attack.rows);
+  notes.push(...attack.notes);
 
   // Everything we started has exited and been waited for (so it is in our children's
   // time), except the daemon that is still running.

@@ -79,21 +79,18 @@ export class Dispatcher {
         return errorResponse(null, new InvalidRequest('an empty batch is not a request'));
       if (body.length > MAX_BATCH) return errorResponse(null, new BatchTooLarge(body.length));
       const out = await Promise.all(body.map((r) => this.handleOne(r, t)));
-      const responses = this.#capped(out.filter((r): r is RpcResponse => r !== undefined));
+      // Without a credential a batch gets less room: the public methods answer little.
+      const cap =
+        t.identify().caller.kind === 'anonymous'
+          ? Math.min(this.#o.maxAnswerBytes, ANONYMOUS_ANSWER_BYTES)
+          : this.#o.maxAnswerBytes;
+      const responses = capped(
+        out.filter((r): r is RpcResponse => r !== undefined),
+        cap,
+      );
       return responses.length === 0 ? undefined : responses;
     }
     return this.handleOne(body, t);
-  }
-
-  /** A batch's answers up to maxAnswerBytes together; those past it are replaced by an error. */
-  #capped(responses: RpcResponse[]): RpcResponse[] {
-    let bytes = 0;
-    return responses.map((r) => {
-      bytes += JSON.stringify(r).length;
-      return bytes > this.#o.maxAnswerBytes
-        ? errorResponse(r.id, new AnswerTooLarge(this.#o.maxAnswerBytes))
-        : r;
-    });
   }
 
   async handleOne(request: unknown, t: Transport): Promise<RpcResponse | undefined> {
@@ -185,6 +182,23 @@ export class Dispatcher {
     }
   }
 
+  /**
+   * The door: throws RateLimited when the transport's caller has no calls left, before the
+   * request is read. Refused there, a flood costs a bucket lookup per request instead of
+   * parsing, validating and auditing each call of each batch. Nothing is taken or audited.
+   */
+  admit(t: Transport): void {
+    const started = performance.now();
+    const identity = t.identify();
+    try {
+      this.#o.limits.check(identity.caller, t.address);
+    } catch (error) {
+      // Counted in the audit log's groups (one entry per address and minute), unread.
+      this.#audit(REFUSED_AT_THE_DOOR, null, identity, t, started, { error });
+      throw error;
+    }
+  }
+
   /** Throws unless the transport's caller has `access` (what a method call checks, without the audit entry). */
   authorize(access: Access, t: Transport, annotations: Pick<Annotations, 'readOnly'>): void {
     this.#authorize(access, annotations, t.identify(), t);
@@ -247,6 +261,24 @@ export class Dispatcher {
     });
   }
 }
+
+/** The answers of one batch of calls without a credential together, at most (maxAnswerBytes otherwise). */
+const ANONYMOUS_ANSWER_BYTES = 256 << 10;
+
+/**
+ * A batch's answers up to `cap` bytes together; those past it are replaced by an error,
+ * unmeasured (measuring is serializing: a flood of big answers would cost it anyway).
+ */
+function capped(responses: RpcResponse[], cap: number): RpcResponse[] {
+  let bytes = 0;
+  return responses.map((r) => {
+    if (bytes <= cap) bytes += JSON.stringify(r).length;
+    return bytes > cap ? errorResponse(r.id, new AnswerTooLarge(cap)) : r;
+  });
+}
+
+/** The audit log's name for requests refused before they were read (admit). */
+export const REFUSED_AT_THE_DOOR = '(refused unread)';
 
 const requestShape = z.object({
   jsonrpc: z.literal('2.0'),

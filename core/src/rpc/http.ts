@@ -154,13 +154,6 @@ export class HttpSurface {
       // Also keeps other sites' plain HTML forms out: they cannot send this type.
       return refuseBody(req, res, 415, errorResponse(null, new UnsupportedMediaType('application/json')));
     }
-    let body: unknown;
-    try {
-      body = JSON.parse(await readBody(req, this.#o.maxBodyBytes));
-    } catch (e) {
-      if (e instanceof PayloadTooLarge) return refuseBody(req, res, 413, errorResponse(null, e));
-      return send(res, 400, errorResponse(null, new ParseError()));
-    }
     const transport = this.#transport(req, surface, {
       sessionCookie: {
         set: (token, expiresAt) =>
@@ -168,6 +161,19 @@ export class HttpSurface {
         clear: () => res.appendHeader('Set-Cookie', sessionCookie('', 0, isSecure(req))),
       },
     });
+    try {
+      this.#o.dispatcher.admit(transport);
+    } catch (error) {
+      res.setHeader('Retry-After', String(retryAfterOf(error)));
+      return refuseBody(req, res, 429, errorResponse(null, error));
+    }
+    let body: unknown;
+    try {
+      body = JSON.parse(await readBody(req, this.#o.maxBodyBytes));
+    } catch (e) {
+      if (e instanceof PayloadTooLarge) return refuseBody(req, res, 413, errorResponse(null, e));
+      return send(res, 400, errorResponse(null, new ParseError()));
+    }
     const answer = await this.#o.dispatcher.handle(body, transport);
     if (answer === undefined) {
       res.writeHead(204, { 'Cache-Control': 'no-store' }).end();
@@ -363,7 +369,14 @@ export class HttpSurface {
       for (const s of streams.values()) s.controller.abort();
       streams.clear();
     });
+    // Identified once for the door; each call is identified again by the Dispatcher.
+    const door = this.#transport(req, surface, {});
     ws.on('message', (data, isBinary) => {
+      try {
+        this.#o.dispatcher.admit(door);
+      } catch (error) {
+        return sendJson(errorResponse(null, error));
+      }
       if (isBinary) return sendJson(errorResponse(null, new ParseError()));
       let body: unknown;
       try {
@@ -487,6 +500,11 @@ export function send(
   });
   res.end(json);
 }
+
+const retryAfterOf = (error: unknown): number =>
+  error instanceof HearthError && typeof error.data?.['retryAfterSeconds'] === 'number'
+    ? error.data['retryAfterSeconds']
+    : 60;
 
 /** The HTTP status for an error outside JSON-RPC (uploads). */
 function statusOf(error: unknown): number {
