@@ -157,6 +157,14 @@ FAULT_SEED ?= 2144726514
 test-fault: deps build services ## kill -9 fault test of package operations, 500 runs (HEARTH_FAULT_SEED=… replays one)
 	HEARTH_BIN=$(OUT)/hearth-x86_64 HEARTH_FAULT_RUNS=$${HEARTH_FAULT_RUNS:-500} $(NODE) --test core/test/packages-fault.integration.test.ts
 
+# The adversarial fuzzers at length, each run with a new random seed (a failure names it;
+# HEARTH_FUZZ_SEED=… replays it). `make test` runs them short, with a fixed seed.
+FUZZ_TESTS := core/test/adversarial/ws-frames.e2e.test.ts core/test/fuzz.e2e.test.ts
+
+.PHONY: test-fuzz
+test-fuzz: deps build ## the WebSocket frame and params fuzzers at length, random seeds (HEARTH_FUZZ_RUNS, default 20000)
+	HEARTH_BIN=$(OUT)/hearth-x86_64 HEARTH_FUZZ_RUNS=$${HEARTH_FUZZ_RUNS:-20000} $(NODE) --test $(TEST_FLAGS) $(FUZZ_TESTS)
+
 .PHONY: test-mirror
 test-mirror: deps ## tests that download from the Debian mirror (image builds by mmdebstrap)
 	HEARTH_TEST_MIRROR=1 $(NODE) --test $(TEST_FLAGS) sdk/src/images/images.integration.test.ts

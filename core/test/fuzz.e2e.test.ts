@@ -3,11 +3,15 @@ import { after, before, test } from 'node:test';
 import fc from 'fast-check';
 import { RpcError } from '../src/client/client.ts';
 import { METHODS } from '../src/rpc/methods.ts';
+import { fuzzRuns, fuzzSeed } from './adversarial/fuzz.ts';
 import { setUp, startTestDaemon, type TestDaemon } from './daemon.ts';
 
 let d: TestDaemon;
 before(async () => {
-  d = await startTestDaemon();
+  // Budgets lifted: the fuzzer is to reach the handlers, not the rate limit (tested on its own).
+  d = await startTestDaemon({
+    args: ['--anonymous-calls-per-minute', '1000000', '--calls-per-minute', '1000000'],
+  });
   await setUp(d);
 });
 after(() => d.cleanup());
@@ -54,7 +58,7 @@ test('random and malformed params to every method: no crash, no internals, still
           leaks.push(`${method}: ${text}`);
       }
     }),
-    { numRuns: 600 },
+    { numRuns: fuzzRuns(600), seed: fuzzSeed() },
   );
   assert.deepEqual(leaks, []);
 
