@@ -107,8 +107,9 @@ test('pages of other sites are refused, also under a name rebound to the box', a
     { ...bearer(), Host: `evil.example:${port}`, Origin: `http://evil.example:${port}` },
     initialize(),
   );
-  assert.equal(rebound.status, 403);
-  assert.equal(JSON.parse(rebound.body).error.data.code, 'cross_origin');
+  // Refused by the Host check every surface has, before /mcp sees it.
+  assert.equal(rebound.status, 421);
+  assert.equal(JSON.parse(rebound.body).error.data.code, 'host_not_allowed');
   const own = await request('POST', { ...bearer(), Origin: `http://${host}` }, initialize());
   assert.equal(own.status, 200);
 });
