@@ -24,7 +24,11 @@ import { type Notifier, systemdNotifier } from './host/sd-notify.ts';
 import { createLogger, fileSink, type Logger, type LogSink, stdoutSink } from './log/log.ts';
 import { mcpSurface } from './mcp/surface.ts';
 import { Notifications } from './notifications/notifications.ts';
-import { containerSpecs, listen as listenForRuntime } from './packages/container-spec.ts';
+import {
+  containerPreparation,
+  containerSpec,
+  listen as listenForRuntime,
+} from './packages/container-spec.ts';
 import { Channels } from './packages/effects-host.ts';
 import { Packages } from './packages/packages.ts';
 import { Signers } from './packages/signers.ts';
@@ -469,7 +473,8 @@ function createPackages(o: PackagesParts) {
     channels,
     copyTree,
     freeBytes: async (dir) => (await o.procfs.statfs(dir)).availableBytes,
-    specFor: containerSpecs({
+    specFor: containerSpec,
+    prepareContainer: containerPreparation({
       arch,
       network,
       bridge: hostBridge(o.log.child('bridge')),

@@ -151,6 +151,19 @@ describe('service packages on real LXC', { skip }, () => {
     await ws.close();
     assert.equal((await admin.call('package.get', { id: 'hello-world' })).status, 'running');
 
+    // A restart is a stop of ours and a start: it answers running, in a new init, and the
+    // loop counts no crash (no backoff, no "stopped on its own"), twice in a row.
+    for (let i = 0; i < 2; i++) {
+      const before = (await lxc.info('hearth-hello-world')).pid;
+      const restarted = await admin.call('package.restart', { id: 'hello-world' });
+      assert.equal(restarted.status, 'running');
+      const after = await lxc.info('hearth-hello-world');
+      assert.equal(after.state, 'RUNNING');
+      assert.ok(after.pid && after.pid !== before, `init ${before} → ${after.pid}`);
+    }
+    await healthy('hello-world');
+    assert.doesNotMatch(d.output(), /container stopped on its own/);
+
     // A crash: the container's init dies. The reconcile loop starts it again.
     const { pid } = await lxc.info('hearth-hello-world');
     assert.ok(pid);

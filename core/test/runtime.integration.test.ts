@@ -649,7 +649,8 @@ test(
   'the built binary inside an unprivileged container: init.lxc as PID 1, health, HTTP from the host, an action, clean stop',
   { skip: containerSkip, timeout: 180_000 },
   async (t) => {
-    const { prepareRuntimeDir, prepareSocketDir, runtimeLaunch } = await import('../src/runtime/launch.ts');
+    const { runtimeLaunch } = await import('../src/runtime/launch.ts');
+    const { prepareRuntimeDir, prepareSocketDir } = await import('../src/host/runtime-dir.ts');
     const times: Record<string, number> = {};
     const n = 200 + (process.pid % 50);
     const { lxc, mounts, dir, specFor } = await containerHost(t, {

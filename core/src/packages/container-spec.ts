@@ -2,23 +2,23 @@ import path from 'node:path';
 import type { Architecture } from '#sdk/manifest.ts';
 import type { Bridge, NetworkSpec } from '../host/bridge.ts';
 import { type ContainerSpec, containerName, idRangeForSlot } from '../host/lxc.ts';
+import type { PackageDirs } from '../host/package-files.ts';
+import { prepareRuntimeDir, prepareSocketDir } from '../host/runtime-dir.ts';
 import type { Logger } from '../log/log.ts';
-import { prepareRuntimeDir, prepareSocketDir, runtimeLaunch } from '../runtime/launch.ts';
+import { type RuntimeDir, runtimeLaunch } from '../runtime/launch.ts';
 import type { Channels } from './effects-host.ts';
-import type { ContainerSpecFor, InstalledPackage } from './packages.ts';
+import type { InstalledPackage } from './rows.ts';
 
-export interface ContainerSpecsOptions {
+/** What a package's container is made with besides the package: the same for every one. */
+export interface ContainerEnvironment {
   arch: Architecture;
   network: NetworkSpec;
-  bridge: Bridge;
-  channels: Channels;
   /** The binary the containers run as their runtime (the running hearth). */
   hearthBinary: string;
-  /** Where runtime directories (loader, libraries, init) are made; searchable by all. */
-  runtimeRoot: string;
+  /** The runtime directory (loader, libraries, init) every container mounts. */
+  runtime: RuntimeDir;
   /** `<runtime>/packages`: one socket directory per package. */
   socketsDir: string;
-  log: Logger;
 }
 
 /** The socket a package's runtime connects to, on the host side. */
@@ -26,57 +26,86 @@ export const hostSocketOf = (socketsDir: string, id: string): string =>
   path.join(socketsDir, id, 'host.sock');
 
 /**
- * Makes a package's container: its image, volumes, limits and address from the
- * manifest; the runtime's mounts, init and environment from runtime/launch.ts. The bridge
- * and the package's channel are made ready first, so the runtime finds both.
+ * A package's container, pure: its image, volumes, limits and address from the manifest;
+ * the runtime's mounts, init and environment from runtime/launch.ts.
  */
-export function containerSpecs(o: ContainerSpecsOptions): ContainerSpecFor {
-  return async (pkg, dirs, address): Promise<ContainerSpec> => {
+export function containerSpec(
+  pkg: InstalledPackage,
+  dirs: PackageDirs,
+  address: string,
+  env: ContainerEnvironment,
+): ContainerSpec {
+  const name = containerName(pkg.id);
+  const launch = runtimeLaunch({
+    runtime: env.runtime,
+    hearthBinary: env.hearthBinary,
+    codeDir: path.join(dirs.version, 'code'),
+    socketDir: path.join(env.socketsDir, pkg.id),
+    containerName: name,
+  });
+  const m = pkg.manifest;
+  // The container's root is the package's first image; more images are for later.
+  const image = m.images[0]!;
+  return {
+    name,
+    image: path.join(dirs.version, 'images', env.arch, `${image.name}.squashfs`),
+    dataDir: dirs.container,
+    idmap: idRangeForSlot(pkg.slot),
+    volumes: [
+      ...m.volumes.map((v) => ({ source: path.join(dirs.volumes, v.id), target: v.mountPath })),
+      ...launch.volumes,
+    ],
+    hearthBinary: launch.hearthBinary,
+    init: launch.init,
+    env: launch.env,
+    // The package's own allowance plus the runtime's: a 32 MiB package must not see the
+    // runtime OOM-killed for it.
+    memoryMiB: m.resources.memoryMiB + launch.extraMemoryMiB,
+    haltSignal: 'SIGINT',
+    cpus: m.resources.cpus,
+    network: { bridge: env.network.bridge, subnet: env.network.subnet, address },
+  };
+}
+
+export interface ContainerPreparationOptions {
+  arch: Architecture;
+  network: NetworkSpec;
+  bridge: Bridge;
+  channels: Channels;
+  hearthBinary: string;
+  /** Where runtime directories are made; searchable by all. */
+  runtimeRoot: string;
+  socketsDir: string;
+  log: Logger;
+}
+
+/**
+ * What must be on the host before a package's container is made, done by the
+ * `create-container` step: the bridge, the runtime directory (made once per binary), and
+ * the package's channel listening, so the runtime finds both when it starts.
+ */
+export function containerPreparation(o: ContainerPreparationOptions) {
+  return async (pkg: InstalledPackage): Promise<ContainerEnvironment> => {
     await o.bridge.ensure(o.network);
     const runtime = await prepareRuntimeDir({
       root: o.runtimeRoot,
       hearthBinary: o.hearthBinary,
       log: o.log,
     });
-    const socketDir = path.join(o.socketsDir, pkg.id);
-    await prepareSocketDir(socketDir);
-    const name = containerName(pkg.id);
-    const launch = runtimeLaunch({
-      runtime,
-      hearthBinary: o.hearthBinary,
-      codeDir: path.join(dirs.version, 'code'),
-      socketDir,
-      containerName: name,
-    });
     await listen(o, pkg);
-    const m = pkg.manifest;
-    // The container's root is the package's first image; more images are for later.
-    const image = m.images[0]!;
     return {
-      name,
-      image: path.join(dirs.version, 'images', o.arch, `${image.name}.squashfs`),
-      dataDir: dirs.container,
-      idmap: idRangeForSlot(pkg.slot),
-      volumes: [
-        ...m.volumes.map((v) => ({ source: path.join(dirs.volumes, v.id), target: v.mountPath })),
-        ...launch.volumes,
-      ],
-      hearthBinary: launch.hearthBinary,
-      init: launch.init,
-      env: launch.env,
-      // The package's own allowance plus the runtime's: a 32 MiB package must not see the
-      // runtime OOM-killed for it.
-      memoryMiB: m.resources.memoryMiB + launch.extraMemoryMiB,
-      haltSignal: 'SIGINT',
-      cpus: m.resources.cpus,
-      network: { bridge: o.network.bridge, subnet: o.network.subnet, address },
+      arch: o.arch,
+      network: o.network,
+      hearthBinary: o.hearthBinary,
+      runtime,
+      socketsDir: o.socketsDir,
     };
   };
 }
 
 /** Listens on a package's channel (at container creation, and for every package at start-up). */
 export async function listen(
-  o: Pick<ContainerSpecsOptions, 'channels' | 'socketsDir'>,
+  o: Pick<ContainerPreparationOptions, 'channels' | 'socketsDir'>,
   pkg: InstalledPackage,
 ): Promise<void> {
   const ids = idRangeForSlot(pkg.slot);

@@ -68,13 +68,20 @@ async function setup(options: { freeBytes?: number; channels?: Channels; hearthV
     packagesDir: path.join(root, 'packages'),
     arch: 'x86_64',
     subnet: '10.73.0.0/24',
-    specFor: async (pkg, d, address) => ({
+    prepareContainer: async () => ({
+      arch: 'x86_64',
+      network: { bridge: 'hearth0', subnet: '10.73.0.0/24', nftTable: 'hearth' },
+      hearthBinary: '/usr/bin/hearth',
+      runtime: { dir: '/rt', digest: 'x', loader: null },
+      socketsDir: '/run/hearth/packages',
+    }),
+    specFor: (pkg, d, address, env) => ({
       name: `hearth-${pkg.id}`,
       image: path.join(d.version, 'images/x86_64/main.squashfs'),
       dataDir: d.container,
       idmap: idRangeForSlot(pkg.slot),
       volumes: pkg.manifest.volumes.map((v) => ({ source: path.join(d.volumes, v.id), target: v.mountPath })),
-      hearthBinary: '/usr/bin/hearth',
+      hearthBinary: env.hearthBinary,
       init: ['/usr/lib/hearth/hearth', 'container-runtime'],
       memoryMiB: 64,
       cpus: 1,

@@ -1,6 +1,18 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { BACKOFF, type Observed, type PackageRecord, type PlanInput, plan } from './plan.ts';
+import {
+  BACKOFF,
+  type Observed,
+  type PackageRecord,
+  type PlanInput,
+  plan,
+  planActionWhileStopped,
+  planInstall,
+  planRemove,
+  planRestart,
+  planRollBack,
+  planUpdate,
+} from './plan.ts';
 
 const pkg = (
   id: string,
@@ -51,7 +63,7 @@ test('desired state wins: start, stop, and a missing container is made', () => {
   );
   assert.deepEqual(steps, [
     { kind: 'start', id: 'a', after: 'desired' },
-    { kind: 'stop', id: 'b' },
+    { kind: 'stop', id: 'b', why: 'desired' },
     { kind: 'create-container', id: 'c' },
     { kind: 'start', id: 'c', after: 'start-up' },
     { kind: 'create-container', id: 'd' },
@@ -59,18 +71,44 @@ test('desired state wins: start, stop, and a missing container is made', () => {
 });
 
 test('after a crash of the daemon, half-done operations are undone or finished', () => {
-  const packages = [
-    pkg('new', 'running', 'installing'),
-    pkg('old', 'running', 'removing'),
-    pkg('upd', 'running', 'updating'),
+  const packages: PackageRecord[] = [
+    { ...pkg('new', 'running', 'installing'), version: '1.0.0' },
+    { ...pkg('old', 'running', 'removing'), version: '1.0.0', keepData: true },
+    { ...pkg('upd', 'running', 'updating'), version: '2.0.0', previousVersion: '1.0.0' },
+    { ...pkg('cut', 'running', 'updating'), version: '1.0.0', previousVersion: '1.0.0' },
   ];
   assert.deepEqual(plan(input(packages, {}, { startUp: true })), [
-    { kind: 'abort-install', id: 'new' },
-    { kind: 'finish-remove', id: 'old' },
-    { kind: 'roll-back-update', id: 'upd' },
+    { kind: 'destroy-container', id: 'new' },
+    { kind: 'remove-package', id: 'new', keepData: false },
+    { kind: 'destroy-container', id: 'old' },
+    { kind: 'remove-package', id: 'old', keepData: true },
+    ...planRollBack({ id: 'upd', version: '2.0.0', previousVersion: '1.0.0' }),
+    { kind: 'sweep', id: 'upd', keep: '1.0.0' },
+    // Cut short before the switch: the row still names the old version, whose files stay.
+    ...planRollBack({ id: 'cut', version: '1.0.0', previousVersion: '1.0.0' }),
+    { kind: 'sweep', id: 'cut', keep: '1.0.0' },
   ]);
+  assert.ok(
+    !planRollBack({ id: 'cut', version: '1.0.0', previousVersion: '1.0.0' }).some(
+      (s) => s.kind === 'remove-version',
+    ),
+  );
   // While the daemon runs, those phases belong to live operations: no steps.
   assert.deepEqual(plan(input(packages)), []);
+});
+
+test('at start-up what finished updates left behind is swept, before anything starts', () => {
+  const steps = plan(
+    input(
+      [{ ...pkg('a'), version: '1.2.0' }],
+      { containers: [{ name: 'hearth-a', state: 'stopped' }] },
+      { startUp: true },
+    ),
+  );
+  assert.deepEqual(steps, [
+    { kind: 'sweep', id: 'a', keep: '1.2.0' },
+    { kind: 'start', id: 'a', after: 'start-up' },
+  ]);
 });
 
 test('a package an operation is working on is left alone, and so is its container', () => {
@@ -158,7 +196,103 @@ test('packages start after those they need running', () => {
 test('after a crash, a package that should be stopped is stopped again (its mounts go with it)', () => {
   const observed = { containers: [{ name: 'hearth-a', state: 'stopped' as const }] };
   assert.deepEqual(plan(input([pkg('a', 'stopped')], observed, { startUp: true })), [
-    { kind: 'stop', id: 'a' },
+    { kind: 'stop', id: 'a', why: 'desired' },
   ]);
   assert.deepEqual(plan(input([pkg('a', 'stopped')], observed)), []);
+});
+
+// --- operations --------------------------------------------------------------
+
+test('an install unpacks, then counts as installed; the steady state makes and starts it', () => {
+  assert.deepEqual(planInstall('a', '1.0.0'), [
+    { kind: 'unpack', id: 'a', version: '1.0.0' },
+    { kind: 'finish-install', id: 'a' },
+  ]);
+});
+
+test('an update upwards: stop, snapshot, new files, switch, start migrating, done', () => {
+  const steps = planUpdate({ id: 'a', from: '1.0.0', to: '1.1.0', downgrade: false, desired: 'running' });
+  assert.deepEqual(
+    steps.map((s) => s.kind),
+    [
+      'begin-update',
+      'stop',
+      'destroy-container',
+      'snapshot-volumes',
+      'unpack',
+      'switch-version',
+      'create-container',
+      'start',
+      'finish-update',
+    ],
+  );
+  assert.deepEqual(steps[1], { kind: 'stop', id: 'a', why: 'update' });
+  assert.deepEqual(steps[3], { kind: 'snapshot-volumes', id: 'a', version: '1.0.0' });
+  assert.deepEqual(steps[7], {
+    kind: 'start',
+    id: 'a',
+    after: 'update',
+    migrate: { from: '1.0.0', to: '1.1.0' },
+  });
+  // A package that should be stopped is stopped again once the new version has migrated.
+  const stopped = planUpdate({ id: 'a', from: '1.0.0', to: '1.1.0', downgrade: false, desired: 'stopped' });
+  assert.deepEqual(stopped.at(-2), { kind: 'stop', id: 'a', why: 'desired' });
+});
+
+test('an update downwards undoes the migrations in the newer runtime, after the snapshot', () => {
+  const steps = planUpdate({ id: 'a', from: '1.1.0', to: '1.0.0', downgrade: true, desired: 'running' });
+  assert.deepEqual(
+    steps.map((s) => s.kind),
+    [
+      'begin-update',
+      'shutdown-daemons',
+      'snapshot-volumes',
+      'migrate',
+      'stop',
+      'destroy-container',
+      'unpack',
+      'switch-version',
+      'create-container',
+      'start',
+      'finish-update',
+    ],
+  );
+  assert.deepEqual(steps[3], { kind: 'migrate', id: 'a', from: '1.1.0', to: '1.0.0' });
+  assert.deepEqual(steps[9], { kind: 'start', id: 'a', after: 'update' });
+});
+
+test('a rollback: the new container goes, the old data comes back, the row says the old version', () => {
+  assert.deepEqual(
+    planRollBack({ id: 'a', version: '1.1.0', previousVersion: '1.0.0' }).map((s) =>
+      s.kind === 'remove-version' ? `${s.kind} ${s.version}` : s.kind,
+    ),
+    [
+      'stop',
+      'destroy-container',
+      'unmount-package',
+      'restore-snapshot',
+      'drop-writable-layer',
+      'remove-version 1.1.0',
+      'switch-back',
+    ],
+  );
+});
+
+test('a restart is a stop of ours and a start: no crash, no backoff', () => {
+  assert.deepEqual(planRestart('a', true), [
+    { kind: 'stop', id: 'a', why: 'restart' },
+    { kind: 'start', id: 'a', after: 'restart' },
+  ]);
+  assert.deepEqual(planRestart('a', false), [{ kind: 'start', id: 'a', after: 'restart' }]);
+});
+
+test('an uninstall, and an action of a stopped package that stops it again whatever happens', () => {
+  assert.deepEqual(planRemove('a', true), [
+    { kind: 'destroy-container', id: 'a' },
+    { kind: 'remove-package', id: 'a', keepData: true },
+  ]);
+  assert.deepEqual(planActionWhileStopped('a', 'reset', { x: 1 }), {
+    steps: [{ kind: 'run-action-held', id: 'a', action: 'reset', input: { x: 1 } }],
+    always: [{ kind: 'stop', id: 'a', why: 'action' }],
+  });
 });
