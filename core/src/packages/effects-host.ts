@@ -1,12 +1,16 @@
-import fs from 'node:fs/promises';
-import net from 'node:net';
-import path from 'node:path';
 import type { Architecture, Manifest } from '#sdk/manifest.ts';
 import { HearthError } from '../errors.ts';
+import { listenUnixSocket, type UnixSocketServer } from '../host/unix-socket.ts';
 import type { Logger } from '../log/log.ts';
 import type { Notifications } from '../notifications/notifications.ts';
 import { RpcPeer } from '../runtime/peer.ts';
-import { checkedHandlers, EFFECTS, type EffectsHost } from '../runtime/protocol.ts';
+import {
+  checkedHandlers,
+  EFFECTS,
+  type EffectsHost,
+  type RuntimeClient,
+  runtimeClient,
+} from '../runtime/protocol.ts';
 import type { StateDocument } from '../state/state-doc.ts';
 
 /** What the effects need to know about a package, looked up at every call. */
@@ -146,12 +150,12 @@ export function overallHealth(
  * at a time (a new one replaces the old: the runtime reconnects after our restart).
  */
 export class Channels {
-  readonly #servers = new Map<string, net.Server>();
+  readonly #servers = new Map<string, UnixSocketServer>();
   readonly #peers = new Map<string, RpcPeer>();
-  readonly #waiting = new Map<string, ((peer: RpcPeer) => void)[]>();
+  readonly #waiting = new Map<string, ((runtime: RuntimeClient) => void)[]>();
   readonly #beforeStart = new Map<
     string,
-    { work: (peer: RpcPeer) => Promise<unknown>; startDaemons: boolean }
+    { work: (runtime: RuntimeClient) => Promise<unknown>; startDaemons: boolean }
   >();
   readonly #deps: EffectsDeps;
 
@@ -161,11 +165,9 @@ export class Channels {
 
   async listen(packageId: string, socket: string, owner: { uid: number; gid: number }): Promise<void> {
     await this.close(packageId);
-    await fs.mkdir(path.dirname(socket), { recursive: true, mode: 0o755 });
-    await fs.rm(socket, { force: true });
     const effects = effectsFor(packageId, this.#deps);
     const log = this.#deps.log.child(packageId);
-    const server = net.createServer((conn) => {
+    const server = await listenUnixSocket(socket, owner, (conn) => {
       this.#peers.get(packageId)?.close();
       // The runtime starts its daemons when register answers: work that must come first
       // (migrations, init) runs on this same channel before the answer goes back.
@@ -175,8 +177,8 @@ export class Channels {
           this.#beforeStart.delete(packageId);
           // Holding the daemons, the answer goes back even if the work failed (its caller
           // has the error): the runtime must not take a refusal as a reason to retry.
-          if (first.startDaemons) await first.work(peer);
-          else await first.work(peer).catch(() => {});
+          if (first.startDaemons) await first.work(runtimeClient(peer));
+          else await first.work(runtimeClient(peer)).catch(() => {});
         }
         const answer = await effects['effects.register'](params);
         return first?.startDaemons === false ? { ...answer, startDaemons: false } : answer;
@@ -187,24 +189,19 @@ export class Channels {
         onError: (error) => log.warn('runtime channel', { error }),
       });
       this.#peers.set(packageId, peer);
-      for (const wake of this.#waiting.get(packageId) ?? []) wake(peer);
+      for (const wake of this.#waiting.get(packageId) ?? []) wake(runtimeClient(peer));
       this.#waiting.delete(packageId);
       void peer.closed.then(() => {
         if (this.#peers.get(packageId) === peer) this.#peers.delete(packageId);
       });
     });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(socket, () => resolve());
-    });
-    await fs.chown(socket, owner.uid, owner.gid);
-    await fs.chmod(socket, 0o600);
     this.#servers.set(packageId, server);
   }
 
   /** The runtime of a package, if it is connected. */
-  peer(packageId: string): RpcPeer | undefined {
-    return this.#peers.get(packageId);
+  peer(packageId: string): RuntimeClient | undefined {
+    const peer = this.#peers.get(packageId);
+    return peer ? runtimeClient(peer) : undefined;
   }
 
   /**
@@ -214,7 +211,7 @@ export class Channels {
    */
   beforeStart<T>(
     packageId: string,
-    work: (peer: RpcPeer) => Promise<T>,
+    work: (runtime: RuntimeClient) => Promise<T>,
     timeoutMs: number,
     options: { startDaemons?: boolean; signal?: AbortSignal } = {},
   ): Promise<T> {
@@ -240,10 +237,10 @@ export class Channels {
       );
       const entry = {
         startDaemons: options.startDaemons ?? true,
-        work: async (peer: RpcPeer) => {
+        work: async (runtime: RuntimeClient) => {
           clearTimeout(timer);
           try {
-            const result = await work(peer);
+            const result = await work(runtime);
             resolve(result);
             return result;
           } catch (e) {
@@ -260,8 +257,8 @@ export class Channels {
   }
 
   /** The package's runtime once it has connected (or at once if it is), within `timeoutMs`. */
-  async waitForPeer(packageId: string, timeoutMs: number): Promise<RpcPeer> {
-    const connected = this.#peers.get(packageId);
+  async waitForPeer(packageId: string, timeoutMs: number): Promise<RuntimeClient> {
+    const connected = this.peer(packageId);
     if (connected) return connected;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -280,9 +277,9 @@ export class Channels {
           ),
         );
       }, timeoutMs);
-      const wake = (peer: RpcPeer) => {
+      const wake = (runtime: RuntimeClient) => {
         clearTimeout(timer);
-        resolve(peer);
+        resolve(runtime);
       };
       this.#waiting.set(packageId, [...(this.#waiting.get(packageId) ?? []), wake]);
     });
@@ -293,7 +290,7 @@ export class Channels {
     this.#peers.delete(packageId);
     const server = this.#servers.get(packageId);
     this.#servers.delete(packageId);
-    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+    await server?.close();
   }
 
   async closeAll(): Promise<void> {

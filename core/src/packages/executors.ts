@@ -157,7 +157,7 @@ export function executors(c: ExecutorContext): Executors {
       try {
         await c.lxc.start(containerName(id));
         c.see(id, 'running');
-        return ((await answer) as { result: unknown }).result;
+        return (await answer).result;
       } finally {
         // Had the container not come up, the next start must not find this action waiting.
         cancel.abort();

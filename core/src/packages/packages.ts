@@ -382,10 +382,7 @@ export class Packages {
         },
       );
     }
-    const answer = (await peer.call('runtime.action.run', { actionId, input }, ACTION_TIMEOUT_MS)) as {
-      result: unknown;
-    };
-    return answer.result;
+    return (await peer.call('runtime.action.run', { actionId, input }, ACTION_TIMEOUT_MS)).result;
   }
 
   /** The id range of a package's container. */

@@ -2,7 +2,7 @@ import net from 'node:net';
 import { HearthError } from '../errors.ts';
 import type { Logger } from '../log/log.ts';
 import { type PeerHandler, RpcPeer } from './peer.ts';
-import type { EffectName, EffectParams } from './protocol.ts';
+import { type EffectName, type EffectOutput, type EffectParams, effectsClient } from './protocol.ts';
 
 /**
  * The runtime's end of the channel: connects to the host's socket, registers, and keeps
@@ -64,9 +64,9 @@ export class HostLink {
    * A call to the host over the current connection, refused at once without one. Allowed
    * before register is answered: the host may run init meanwhile, and init uses effects.
    */
-  call<N extends EffectName>(method: N, params: EffectParams<N>): Promise<unknown> {
+  call<N extends EffectName>(method: N, params: EffectParams<N>): Promise<EffectOutput<N>> {
     if (!this.#peer) return Promise.reject(new HostUnavailable());
-    return this.#peer.call(method, params);
+    return effectsClient(this.#peer).call(method, params);
   }
 
   /**

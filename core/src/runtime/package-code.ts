@@ -77,7 +77,6 @@ export function effectsOver(linkOf: () => HostLink): Effects {
     call: ((method, params) => linkOf().call(method, params)) as HostLink['call'],
     retain: ((key, method, params) => linkOf().retain(key, method, params)) as HostLink['retain'],
   };
-  const call = async <T>(p: Promise<unknown>) => (await p) as T;
   return Object.freeze({
     setHealth: async (
       checkId: string,
@@ -91,9 +90,9 @@ export function effectsOver(linkOf: () => HostLink): Effects {
       link.retain(`health:${checkId}`, 'effects.setHealth', params);
       await link.call('effects.setHealth', params);
     },
-    getInterfaces: () => call(link.call('effects.getInterfaces', {})),
-    getInterface: (id: string) => call(link.call('effects.getInterface', { id })),
-    getCertificate: (interfaceId: string) => call(link.call('effects.getCertificate', { interfaceId })),
+    getInterfaces: () => link.call('effects.getInterfaces', {}),
+    getInterface: (id: string) => link.call('effects.getInterface', { id }),
+    getCertificate: (interfaceId: string) => link.call('effects.getCertificate', { interfaceId }),
     notify: async (n: {
       level: 'info' | 'success' | 'warning' | 'error';
       title: string;
@@ -101,7 +100,7 @@ export function effectsOver(linkOf: () => HostLink): Effects {
     }) => {
       await link.call('effects.notify', { level: n.level, title: n.title, message: n.message });
     },
-    getDependency: (id: string) => call(link.call('effects.getDependency', { id })),
-    getSelf: () => call(link.call('effects.getSelf', {})),
+    getDependency: (id: string) => link.call('effects.getDependency', { id }),
+    getSelf: () => link.call('effects.getSelf', {}),
   }) as Effects;
 }

@@ -145,6 +145,8 @@ export type EffectName = keyof typeof EFFECTS;
 export type RuntimeName = keyof typeof RUNTIME;
 export type EffectParams<N extends EffectName> = z.output<(typeof EFFECTS)[N]['params']>;
 export type EffectResult<N extends EffectName> = z.input<(typeof EFFECTS)[N]['result']>;
+/** An effect's answer as the runtime gets it, checked. */
+export type EffectOutput<N extends EffectName> = z.output<(typeof EFFECTS)[N]['result']>;
 export type RuntimeParams<N extends RuntimeName> = z.input<(typeof RUNTIME)[N]['params']>;
 export type RuntimeResult<N extends RuntimeName> = z.output<(typeof RUNTIME)[N]['result']>;
 
@@ -184,3 +186,48 @@ export function checkedHandlers<S extends Record<string, { params: z.ZodType; re
     ]),
   );
 }
+
+/** Anything that can call a method on the other end (an RpcPeer). */
+export interface Caller {
+  call(method: string, params?: unknown, timeoutMs?: number): Promise<unknown>;
+}
+
+/** What the host asks a package's runtime: `runtime.*`, typed by RUNTIME, its answers checked. */
+export interface RuntimeClient {
+  call<N extends RuntimeName>(
+    method: N,
+    params: RuntimeParams<N>,
+    timeoutMs?: number,
+  ): Promise<RuntimeResult<N>>;
+}
+
+/** What the runtime asks the host: `effects.*`, typed by EFFECTS, its answers checked. */
+export interface EffectsClient {
+  call<N extends EffectName>(
+    method: N,
+    params: EffectParams<N>,
+    timeoutMs?: number,
+  ): Promise<EffectOutput<N>>;
+}
+
+/**
+ * A caller typed by a protocol table: only its methods, with their params, and answers
+ * parsed by their result schemas — neither end trusts the other's answers.
+ */
+function typedClient(
+  peer: Caller,
+  schemas: Record<string, { result: z.ZodType }>,
+): { call: (method: string, params: unknown, timeoutMs?: number) => Promise<unknown> } {
+  return {
+    call: async (method, params, timeoutMs) => {
+      const answer = await peer.call(method, params, timeoutMs);
+      const checked = schemas[method]!.result.safeParse(answer);
+      if (!checked.success)
+        throw new InvalidParams(`the other end answered ${method} with something unexpected`);
+      return checked.data;
+    },
+  };
+}
+
+export const runtimeClient = (peer: Caller): RuntimeClient => typedClient(peer, RUNTIME) as RuntimeClient;
+export const effectsClient = (peer: Caller): EffectsClient => typedClient(peer, EFFECTS) as EffectsClient;
