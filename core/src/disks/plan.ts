@@ -1,4 +1,4 @@
-import { HearthError, InvalidParams, NotFound } from '../errors.ts';
+import { type ErrorCode, HearthError, InvalidParams, NotFound } from '../errors.ts';
 import { type Drive, describeContents } from './drives.ts';
 
 /** What the person chose in the wizard's drive step. */
@@ -27,7 +27,13 @@ export type DrivePlan =
 export const MIN_DRIVE_BYTES = 1024 ** 3;
 
 export class DriveRefused extends HearthError {
-  constructor(code: string, drive: Drive, message: string, hint: string, data: Record<string, unknown> = {}) {
+  constructor(
+    code: ErrorCode,
+    drive: Drive,
+    message: string,
+    hint: string,
+    data: Record<string, unknown> = {},
+  ) {
     super(code, message, { hint, data: { drive: drive.path, ...data } });
   }
 }

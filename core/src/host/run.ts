@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import path from 'node:path';
 import { HearthError } from '../errors.ts';
 import type { Logger } from '../log/log.ts';
 
@@ -10,9 +11,11 @@ export class CommandFailed extends HearthError {
 
   constructor(argv: string[], exitCode: number | null, stderr: string, signal: string | null, stdout = '') {
     const how = signal ? `was killed by ${signal}` : `exited with ${exitCode}`;
-    const last = stderr.trim().split('\n').slice(-3).join(' | ');
-    super('command_failed', `${argv[0]} ${how}${last ? `: ${last}` : ''}`, {
-      data: { command: argv[0], exitCode },
+    // What it printed stays here and goes to the daemon's log, not to callers: it can name
+    // paths and internals, and it is rarely what a person can act on.
+    super('command_failed', `${path.basename(argv[0] ?? '')} ${how}`, {
+      hint: 'the daemon’s log (server.logs) has what it printed',
+      data: { command: path.basename(argv[0] ?? ''), exitCode },
     });
     this.argv = argv;
     this.exitCode = exitCode;

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { SdkError } from '#sdk/errors.ts';
 import { unpackHpk, type VerifiedHpk } from '#sdk/hpk/read.ts';
-import { HearthError } from '../errors.ts';
+import { codeFrom, HearthError } from '../errors.ts';
 import { containerName, type Lxc } from '../host/lxc.ts';
 import type { Mounts } from '../host/mounts.ts';
 import type { PackageFiles } from '../host/package-files.ts';
@@ -17,7 +17,7 @@ import type { InstalledPackage, PackageRows } from './rows.ts';
 
 export class InvalidPackage extends HearthError {
   constructor(e: SdkError) {
-    super(e.code, e.message, { ...(e.hint ? { hint: e.hint } : {}), cause: e });
+    super(codeFrom(e.code, 'invalid_package'), e.message, { ...(e.hint ? { hint: e.hint } : {}), cause: e });
   }
 }
 

@@ -326,6 +326,11 @@ export function errorResponse(id: RpcId, err: unknown, log?: Logger, method?: st
       error: err instanceof Error ? (err.stack ?? err.message) : String(err),
     });
   }
+  // A command on the host failed: the caller gets its name and exit code, the log what it said.
+  if (err instanceof HearthError && err.code === 'command_failed' && log) {
+    const stderr = String((err as { stderr?: unknown }).stderr ?? '').slice(-2000);
+    log.warn('a command failed', { method, command: err.data?.['command'], stderr });
+  }
   return { jsonrpc: '2.0', id, error: toRpcError(err) };
 }
 

@@ -1,4 +1,4 @@
-import { HearthError } from '../errors.ts';
+import { ERROR_CODES, HearthError, isErrorCode } from '../errors.ts';
 
 /** JSON-RPC 2.0 error codes: the spec's own, then ours in the server-error range. */
 export const RPC = {
@@ -9,30 +9,6 @@ export const RPC = {
   internal: -32603,
 } as const;
 
-// The one place where stable error codes become JSON-RPC codes.
-const CODES: Record<string, number> = {
-  parse_error: RPC.parseError,
-  invalid_request: RPC.invalidRequest,
-  unsupported_media_type: RPC.invalidRequest,
-  host_not_allowed: -32003,
-  method_not_found: RPC.methodNotFound,
-  invalid_params: RPC.invalidParams,
-  unauthorized: -32001,
-  invalid_token: -32001,
-  forbidden: -32003,
-  cross_origin: -32003,
-  not_found: -32004,
-  conflict: -32009,
-  already_set_up: -32009,
-  setup_required: -32010,
-  rate_limited: -32029,
-  second_factor_required: -32011,
-  unavailable: -32050,
-  payload_too_large: -32013,
-  batch_too_large: -32014,
-  answer_too_large: -32015,
-};
-
 export interface RpcErrorObject {
   code: number;
   message: string;
@@ -42,7 +18,8 @@ export interface RpcErrorObject {
 export function toRpcError(err: unknown): RpcErrorObject {
   if (err instanceof HearthError) {
     return {
-      code: CODES[err.code] ?? -32000,
+      // ERROR_CODES is the one mapping; a foreign code (the SDK's, a package's) is a domain error.
+      code: isErrorCode(err.code) ? ERROR_CODES[err.code] : -32000,
       message: err.message,
       data: { ...err.data, code: err.code, ...(err.hint ? { hint: err.hint } : {}) },
     };

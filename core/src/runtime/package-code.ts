@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import type { Effects } from '#sdk/effects.ts';
 import type { DeclaredManifest } from '#sdk/manifest.ts';
 import { manifestOf, type PackageDefinition } from '#sdk/package.ts';
-import { HearthError } from '../errors.ts';
+import { codeFrom, HearthError } from '../errors.ts';
 import type { HostLink } from './host-link.ts';
 
 /**
@@ -61,7 +61,7 @@ export function packageError(e: unknown): HearthError {
   const message = String((e as { message?: unknown } | null)?.message ?? e).slice(0, 1000);
   const hint = (e as { hint?: unknown } | null)?.hint;
   return new HearthError(
-    typeof code === 'string' && /^[a-z][a-z0-9_]{0,62}$/.test(code) ? code : 'package_code_failed',
+    codeFrom(code, 'package_code_failed'),
     message || 'the package code failed',
     typeof hint === 'string' ? { hint: hint.slice(0, 500) } : {},
   );

@@ -1,5 +1,5 @@
 import type { Duplex } from 'node:stream';
-import { HearthError } from '../errors.ts';
+import { codeFrom, HearthError } from '../errors.ts';
 import { toRpcError } from '../rpc/errors.ts';
 
 /**
@@ -35,7 +35,7 @@ export class PeerTimeout extends HearthError {
 
 export class PeerRemoteError extends HearthError {
   constructor(error: { code: number; message: string; data?: { code?: string } }) {
-    super(error.data?.code ?? 'remote_error', error.message, { data: { rpcCode: error.code } });
+    super(codeFrom(error.data?.code, 'remote_error'), error.message, { data: { rpcCode: error.code } });
   }
 }
 
