@@ -216,7 +216,6 @@ export async function startDaemon(settings: Settings, hooks: DaemonHooks = {}): 
     state,
     system,
     uploads,
-    registry,
   };
 
   // The state document is complete before anyone can subscribe to it.

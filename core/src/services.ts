@@ -4,7 +4,6 @@ import type { Disks } from './disks/disks.ts';
 import type { Notifications } from './notifications/notifications.ts';
 import type { Packages } from './packages/packages.ts';
 import type { Signers } from './packages/signers.ts';
-import type { Registry } from './rpc/registry.ts';
 import type { Setup } from './setup/setup.ts';
 import type { StateDocument } from './state/state-doc.ts';
 import type { System } from './system/system.ts';
@@ -22,5 +21,4 @@ export interface Services {
   state: StateDocument;
   system: System;
   uploads: Uploads;
-  registry: Registry;
 }

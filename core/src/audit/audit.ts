@@ -1,7 +1,6 @@
+import type { Confirmation, Surface } from '../calls.ts';
 import { addressKey } from '../limits/address-key.ts';
 import type { Logger } from '../log/log.ts';
-import type { Confirmation } from '../rpc/dispatch.ts';
-import type { Surface } from '../rpc/registry.ts';
 import type { Db } from '../state/db.ts';
 
 export interface AuditEntry {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isSecret } from '../rpc/registry.ts';
+import { isSecret } from '../calls.ts';
 
 export const REDACTED = '[redacted]';
 const MAX_STRING = 512;

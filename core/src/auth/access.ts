@@ -1,5 +1,5 @@
+import type { Access, Annotations, Caller, Scope } from '../calls.ts';
 import { Forbidden, HearthError, Unauthorized } from '../errors.ts';
-import type { Access, Annotations, Caller, Scope } from '../rpc/registry.ts';
 
 const RANK: Record<Scope, number> = { read: 1, operate: 2, admin: 3 };
 

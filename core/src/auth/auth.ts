@@ -1,8 +1,7 @@
+import type { Identity, Scope } from '../calls.ts';
 import { Conflict, HearthError, NotFound, Unauthorized } from '../errors.ts';
 import { Gate } from '../limits/gate.ts';
 import type { Logger } from '../log/log.ts';
-import type { Identity } from '../rpc/dispatch.ts';
-import type { Scope } from '../rpc/registry.ts';
 import { cachedStatement, type Db } from '../state/db.ts';
 import {
   checkPasswordStrength,

@@ -1,8 +1,8 @@
 import crypto from 'node:crypto';
 import { promisify } from 'node:util';
 import { z } from 'zod';
+import { secret } from '../calls.ts';
 import { InvalidParams } from '../errors.ts';
-import { secret } from '../rpc/registry.ts';
 
 export interface KdfParams {
   memoryKiB: number;

@@ -3,12 +3,12 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { Progress } from '../calls.ts';
 import { HearthError, isHearthError } from '../errors.ts';
 import type { DiskHost } from '../host/disks.ts';
 import { type Probe, parseLsblk } from '../host/disks-parse.ts';
 import { fsyncPath, writeDurably } from '../host/durable-file.ts';
 import type { Logger } from '../log/log.ts';
-import type { Progress } from '../rpc/registry.ts';
 import { type Db, migrate, openDatabase } from '../state/db.ts';
 import { MIGRATIONS } from '../state/migrations.ts';
 import {

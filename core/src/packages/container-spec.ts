@@ -21,6 +21,14 @@ export interface ContainerEnvironment {
   socketsDir: string;
 }
 
+/** Builds the container of an installed package, pure (containerSpec below). */
+export type ContainerSpecFor = (
+  pkg: InstalledPackage,
+  dirs: PackageDirs,
+  address: string,
+  env: ContainerEnvironment,
+) => ContainerSpec;
+
 /** The socket a package's runtime connects to, on the host side. */
 export const hostSocketOf = (socketsDir: string, id: string): string =>
   path.join(socketsDir, id, 'host.sock');

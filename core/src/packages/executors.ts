@@ -9,9 +9,8 @@ import type { Logger } from '../log/log.ts';
 import type { Notifications } from '../notifications/notifications.ts';
 import type { Json } from '../state/json-patch.ts';
 import type { StateDocument } from '../state/state-doc.ts';
-import type { ContainerEnvironment } from './container-spec.ts';
+import type { ContainerEnvironment, ContainerSpecFor } from './container-spec.ts';
 import type { Channels } from './effects-host.ts';
-import type { ContainerSpecFor } from './packages.ts';
 import type { Step } from './plan.ts';
 import type { InstalledPackage, PackageRows } from './rows.ts';
 

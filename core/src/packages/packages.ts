@@ -2,6 +2,7 @@ import { readHpk, type VerifiedHpk } from '#sdk/hpk/read.ts';
 import type { Architecture } from '#sdk/manifest.ts';
 import { planMigrations } from '#sdk/package.ts';
 import { compareVersions } from '#sdk/semver.ts';
+import type { Progress } from '../calls.ts';
 import { Conflict, HearthError, NotEnoughSpace, NotFound } from '../errors.ts';
 import type { ContainerSpec, Lxc } from '../host/lxc.ts';
 import { containerName, idRangeForSlot } from '../host/lxc.ts';
@@ -9,7 +10,6 @@ import type { Mounts } from '../host/mounts.ts';
 import { hostPackageFiles, type PackageDirs, type PackageFiles } from '../host/package-files.ts';
 import type { Logger } from '../log/log.ts';
 import type { Notifications } from '../notifications/notifications.ts';
-import type { Progress } from '../rpc/registry.ts';
 import type { Db } from '../state/db.ts';
 import type { StateDocument } from '../state/state-doc.ts';
 import { VERSION } from '../version.ts';
@@ -21,7 +21,7 @@ import {
   spaceNeeded,
   unmetDependencies,
 } from './checks.ts';
-import type { ContainerEnvironment } from './container-spec.ts';
+import type { ContainerEnvironment, ContainerSpecFor } from './container-spec.ts';
 import type { Channels, PackageView } from './effects-host.ts';
 import { DependencyUnmet, HearthTooOld, UpdateFailed } from './errors.ts';
 import { ACTION_TIMEOUT_MS, executors, sdk } from './executors.ts';
@@ -42,14 +42,6 @@ import { PackageViews } from './views.ts';
 export { DependencyUnmet, HearthTooOld, UpdateFailed } from './errors.ts';
 
 type ProgressSink = (p: Progress) => void;
-
-/** Builds the container of an installed package, pure (container-spec.ts). */
-export type ContainerSpecFor = (
-  pkg: InstalledPackage,
-  dirs: PackageDirs,
-  address: string,
-  env: ContainerEnvironment,
-) => ContainerSpec;
 
 export interface PackagesOptions {
   db: Db;

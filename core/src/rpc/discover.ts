@@ -44,7 +44,7 @@ export const discoverMethods = [
       info: z.object({ title: z.string(), version: z.string() }),
       methods: z.array(z.record(z.string(), z.unknown())),
     }),
-    handler: (_, ctx) => openRpcOf(ctx.services.registry),
+    handler: (_, ctx) => openRpcOf(ctx.registry),
   }),
 ];
 

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { AuditEntry } from '../audit/audit.ts';
 import { redactParams } from '../audit/redact.ts';
 import { checkAccess, needsSameOrigin } from '../auth/access.ts';
+import type { Confirmation, Identity } from '../calls.ts';
 import { HearthError, InvalidParams } from '../errors.ts';
 import type { Logger } from '../log/log.ts';
 import type { Services } from '../services.ts';
@@ -22,17 +23,10 @@ export type RpcResponse =
   | { jsonrpc: '2.0'; id: RpcId; result: unknown }
   | { jsonrpc: '2.0'; id: RpcId; error: RpcErrorObject };
 
-/** Who is calling, as the surface found out from the request. */
-export interface Identity {
-  caller: Caller;
-  /** The session came from a browser cookie (cross-site requests are possible). */
-  viaCookie: boolean;
-  /** A credential was presented but is not valid: calls that need one fail with this. */
-  error?: HearthError;
-}
+export type { Confirmation, Identity } from '../calls.ts';
 
 /** What a surface knows about the connection a call came over. */
-export interface Transport extends Omit<CallContext, 'services' | 'caller' | 'progress'> {
+export interface Transport extends Omit<CallContext, 'services' | 'registry' | 'caller' | 'progress'> {
   /** Sends a notification to the caller, where the connection can carry one (WebSocket). */
   notify?: (method: string, params: object) => void;
   /** Resolved for every call, so a session ended meanwhile stops working at once. */
@@ -45,9 +39,6 @@ export interface Transport extends Omit<CallContext, 'services' | 'caller' | 'pr
    */
   confirm?: (method: MethodDef, params: unknown) => Promise<Confirmation>;
 }
-
-/** How a destructive call was confirmed: asked by the client (elicitation) or said in an argument. */
-export type Confirmation = 'elicitation' | 'argument';
 
 export interface DispatcherOptions {
   registry: Registry;
@@ -142,6 +133,7 @@ export class Dispatcher {
     const ctx: CallContext = {
       ...t,
       services: this.#o.services,
+      registry: this.#o.registry,
       caller: identity.caller,
       ...(progress ? { progress } : {}),
     };

@@ -1,46 +1,10 @@
 import { z } from 'zod';
+import type { Access, Annotations, Caller, Progress, Surface } from '../calls.ts';
 import { InvalidParams } from '../errors.ts';
 import type { Services } from '../services.ts';
 
-/**
- * Who may call a method:
- * - `public`: anyone, always (also in setup mode);
- * - `setup`: anyone, but only while the box is in setup mode;
- * - `read` / `operate` / `admin`: a login session, root's local CLI, or an API token
- *   whose scope is at least this level;
- * - `local`: only root on the box itself (its local socket): what stands in for the
- *   owner's password when it is lost, such as resetting it from the console.
- */
-export type Access = 'public' | 'setup' | 'read' | 'operate' | 'admin' | 'local';
-export type Scope = 'read' | 'operate' | 'admin';
-export const SCOPES: readonly Scope[] = ['read', 'operate', 'admin'];
-
-export interface Annotations {
-  /** Changes nothing. */
-  readOnly: boolean;
-  /** May destroy data or interrupt service; clients should confirm with the person. */
-  destructive: boolean;
-  /** Calling it twice with the same params has the effect of calling it once. */
-  idempotent: boolean;
-  /** Reaches beyond the box (downloads, remote hosts). */
-  openWorld: boolean;
-}
-
-export type Surface = 'http' | 'ws' | 'local' | 'mcp';
-
-export type Caller =
-  | { kind: 'anonymous' }
-  | { kind: 'session'; id: string }
-  | { kind: 'token'; id: string; name: string; scope: Scope }
-  | { kind: 'local' };
-
-/** How far a long call has come, sent to callers that can hear it (WebSocket). */
-export interface Progress {
-  /** What is being done now, one word: `download`, `verify`, `unpack`, `start`. */
-  step: string;
-  done?: number;
-  total?: number;
-}
+export type { Access, Annotations, Caller, Progress, Scope, Surface } from '../calls.ts';
+export { isSecret, SCOPES, secret } from '../calls.ts';
 
 /** A stream opened by a method on a connection that can carry one (WebSocket). */
 export interface OutputStream {
@@ -52,6 +16,8 @@ export interface OutputStream {
 
 export interface CallContext {
   services: Services;
+  /** Every method of the box (rpc.discover describes them). */
+  registry: Registry;
   caller: Caller;
   /** The client's address, or `local` for the box's own socket. */
   address: string;
@@ -120,16 +86,6 @@ export function defineMethod<N extends string, P extends z.ZodType, R extends z.
     },
   };
 }
-
-/**
- * Marks a schema as a secret (a password, a token): redacted in the audit log, asked for
- * without echo by the CLI, `writeOnly` with `x-secret` in the JSON Schema.
- */
-export function secret<T extends z.ZodType>(schema: T): T {
-  return schema.meta({ writeOnly: true, 'x-secret': true }) as T;
-}
-
-export const isSecret = (schema: z.ZodType): boolean => z.globalRegistry.get(schema)?.['x-secret'] === true;
 
 /**
  * A path on the box's own filesystem: it must be absolute (the daemon has no useful

@@ -1,10 +1,10 @@
 import { AlreadySetUp } from '../auth/access.ts';
 import type { Auth, NewSession } from '../auth/auth.ts';
 import { checkPasswordStrength } from '../auth/passwords.ts';
+import type { Progress } from '../calls.ts';
 import type { Disks } from '../disks/disks.ts';
 import { Conflict, InvalidParams } from '../errors.ts';
 import type { Logger } from '../log/log.ts';
-import type { Progress } from '../rpc/registry.ts';
 import type { Db } from '../state/db.ts';
 import type { StateDocument } from '../state/state-doc.ts';
 import { type System, storeHostname } from '../system/system.ts';

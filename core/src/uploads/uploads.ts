@@ -4,9 +4,9 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import type { Progress } from '../calls.ts';
 import { HearthError, InvalidParams, NotEnoughSpace, NotFound } from '../errors.ts';
 import type { Logger } from '../log/log.ts';
-import type { Progress } from '../rpc/registry.ts';
 
 /** Where a file a method works on comes from: the box's disk, an upload, or a URL. */
 export type FileSource = { path: string } | { upload: string } | { url: string; sha256?: string | undefined };
