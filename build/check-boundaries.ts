@@ -43,7 +43,20 @@ const ALLOWED: Record<string, { pattern: RegExp; what: string; places: Record<st
       'host/': 'the host adapters',
       'runtime/': 'the runtime inside a container',
       'log/log.ts': 'the daemon’s own log file',
+      'state/db.ts': 'the database file and its directory',
       'cli/': 'the CLI on a person’s machine (its saved sessions)',
+    },
+  },
+  network: {
+    pattern: /(?<![.\w])fetch\(|\b(?:http|https)\.(?:request|get)\(/,
+    what: 'reaches out over the network',
+    places: {
+      'host/': 'the host adapters (downloads)',
+      'rpc/app-proxy.ts': 'the proxy to packages’ web UIs',
+      'client/': 'the client, which talks to a box',
+      'cli/': 'the CLI, a client',
+      'mcp/bridge.ts': 'hearth mcp, a client of the box',
+      'runtime/': 'the runtime inside a container (its health probes)',
     },
   },
 };

@@ -1,36 +1,26 @@
-import fs from 'node:fs';
-import type http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { Audit } from './audit/audit.ts';
 import { Auth } from './auth/auth.ts';
-import { writeLocalCookie } from './auth/local-cookie.ts';
 import type { KdfParams } from './auth/passwords.ts';
 import { LoginLimiter } from './auth/rate-limit.ts';
+import { createPackages } from './daemon-packages.ts';
 import { Disks } from './disks/disks.ts';
-import { HearthError } from './errors.ts';
-import { hostBridge } from './host/bridge.ts';
 import { copyTree } from './host/copy.ts';
+import { closeServer, listen, removeFiles, restrictDataDir, writeJsonFile } from './host/daemon-files.ts';
 import { hostDisks } from './host/disks.ts';
 import { hostnamedHostname } from './host/hostname.ts';
+import { writeLocalCookie } from './host/local-cookie.ts';
 import { fileLogSource, journalLogSource } from './host/logs.ts';
-import { hostLxc, type Lxc } from './host/lxc.ts';
-import { hostMounts, type Mounts } from './host/mounts.ts';
+import { hostLxc } from './host/lxc.ts';
+import { hostMounts } from './host/mounts.ts';
 import { logindPower } from './host/power.ts';
 import { hostProcfs } from './host/procfs.ts';
 import { reexecSelf } from './host/reexec.ts';
-import { run } from './host/run.ts';
 import { type Notifier, systemdNotifier } from './host/sd-notify.ts';
 import { createLogger, fileSink, type Logger, type LogSink, stdoutSink } from './log/log.ts';
 import { mcpSurface } from './mcp/surface.ts';
 import { Notifications } from './notifications/notifications.ts';
-import {
-  containerPreparation,
-  containerSpec,
-  listen as listenForRuntime,
-} from './packages/container-spec.ts';
-import { Channels } from './packages/effects-host.ts';
-import { Packages } from './packages/packages.ts';
 import { Signers } from './packages/signers.ts';
 import { makePaths, type Paths } from './paths.ts';
 import { AppCapabilities } from './rpc/app-capability.ts';
@@ -125,10 +115,7 @@ export async function startDaemon(settings: Settings, hooks: DaemonHooks = {}): 
 
   // The database first: a database newer than this binary stops everything here.
   const db = openDatabase(paths.database);
-  // Containers' unprivileged roots must pass through the data dir to their volumes
-  // (search, not list); the database itself is root's alone.
-  fs.chmodSync(paths.dataDir, 0o711);
-  fs.chmodSync(paths.database, 0o600);
+  restrictDataDir(paths.dataDir, paths.database);
   const migrated = migrate(db, MIGRATIONS, paths.database);
   if (migrated.from !== migrated.to) log.info('database migrated', { from: migrated.from, to: migrated.to });
 
@@ -279,10 +266,8 @@ export async function startDaemon(settings: Settings, hooks: DaemonHooks = {}): 
   await listen(tcp, { port: settings.port, host: settings.listen });
   const port = (tcp.address() as { port: number }).port;
   const local = surface.createServer('local');
-  fs.rmSync(paths.socket, { force: true });
   await listen(local, { path: paths.socket });
-  fs.chmodSync(paths.socket, 0o600);
-  writeJson(path.join(paths.runtimeDir, 'daemon.json'), {
+  writeJsonFile(path.join(paths.runtimeDir, 'daemon.json'), {
     pid: process.pid,
     port,
     socket: paths.socket,
@@ -354,9 +339,7 @@ export async function startDaemon(settings: Settings, hooks: DaemonHooks = {}): 
       if (!idle) log.warn('stopping with a package operation under way');
       audit.flush();
       db.close();
-      for (const f of [paths.socket, paths.localCookie, path.join(paths.runtimeDir, 'daemon.json')]) {
-        fs.rmSync(f, { force: true });
-      }
+      removeFiles([paths.socket, paths.localCookie, path.join(paths.runtimeDir, 'daemon.json')]);
       log.info('stopped');
     })();
     return stopping;
@@ -413,88 +396,6 @@ function createState(db: Db, historySize: number, floor: number): StateDocument 
   });
 }
 
-interface PackagesParts {
-  settings: Settings;
-  paths: Paths;
-  db: Db;
-  state: StateDocument;
-  notifications: Notifications;
-  signers: Signers;
-  procfs: ReturnType<typeof hostProcfs>;
-  lxc: Lxc;
-  mounts: Mounts;
-  log: Logger;
-}
-
-/** The packages service with its host adapters and the channels to the containers. */
-function createPackages(o: PackagesParts) {
-  const arch = process.arch === 'arm64' ? ('arm64' as const) : ('x86_64' as const);
-  const network = { bridge: o.settings.bridge, subnet: o.settings.subnet, nftTable: o.settings.nftTable };
-  const log = o.log.child('packages');
-  const { lxc, mounts } = o;
-  const socketsDir = path.join(o.paths.runtimeDir, 'packages');
-  // The channels look packages up; the service is made below with the channels.
-  const lookup: { service?: Packages } = {};
-  const alert = o.settings.healthAlertCommand;
-  const channels = new Channels({
-    lookup: (id) => lookup.service?.view(id),
-    state: o.state,
-    notifications: o.notifications,
-    arch,
-    log: o.log.child('channel'),
-    ...(alert.length > 0
-      ? {
-          onFailure: (a: { packageId: string; checkId: string; message: string }) => {
-            const env = {
-              ...process.env,
-              HEARTH_PACKAGE: a.packageId,
-              HEARTH_CHECK: a.checkId,
-              HEARTH_MESSAGE: a.message,
-            };
-            run(alert, { env, timeoutMs: 30_000, log }).catch((error) =>
-              log.warn('the health alert command failed', { error }),
-            );
-          },
-        }
-      : {}),
-  });
-  const service = new Packages({
-    db: o.db,
-    state: o.state,
-    notifications: o.notifications,
-    signers: o.signers,
-    lxc,
-    mounts,
-    log,
-    packagesDir: path.join(o.paths.dataDir, 'packages'),
-    arch,
-    subnet: o.settings.subnet,
-    channels,
-    copyTree,
-    freeBytes: async (dir) => (await o.procfs.statfs(dir)).availableBytes,
-    specFor: containerSpec,
-    prepareContainer: containerPreparation({
-      arch,
-      network,
-      bridge: hostBridge(o.log.child('bridge')),
-      channels,
-      // In the single executable this is the hearth binary itself.
-      hearthBinary: process.execPath,
-      // Not under /run: systemd mounts it noexec, and the loader and init run from here.
-      runtimeRoot: path.join(o.paths.dataDir, 'rt'),
-      socketsDir,
-      log,
-    }),
-  });
-  lookup.service = service;
-  const start = async () => {
-    for (const pkg of service.list()) await listenForRuntime({ channels, socketsDir }, pkg);
-    // Also with no packages: containers or mounts of ours without a row are orphans.
-    await service.reconcile({ startUp: true });
-  };
-  return { service, channels, start };
-}
-
 function startWatchdog(notifier: Notifier, log: Logger): NodeJS.Timeout[] {
   if (notifier.watchdogMs === undefined) return [];
   // Ping at half the interval, as systemd recommends.
@@ -503,53 +404,6 @@ function startWatchdog(notifier: Notifier, log: Logger): NodeJS.Timeout[] {
   }, notifier.watchdogMs / 2);
   t.unref();
   return [t];
-}
-
-async function listen(
-  server: http.Server,
-  where: { port: number; host: string } | { path: string },
-): Promise<void> {
-  try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(where, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    // `::` means every address; a kernel without IPv6 has only the IPv4 ones.
-    if (code === 'EAFNOSUPPORT' && 'host' in where && where.host === '::') {
-      return listen(server, { ...where, host: '0.0.0.0' });
-    }
-    const at = 'path' in where ? where.path : `${where.host} port ${where.port}`;
-    if (code === 'EADDRINUSE') {
-      throw new HearthError('address_in_use', `something else already listens on ${at}`, {
-        hint: 'stop the other program (or the other Hearth), or choose another --port',
-      });
-    }
-    if (code === 'EACCES') {
-      throw new HearthError('address_denied', `not allowed to listen on ${at}`, {
-        hint: 'ports below 1024 need root; use --port 8080 for a test',
-      });
-    }
-    throw e;
-  }
-}
-
-function closeServer(server: http.Server): Promise<void> {
-  return new Promise((resolve) => {
-    server.close(() => resolve());
-    server.closeIdleConnections();
-  });
-}
-
-function writeJson(file: string, value: unknown): void {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  const tmp = `${file}.tmp`;
-  fs.writeFileSync(tmp, `${JSON.stringify(value, null, 2)}\n`);
-  fs.renameSync(tmp, file);
 }
 
 const ms = (since: number) => Math.round(performance.now() - since);

@@ -1,10 +1,10 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { readLocalCookie } from '../auth/local-cookie.ts';
 import type { NodeTarget } from '../client/node-transport.ts';
 import type { DaemonInfo } from '../daemon.ts';
 import { HearthError } from '../errors.ts';
+import { readLocalCookie } from '../host/local-cookie.ts';
 import { makePaths } from '../paths.ts';
 
 export interface TargetOptions {

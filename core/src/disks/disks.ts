@@ -7,7 +7,7 @@ import type { Progress } from '../calls.ts';
 import { HearthError, isHearthError } from '../errors.ts';
 import type { DiskHost } from '../host/disks.ts';
 import { type Probe, parseLsblk } from '../host/disks-parse.ts';
-import { fsyncPath, writeDurably } from '../host/durable-file.ts';
+import { fsyncPath, removeDurably, renameDurably, writeDurably } from '../host/durable-file.ts';
 import type { Logger } from '../log/log.ts';
 import { type Db, migrate, openDatabase } from '../state/db.ts';
 import { MIGRATIONS } from '../state/migrations.ts';
@@ -152,7 +152,6 @@ export class Disks {
       uuid = probed;
     }
     o.progress({ step: 'mount' });
-    await fsp.mkdir(staging, { recursive: true, mode: 0o700 });
     await host.mount(device, staging);
     let result: T;
     try {
@@ -227,7 +226,7 @@ export class Disks {
     }
     progress({ step: 'copy', done: entries.length, total });
     const part = path.join(staging, `${DATABASE_FILE}.part`);
-    fs.rmSync(part, { force: true });
+    removeDurably(part);
     // A consistent copy of the open database, as of one transaction, also while it is written.
     db.prepare('VACUUM INTO ?').run(part);
     progress({ step: 'copy', done: total, total });
@@ -276,10 +275,7 @@ function finishDatabase<T>(plan: MovingPlan, staging: string, finish: (target: D
     target.close();
   }
   fsyncPath(file);
-  if (file !== final) {
-    fs.renameSync(file, final);
-    fsyncPath(staging);
-  }
+  if (file !== final) renameDurably(file, final);
   return result;
 }
 

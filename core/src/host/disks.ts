@@ -167,7 +167,8 @@ export function hostDisks(log: Logger, mountinfo = '/proc/self/mountinfo'): Disk
     },
 
     async mount(device, target) {
-      await fs.mkdir(target, { recursive: true });
+      // A mount point made here (a staging one) is root's alone while nothing is on it.
+      await fs.mkdir(target, { recursive: true, mode: 0o700 });
       await run(['mount', '-t', 'ext4', '-o', 'noatime', device, target], { log, debianPackage: 'mount' });
     },
 

@@ -4,7 +4,7 @@ import { planMigrations } from '#sdk/package.ts';
 import { compareVersions } from '#sdk/semver.ts';
 import type { Progress } from '../calls.ts';
 import { Conflict, HearthError, NotEnoughSpace, NotFound } from '../errors.ts';
-import type { ContainerSpec, Lxc } from '../host/lxc.ts';
+import type { Lxc } from '../host/lxc.ts';
 import { containerName, idRangeForSlot } from '../host/lxc.ts';
 import type { Mounts } from '../host/mounts.ts';
 import { hostPackageFiles, type PackageDirs, type PackageFiles } from '../host/package-files.ts';

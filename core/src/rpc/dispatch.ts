@@ -15,7 +15,7 @@ import {
   type RpcErrorObject,
   toRpcError,
 } from './errors.ts';
-import type { Access, Annotations, CallContext, Caller, MethodDef, Registry } from './registry.ts';
+import type { Access, Annotations, CallContext, MethodDef, Registry } from './registry.ts';
 
 export type RpcId = string | number | null;
 

@@ -1,7 +1,5 @@
-import fs from 'node:fs';
-import path from 'node:path';
 import type { Auth } from '../auth/auth.ts';
-import { fsyncPath } from '../host/durable-file.ts';
+import { takeBootFile, writeBootFile } from '../host/boot-partition.ts';
 import type { Logger } from '../log/log.ts';
 import type { Notifications } from '../notifications/notifications.ts';
 import type { FactoryReset } from './reset.ts';
@@ -47,47 +45,20 @@ export function parseBootRequest(text: string): BootRequest | { error: string } 
 }
 
 /**
- * Takes the owner's request from the boot partition: read, then deleted before anything
- * is done, so that it is carried out once (a factory reset at every boot would be a
- * disaster). A file that cannot be deleted is not carried out. Undefined when there is
- * no request; an error to report when there is one that cannot be used.
+ * Takes the owner's request from the boot partition (read once, then deleted: see
+ * host/boot-partition.ts). Undefined when there is none; an error to report when there is
+ * one that cannot be used.
  */
 export function takeBootRequest(dir: string): BootRequest | { error: string } | undefined {
-  const file = path.join(dir, REQUEST_FILE);
-  let text: string;
-  try {
-    const fd = fs.openSync(file, 'r');
-    try {
-      const st = fs.fstatSync(fd);
-      if (!st.isFile()) return { error: `${REQUEST_FILE} is not a file` };
-      if (st.size > MAX_BYTES) return { error: `${REQUEST_FILE} is larger than ${MAX_BYTES} bytes` };
-      const buf = Buffer.alloc(st.size);
-      fs.readSync(fd, buf, 0, st.size, 0);
-      text = buf.toString('utf8');
-    } finally {
-      fs.closeSync(fd);
-    }
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    return { error: `could not read ${REQUEST_FILE}: ${(e as Error).message}` };
-  }
-  try {
-    fs.rmSync(file);
-    try {
-      fsyncPath(dir);
-    } catch {
-      // FAT may not sync a directory; the unlink itself has happened.
-    }
-  } catch (e) {
-    return { error: `could not delete ${REQUEST_FILE} (${(e as Error).message}), so it was not carried out` };
-  }
-  return parseBootRequest(text);
+  const found = takeBootFile(dir, REQUEST_FILE, MAX_BYTES);
+  if (!found) return undefined;
+  return 'error' in found ? found : parseBootRequest(found.text);
 }
 
 /** Leaves the owner a note on the boot partition saying what was done. */
 export function writeBootResult(dir: string, lines: string[], now: number): void {
   const text = [`Hearth, ${new Date(now).toISOString()}:`, ...lines.map((l) => `- ${l}`), ''].join('\n');
-  fs.writeFileSync(path.join(dir, RESULT_FILE), text.replace(/\n/g, '\r\n'), { mode: 0o600 });
+  writeBootFile(dir, RESULT_FILE, text.replace(/\n/g, '\r\n'));
 }
 
 /**

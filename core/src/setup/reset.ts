@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { MARKER_FILE as DRIVE_MARKER } from '../disks/disks.ts';
 import { DATABASE_FILE } from '../disks/drives.ts';
-import { fsyncPath, removeDurably, writeDurably } from '../host/durable-file.ts';
+import { eraseDirectory, removeDurably, replaceDatabase, writeDurably } from '../host/durable-file.ts';
 import { CONTAINER_PREFIX, type Lxc } from '../host/lxc.ts';
 import type { Mounts } from '../host/mounts.ts';
 import type { Logger } from '../log/log.ts';
@@ -69,28 +69,17 @@ export class FactoryReset {
     const top = path.resolve(dataDir);
     for (const m of await mounts.listMounts(top))
       if (m.mountPoint !== top) await mounts.unmount(m.mountPoint);
-    const kept = new Set([
-      RESET_MARKER,
-      DRIVE_MARKER,
-      DATABASE_FILE,
-      `${DATABASE_FILE}-wal`,
-      `${DATABASE_FILE}-shm`,
-    ]);
-    for (const name of fs.readdirSync(dataDir)) {
-      if (!kept.has(name)) fs.rmSync(path.join(dataDir, name), { recursive: true, force: true });
-    }
-    // A new, empty database takes the old one's place in one rename; its journal goes
-    // first, or SQLite would replay the old one into the new.
-    const database = path.join(dataDir, DATABASE_FILE);
-    const fresh = `${database}.new`;
-    fs.rmSync(fresh, { force: true });
-    const db = openDatabase(fresh);
-    migrate(db, MIGRATIONS, fresh);
-    db.close();
-    fsyncPath(fresh);
-    for (const journal of [`${database}-wal`, `${database}-shm`]) fs.rmSync(journal, { force: true });
-    fs.renameSync(fresh, database);
-    fsyncPath(dataDir);
+    eraseDirectory(
+      dataDir,
+      new Set([RESET_MARKER, DRIVE_MARKER, DATABASE_FILE, `${DATABASE_FILE}-wal`, `${DATABASE_FILE}-shm`]),
+    );
+    // A new, empty database takes the old one's place in one rename, last: a data drive
+    // must always hold one, or the next start would not take it as this box's.
+    replaceDatabase(path.join(dataDir, DATABASE_FILE), (file) => {
+      const db = openDatabase(file);
+      migrate(db, MIGRATIONS, file);
+      db.close();
+    });
     removeDurably(path.join(dataDir, RESET_MARKER));
     log.warn('factory reset done: the box is in setup mode', { ms: Math.round(performance.now() - started) });
     return true;

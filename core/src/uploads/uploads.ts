@@ -1,11 +1,9 @@
-import { createHash, randomBytes } from 'node:crypto';
-import fs from 'node:fs';
-import fsp from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { Readable, Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
 import type { Progress } from '../calls.ts';
 import { HearthError, InvalidParams, NotEnoughSpace, NotFound } from '../errors.ts';
+import { bodyOf, hostUploadFiles, type UploadFiles } from '../host/upload-files.ts';
 import type { Logger } from '../log/log.ts';
 
 /** Where a file a method works on comes from: the box's disk, an upload, or a URL. */
@@ -28,6 +26,8 @@ export interface UploadsOptions {
   ttlMs?: number;
   /** A download that sends nothing for this long is given up. */
   stallMs?: number;
+  /** The files and downloads themselves; default the real ones in `dir`. */
+  files?: UploadFiles;
   now?: () => number;
 }
 
@@ -48,31 +48,6 @@ export class DownloadFailed extends HearthError {
   }
 }
 
-/**
- * A path on the box must name a regular file: reading a device (/dev/zero), a FIFO or a
- * directory would never end, or fail deep inside the reader.
- */
-async function checkRegularFile(file: string): Promise<void> {
-  const st = await fsp.stat(file).catch((e: NodeJS.ErrnoException) => {
-    if (e.code === 'ENOENT' || e.code === 'ENOTDIR') {
-      throw new NotFound('file', file, { hint: 'give the path of the .hpk file on the box' });
-    }
-    throw new InvalidParams(`cannot read ${file}: ${e.code ?? e.message}`);
-  });
-  if (!st.isFile()) {
-    const what = st.isDirectory()
-      ? 'a directory'
-      : st.isFIFO()
-        ? 'a pipe'
-        : st.isSocket()
-          ? 'a socket'
-          : 'a device';
-    throw new InvalidParams(`${file} is ${what}, not a file`, {
-      hint: 'give the path of the .hpk file on the box',
-    });
-  }
-}
-
 const ID = /^up_[0-9a-f]{32}$/;
 // The space an upload must leave free, so a big file cannot fill the data drive.
 const RESERVE = 256 << 20;
@@ -87,10 +62,12 @@ const mib = (n: number) => `${(n / 1048576).toFixed(n < 10 << 20 ? 1 : 0)} MiB`;
  * start-up sweep removes parts left by a crash along with expired uploads.
  */
 export class Uploads {
-  readonly #o: Required<Omit<UploadsOptions, 'now'>> & { now: () => number };
+  readonly #o: Required<Omit<UploadsOptions, 'now' | 'files'>> & { now: () => number };
+  readonly #files: UploadFiles;
 
   constructor(options: UploadsOptions) {
     this.#o = { ttlMs: 3_600_000, stallMs: 60_000, now: Date.now, ...options };
+    this.#files = options.files ?? hostUploadFiles(options.dir);
   }
 
   /**
@@ -115,49 +92,54 @@ export class Uploads {
     progress?: (p: Progress) => void,
   ): Promise<{ file: string; release(): Promise<void> }> {
     if ('path' in source) {
-      await checkRegularFile(source.path);
+      await this.#checkRegularFile(source.path);
       return { file: source.path, release: async () => {} };
     }
     const file = 'upload' in source ? this.#claim(source.upload) : await this.#download(source, progress);
-    return { file, release: () => fsp.rm(file, { force: true }) };
+    return { file, release: () => this.#files.remove(file) };
   }
 
   /** Removes partial files and uploads older than the time-to-live. */
   async sweep(): Promise<void> {
-    let names: string[];
-    try {
-      names = await fsp.readdir(this.#o.dir);
-    } catch {
-      return;
-    }
     const cutoff = this.#o.now() - this.#o.ttlMs;
-    for (const name of names) {
-      const file = path.join(this.#o.dir, name);
-      const st = await fsp.stat(file).catch(() => undefined);
-      if (!st) continue;
+    for (const { name, mtimeMs } of await this.#files.list()) {
       // A part still being written is younger than the stall limit.
-      const stale = name.endsWith('.part')
-        ? st.mtimeMs < this.#o.now() - this.#o.stallMs
-        : st.mtimeMs < cutoff;
+      const stale = name.endsWith('.part') ? mtimeMs < this.#o.now() - this.#o.stallMs : mtimeMs < cutoff;
       if (stale) {
-        await fsp.rm(file, { force: true, recursive: true });
+        await this.#files.remove(path.join(this.#o.dir, name));
         this.#o.log.info('removed a stale upload', { file: name });
       }
     }
+  }
+
+  /**
+   * A path on the box must name a regular file: reading a device (/dev/zero), a FIFO or a
+   * directory would never end, or fail deep inside the reader.
+   */
+  async #checkRegularFile(file: string): Promise<void> {
+    const kind = await this.#files.kindOf(file);
+    const hint = 'give the path of the .hpk file on the box';
+    if (kind === 'file') return;
+    if (kind === 'missing') throw new NotFound('file', file, { hint });
+    if (kind === 'unreadable') throw new InvalidParams(`cannot read ${file}`, { hint });
+    const what =
+      kind === 'directory'
+        ? 'a directory'
+        : kind === 'pipe'
+          ? 'a pipe'
+          : kind === 'socket'
+            ? 'a socket'
+            : 'a device';
+    throw new InvalidParams(`${file} is ${what}, not a file`, { hint });
   }
 
   /** Takes an upload for one use: a second method cannot use it too. */
   #claim(id: string): string {
     if (!ID.test(id))
       throw new InvalidParams(`'${id}' is not an upload id (they look like up_ and 32 hex digits)`);
-    const file = path.join(this.#o.dir, id);
-    const claimed = `${file}.used`;
-    try {
-      fs.renameSync(file, claimed);
-      // The time-to-live now runs from the claim: the sweep leaves a long install alone.
-      const now = new Date();
-      fs.utimesSync(claimed, now, now);
-    } catch {
+    // The time-to-live now runs from the claim: the sweep leaves a long install alone.
+    const claimed = this.#files.claim(id);
+    if (!claimed) {
       throw new NotFound('upload', id, {
         hint: `uploads are used once and kept for ${Math.round(this.#o.ttlMs / 60_000)} minutes: upload the file again (POST /upload)`,
       });
@@ -180,7 +162,7 @@ export class Uploads {
     watch();
     let response: Response;
     try {
-      response = await fetch(url, { signal: controller.signal, redirect: 'follow' });
+      response = await this.#files.fetch(url, controller.signal);
     } catch (e) {
       clearTimeout(stall);
       throw new DownloadFailed(url, reason(e));
@@ -194,12 +176,12 @@ export class Uploads {
     const id = `up_${randomBytes(16).toString('hex')}`;
     try {
       await this.#checkRoom(declared);
-      const got = await this.#store(id, Readable.fromWeb(response.body as never), declared, (done) => {
+      const got = await this.#store(id, bodyOf(response), declared, (done) => {
         watch();
         progress?.({ step: 'download', done, ...(declared !== undefined ? { total: declared } : {}) });
       });
       if (source.sha256 !== undefined && got.sha256 !== source.sha256.toLowerCase()) {
-        await fsp.rm(path.join(this.#o.dir, id), { force: true });
+        await this.#files.remove(path.join(this.#o.dir, id));
         throw new DownloadFailed(url, `its SHA-256 is ${got.sha256}, not the expected ${source.sha256}`, {
           hint: 'the file changed on the server or was damaged on the way; check the address and the digest',
         });
@@ -216,51 +198,37 @@ export class Uploads {
 
   async #checkRoom(declared: number | undefined): Promise<void> {
     if (declared !== undefined && declared > this.#o.maxBytes) throw new UploadTooLarge(this.#o.maxBytes);
-    await fsp.mkdir(this.#o.dir, { recursive: true, mode: 0o700 });
+    await this.#files.ensureDir();
     const free = await this.#o.freeBytes(this.#o.dir);
     const need = (declared ?? 0) + RESERVE;
     if (free < need) throw new NotEnoughSpace(need, free);
   }
 
-  /** Streams `body` into `<id>.part` with a size limit and a digest, then renames it. */
+  /** Streams `body` into `<id>` (through `<id>.part`) with a size limit and a digest. */
   async #store(
     id: string,
     body: Readable,
     declared: number | undefined,
     onBytes?: (done: number) => void,
   ): Promise<{ size: number; sha256: string }> {
-    const file = path.join(this.#o.dir, id);
-    const part = `${file}.part`;
-    const hash = createHash('sha256');
-    let size = 0;
     let reported = 0;
-    const limit = this.#o.maxBytes;
-    const count = new Transform({
-      transform(chunk: Buffer, _, done) {
-        size += chunk.length;
-        if (size > limit) return done(new UploadTooLarge(limit));
-        hash.update(chunk);
-        if (onBytes && size - reported >= PROGRESS_EVERY) {
-          reported = size;
-          onBytes(size);
+    const got = await this.#files.write(id, body, {
+      limit: this.#o.maxBytes,
+      tooLarge: () => new UploadTooLarge(this.#o.maxBytes),
+      declared,
+      short: (size) =>
+        new InvalidParams(`the upload ended after ${size} of ${declared} bytes`, {
+          hint: 'the connection broke: send the file again',
+        }),
+      onBytes: (done) => {
+        if (onBytes && done - reported >= PROGRESS_EVERY) {
+          reported = done;
+          onBytes(done);
         }
-        done(null, chunk);
       },
     });
-    try {
-      await pipeline(body, count, fs.createWriteStream(part, { mode: 0o600 }));
-      if (declared !== undefined && size !== declared) {
-        throw new InvalidParams(`the upload ended after ${size} of ${declared} bytes`, {
-          hint: 'the connection broke: send the file again',
-        });
-      }
-      onBytes?.(size);
-      await fsp.rename(part, file);
-    } catch (e) {
-      await fsp.rm(part, { force: true });
-      throw e;
-    }
-    return { size, sha256: hash.digest('hex') };
+    onBytes?.(got.size);
+    return got;
   }
 }
 

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { newSecret, PREFIX } from './secrets.ts';
+import { newSecret, PREFIX } from '../auth/secrets.ts';
 
 /**
  * Root's CLI on the box needs no login: the daemon writes a fresh secret at every start
