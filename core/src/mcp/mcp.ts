@@ -50,6 +50,7 @@ import {
   select,
 } from './resources.ts';
 import { CONFIRM_ARG, isTool, mayCall, toolOf, toolsFor } from './tools.ts';
+import { pipeResponse, toWebRequest } from './web-adapter.ts';
 
 export interface McpOptions {
   registry: Registry;
@@ -613,50 +614,6 @@ export function originAllowed(req: http.IncomingMessage): boolean {
     return new URL(origin).host === req.headers.host;
   } catch {
     return false;
-  }
-}
-
-function toWebRequest(req: http.IncomingMessage): Request {
-  const headers = new Headers();
-  for (const [name, value] of Object.entries(req.headers)) {
-    if (Array.isArray(value)) for (const v of value) headers.append(name, v);
-    else if (value !== undefined) headers.set(name, value);
-  }
-  // The body was read already (parsedBody): the transport never reads it again.
-  return new Request(new URL(req.url ?? '/mcp', 'http://hearth'), { method: req.method ?? 'GET', headers });
-}
-
-/** Writes a web Response (JSON, or an SSE stream) to node:http, until either side ends. */
-async function pipeResponse(response: Response, res: http.ServerResponse, session: Session): Promise<void> {
-  const headers: Record<string, string> = {
-    'Cache-Control': 'no-store',
-    'X-Content-Type-Options': 'nosniff',
-  };
-  response.headers.forEach((value, name) => {
-    headers[name] = value;
-  });
-  res.writeHead(response.status, headers);
-  if (!response.body) {
-    res.end();
-    return;
-  }
-  res.flushHeaders();
-  session.open += 1;
-  const reader = response.body.getReader();
-  const closed = new Promise<void>((resolve) => res.once('close', resolve));
-  void closed.then(() => reader.cancel().catch(() => {}));
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      if (!res.write(value)) await Promise.race([new Promise((r) => res.once('drain', r)), closed]);
-    }
-  } catch {
-    // The client went away, or the session ended: the stream just stops.
-  } finally {
-    session.open -= 1;
-    session.lastSeen = Date.now();
-    res.end();
   }
 }
 
