@@ -1,7 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import type http from 'node:http';
-import { Server } from '@modelcontextprotocol/sdk/server/index.js';
-import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
+import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import {
   CallToolRequestSchema,
@@ -38,8 +36,7 @@ import {
 import type { Caller, MethodDef, Registry } from '../rpc/registry.ts';
 import type { Json } from '../state/json-patch.ts';
 import type { StateDocument, StateMessage } from '../state/state-doc.ts';
-import { VERSION } from '../version.ts';
-import { INSTRUCTIONS, operatePrompt, PROMPT_DESCRIPTION, PROMPT_NAME } from './prompt.ts';
+import { operatePrompt, PROMPT_DESCRIPTION, PROMPT_NAME } from './prompt.ts';
 import {
   changedBy,
   changesPackageList,
@@ -49,6 +46,7 @@ import {
   STATE_URI,
   select,
 } from './resources.ts';
+import { ownerOf, type Session, SessionTable } from './sessions.ts';
 import { CONFIRM_ARG, isTool, mayCall, toolOf, toolsFor } from './tools.ts';
 import { pipeResponse, toWebRequest } from './web-adapter.ts';
 
@@ -64,10 +62,6 @@ export interface McpOptions {
 
 // Resource updates are gathered for this long, then sent once per changed resource.
 const NOTIFY_AFTER_MS = 250;
-// A session nobody has used for this long, with no stream open, is ended.
-const IDLE_MS = 30 * 60_000;
-// Past this many sessions per credential, the least recently used one is ended.
-const SESSIONS_PER_CALLER = 16;
 // A person may take a while to answer a confirmation; a client that never answers must not
 // hold the call forever.
 const CONFIRM_TIMEOUT_MS = 10 * 60_000;
@@ -108,23 +102,6 @@ interface RequestAuth {
 
 type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 
-interface Session {
-  id?: string;
-  /** The credential that opened it: only the same one may use it. */
-  owner: string;
-  creds: Credentials;
-  server: Server;
-  transport: WebStandardStreamableHTTPServerTransport;
-  subscriptions: Set<string>;
-  /** Subscribed resources changed since the last notification went out. */
-  changed: Set<string>;
-  listChanged: boolean;
-  timer: NodeJS.Timeout | undefined;
-  lastSeen: number;
-  /** Responses still streaming (a GET stream, a call under way). */
-  open: number;
-}
-
 /**
  * The MCP server at `/mcp` (Streamable HTTP): every method of the registry that makes sense
  * as a tool, filtered by the caller's scope; the state document as resources with
@@ -133,17 +110,19 @@ interface Session {
  */
 export class McpService {
   readonly #o: McpOptions;
-  readonly #sessions = new Map<string, Session>();
+  readonly #sessions: SessionTable;
   readonly #unsubscribe: () => void;
-  readonly #sweeper: NodeJS.Timeout;
   #closed = false;
 
   constructor(options: McpOptions) {
     this.#o = options;
+    this.#sessions = new SessionTable({
+      identify: options.identify,
+      serve: (session) => this.#serve(session),
+      log: options.log,
+    });
     // From the current revision on: no catch-up, only what changes from now.
     this.#unsubscribe = options.state.subscribe(options.state.revision, (m) => this.#onState(m));
-    this.#sweeper = setInterval(() => this.#sweep(), 60_000);
-    this.#sweeper.unref();
   }
 
   /** Answers one HTTP request to `/mcp` (POST, GET or DELETE). */
@@ -200,7 +179,7 @@ export class McpService {
         return send(res, 404, rpcError(-32001, 'Session not found: start a new one with initialize'));
       }
     } else if (req.method === 'POST' && isInitializeRequest(body)) {
-      session = await this.#open(owner, creds);
+      session = await this.#sessions.open(owner, creds);
     } else {
       return send(res, 400, rpcError(-32000, 'Bad Request: Mcp-Session-Id header is required'));
     }
@@ -225,76 +204,13 @@ export class McpService {
   /** Ends every session (the daemon is stopping): streams close, calls waiting on a person fail. */
   async close(): Promise<void> {
     this.#closed = true;
-    clearInterval(this.#sweeper);
     this.#unsubscribe();
-    await Promise.all([...this.#sessions.values()].map((s) => this.#end(s)));
+    await this.#sessions.close();
   }
 
   /** Ends the sessions whose credential has ended (revoked, killed, expired): their streams close. */
   recheck(): void {
-    for (const s of this.#sessions.values()) {
-      if (ownerOf(this.#o.identify(s.creds).caller) !== s.owner) void this.#end(s);
-    }
-  }
-
-  async #open(owner: string, creds: Credentials): Promise<Session> {
-    const mine = [...this.#sessions.values()].filter((s) => s.owner === owner);
-    if (mine.length >= SESSIONS_PER_CALLER) {
-      const oldest = mine.reduce((a, b) => (a.lastSeen <= b.lastSeen ? a : b));
-      await this.#end(oldest);
-    }
-    const server = new Server(
-      { name: 'hearth', title: 'Hearth', version: VERSION },
-      {
-        capabilities: {
-          tools: {},
-          resources: { subscribe: true, listChanged: true },
-          prompts: {},
-        },
-        instructions: INSTRUCTIONS,
-      },
-    );
-    const session: Session = {
-      owner,
-      creds,
-      server,
-      transport: new WebStandardStreamableHTTPServerTransport({
-        sessionIdGenerator: () => randomUUID(),
-        onsessioninitialized: (id) => {
-          session.id = id;
-          this.#sessions.set(id, session);
-        },
-      }),
-      subscriptions: new Set(),
-      changed: new Set(),
-      listChanged: false,
-      timer: undefined,
-      lastSeen: Date.now(),
-      open: 0,
-    };
-    session.transport.onclose = () => this.#forget(session);
-    this.#serve(session);
-    await server.connect(session.transport);
-    return session;
-  }
-
-  #forget(session: Session): void {
-    clearTimeout(session.timer);
-    if (session.id && this.#sessions.get(session.id) === session) this.#sessions.delete(session.id);
-  }
-
-  async #end(session: Session): Promise<void> {
-    this.#forget(session);
-    await session.server
-      .close()
-      .catch((error) => this.#o.log.warn('could not close an MCP session', { error }));
-  }
-
-  #sweep(): void {
-    const now = Date.now();
-    for (const s of this.#sessions.values()) {
-      if (s.open === 0 && now - s.lastSeen > IDLE_MS) void this.#end(s);
-    }
+    this.#sessions.recheck();
   }
 
   // --- the protocol ------------------------------------------------------------
@@ -546,9 +462,6 @@ export class McpService {
 }
 
 // --- helpers -----------------------------------------------------------------
-
-const ownerOf = (caller: Caller): string =>
-  caller.kind === 'token' || caller.kind === 'session' ? `${caller.kind}:${caller.id}` : caller.kind;
 
 function requestAuth(extra: Extra): RequestAuth {
   const auth = extra.authInfo?.extra?.['request'] as RequestAuth | undefined;
