@@ -35,18 +35,11 @@ import {
 } from '../rpc/http.ts';
 import type { Caller, MethodDef, Registry } from '../rpc/registry.ts';
 import type { Json } from '../state/json-patch.ts';
-import type { StateDocument, StateMessage } from '../state/state-doc.ts';
+import type { StateDocument } from '../state/state-doc.ts';
 import { operatePrompt, PROMPT_DESCRIPTION, PROMPT_NAME } from './prompt.ts';
-import {
-  changedBy,
-  changesPackageList,
-  LOGS_TEMPLATE,
-  listResources,
-  parseUri,
-  STATE_URI,
-  select,
-} from './resources.ts';
+import { LOGS_TEMPLATE, listResources, parseUri, STATE_URI, select } from './resources.ts';
 import { ownerOf, type Session, SessionTable } from './sessions.ts';
+import { notifyResourceChanges } from './subscriptions.ts';
 import { CONFIRM_ARG, isTool, mayCall, toolOf, toolsFor } from './tools.ts';
 import { pipeResponse, toWebRequest } from './web-adapter.ts';
 
@@ -60,8 +53,6 @@ export interface McpOptions {
   log: Logger;
 }
 
-// Resource updates are gathered for this long, then sent once per changed resource.
-const NOTIFY_AFTER_MS = 250;
 // A person may take a while to answer a confirmation; a client that never answers must not
 // hold the call forever.
 const CONFIRM_TIMEOUT_MS = 10 * 60_000;
@@ -121,8 +112,7 @@ export class McpService {
       serve: (session) => this.#serve(session),
       log: options.log,
     });
-    // From the current revision on: no catch-up, only what changes from now.
-    this.#unsubscribe = options.state.subscribe(options.state.revision, (m) => this.#onState(m));
+    this.#unsubscribe = notifyResourceChanges(options.state, this.#sessions, options.log);
   }
 
   /** Answers one HTTP request to `/mcp` (POST, GET or DELETE). */
@@ -433,31 +423,6 @@ export class McpService {
     if (error.data?.code === 'invalid_params')
       return `The tool's inputSchema (tools/list) says what ${method.name} takes.`;
     return undefined;
-  }
-
-  // --- resource subscriptions --------------------------------------------------------
-
-  #onState(message: StateMessage): void {
-    if (message.kind !== 'patch' || this.#sessions.size === 0) return;
-    const listChanged = changesPackageList(message.patch);
-    for (const s of this.#sessions.values()) {
-      for (const uri of changedBy(message.patch, s.subscriptions)) s.changed.add(uri);
-      s.listChanged ||= listChanged;
-      if ((s.changed.size > 0 || s.listChanged) && !s.timer) {
-        s.timer = setTimeout(() => this.#notify(s), NOTIFY_AFTER_MS);
-      }
-    }
-  }
-
-  #notify(s: Session): void {
-    s.timer = undefined;
-    const uris = [...s.changed];
-    s.changed.clear();
-    const listChanged = s.listChanged;
-    s.listChanged = false;
-    const failed = (error: unknown) => this.#o.log.debug('could not notify an MCP session', { error });
-    for (const uri of uris) s.server.sendResourceUpdated({ uri }).catch(failed);
-    if (listChanged) s.server.sendResourceListChanged().catch(failed);
   }
 }
 
