@@ -1,6 +1,5 @@
 import type http from 'node:http';
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
-import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import {
   CallToolRequestSchema,
   type CallToolResult,
@@ -13,8 +12,6 @@ import {
   ListToolsRequestSchema,
   McpError,
   ReadResourceRequestSchema,
-  type ServerNotification,
-  type ServerRequest,
   SubscribeRequestSchema,
   UnsubscribeRequestSchema,
 } from '@modelcontextprotocol/sdk/types.js';
@@ -22,7 +19,7 @@ import { redactParams } from '../audit/redact.ts';
 import type { Credentials } from '../auth/auth.ts';
 import { HearthError, Unauthorized } from '../errors.ts';
 import type { Logger } from '../log/log.ts';
-import type { Confirmation, Dispatcher, Identity, RpcResponse, Transport } from '../rpc/dispatch.ts';
+import type { Confirmation, Dispatcher, Identity } from '../rpc/dispatch.ts';
 import { type RpcErrorObject, toRpcError } from '../rpc/errors.ts';
 import {
   clientAddress,
@@ -33,9 +30,10 @@ import {
   refuseBody,
   send,
 } from '../rpc/http.ts';
-import type { Caller, MethodDef, Registry } from '../rpc/registry.ts';
+import type { MethodDef, Registry } from '../rpc/registry.ts';
 import type { Json } from '../state/json-patch.ts';
 import type { StateDocument } from '../state/state-doc.ts';
+import { callerOf, callMethod, type Extra, progressFor, type RequestAuth } from './calls.ts';
 import { operatePrompt, PROMPT_DESCRIPTION, PROMPT_NAME } from './prompt.ts';
 import { LOGS_TEMPLATE, listResources, parseUri, STATE_URI, select } from './resources.ts';
 import { ownerOf, type Session, SessionTable } from './sessions.ts';
@@ -79,19 +77,6 @@ export class ConfirmationDeclined extends HearthError {
     });
   }
 }
-
-/** What each HTTP request tells the calls it carries about who sent them. */
-interface RequestAuth {
-  creds: Credentials;
-  /** Who sent the request, identified as it arrived (calls into the Dispatcher check again). */
-  caller: Caller;
-  sameOrigin: boolean;
-  secure: boolean;
-  address: string;
-  userAgent: string;
-}
-
-type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 
 /**
  * The MCP server at `/mcp` (Streamable HTTP): every method of the registry that makes sense
@@ -208,7 +193,7 @@ export class McpService {
   #serve(session: Session): void {
     const { server } = session;
     server.setRequestHandler(ListToolsRequestSchema, (_, extra) => ({
-      tools: toolsFor(this.#o.registry.list(), this.#callerOf(extra), this.#o.isSetupMode()),
+      tools: toolsFor(this.#o.registry.list(), callerOf(extra), this.#o.isSetupMode()),
     }));
 
     server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
@@ -221,7 +206,7 @@ export class McpService {
       }
       const { [CONFIRM_ARG]: confirm, ...args } = request.params.arguments ?? {};
       const params = method.annotations.destructive ? args : (request.params.arguments ?? {});
-      const answer = await this.#call(method.name, params, extra, {
+      const answer = await callMethod(this.#o, method.name, params, extra, {
         confirm: (m, p) => this.#confirm(session, extra, m, p, confirm),
         ...progressFor(extra),
       });
@@ -312,7 +297,7 @@ export class McpService {
           `there is no prompt '${request.params.name}': try ${PROMPT_NAME}`,
         );
       }
-      const tools = toolsFor(this.#o.registry.list(), this.#callerOf(extra), this.#o.isSetupMode());
+      const tools = toolsFor(this.#o.registry.list(), callerOf(extra), this.#o.isSetupMode());
       return {
         description: PROMPT_DESCRIPTION,
         messages: [
@@ -325,28 +310,9 @@ export class McpService {
     });
   }
 
-  /** One call through the Dispatcher, as the credential of the HTTP request that carried it. */
-  #call(method: string, params: unknown, extra: Extra, more: Partial<Transport> = {}): Promise<RpcResponse> {
-    const auth = requestAuth(extra);
-    const transport: Transport = {
-      identify: () => this.#o.identify(auth.creds),
-      sameOrigin: auth.sameOrigin,
-      secure: auth.secure,
-      address: auth.address,
-      userAgent: auth.userAgent,
-      surface: 'mcp',
-      ...more,
-    };
-    // A call with an id always gets an answer.
-    return this.#o.dispatcher.handleOne(
-      { jsonrpc: '2.0', id: 1, method, params },
-      transport,
-    ) as Promise<RpcResponse>;
-  }
-
   /** A resource read: the method's result, or a protocol error that says what went wrong. */
   async #read(method: string, params: object, extra: Extra): Promise<unknown> {
-    const answer = await this.#call(method, params, extra);
+    const answer = await callMethod(this.#o, method, params, extra);
     if ('result' in answer) return answer.result;
     const e = answer.error;
     if (e.data?.code === 'not_found') throw new McpError(RESOURCE_NOT_FOUND, withHint(e));
@@ -357,13 +323,9 @@ export class McpService {
     );
   }
 
-  #callerOf(extra: Extra): Caller {
-    return requestAuth(extra).caller;
-  }
-
   #mayRead(extra: Extra): boolean {
     const stateGet = this.#o.registry.get('state.get');
-    return stateGet !== undefined && mayCall(stateGet, this.#callerOf(extra), this.#o.isSetupMode());
+    return stateGet !== undefined && mayCall(stateGet, callerOf(extra), this.#o.isSetupMode());
   }
 
   /**
@@ -378,7 +340,7 @@ export class McpService {
     confirmArg: unknown,
   ): Promise<Confirmation> {
     if (session.server.getClientCapabilities()?.elicitation?.form) {
-      const caller = this.#callerOf(extra);
+      const caller = callerOf(extra);
       const who = caller.kind === 'token' ? `The agent using the API token '${caller.name}'` : 'An agent';
       let answer: Awaited<ReturnType<Server['elicitInput']>> | undefined;
       try {
@@ -427,38 +389,6 @@ export class McpService {
 }
 
 // --- helpers -----------------------------------------------------------------
-
-function requestAuth(extra: Extra): RequestAuth {
-  const auth = extra.authInfo?.extra?.['request'] as RequestAuth | undefined;
-  // Every request reaches the server through handle(), which always attaches it.
-  if (!auth) throw new McpError(ErrorCode.InternalError, 'a request without its credentials');
-  return auth;
-}
-
-/**
- * A long call's progress (`call.progress`: a step, maybe counts) as MCP progress
- * notifications, where the client asked for them with a progress token. MCP's progress
- * must only grow, and each step counts anew: it is the number of the report, and the
- * step and its counts are the message.
- */
-function progressFor(extra: Extra): Pick<Transport, 'notify'> {
-  const progressToken = extra._meta?.progressToken;
-  if (progressToken === undefined) return {};
-  let reports = 0;
-  return {
-    notify: (method, params) => {
-      if (method !== 'call.progress') return;
-      const p = params as { step?: string; done?: number; total?: number };
-      const counts = p.done !== undefined && p.total !== undefined ? ` ${p.done}/${p.total}` : '';
-      extra
-        .sendNotification({
-          method: 'notifications/progress',
-          params: { progressToken, progress: ++reports, message: `${p.step ?? 'working'}${counts}` },
-        })
-        .catch(() => {});
-    },
-  };
-}
 
 const isRecord = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
