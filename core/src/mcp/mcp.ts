@@ -1,5 +1,4 @@
 import type http from 'node:http';
-import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import {
   CallToolRequestSchema,
   type CallToolResult,
@@ -15,11 +14,10 @@ import {
   SubscribeRequestSchema,
   UnsubscribeRequestSchema,
 } from '@modelcontextprotocol/sdk/types.js';
-import { redactParams } from '../audit/redact.ts';
 import type { Credentials } from '../auth/auth.ts';
 import { HearthError, Unauthorized } from '../errors.ts';
 import type { Logger } from '../log/log.ts';
-import type { Confirmation, Dispatcher, Identity } from '../rpc/dispatch.ts';
+import type { Dispatcher, Identity } from '../rpc/dispatch.ts';
 import { type RpcErrorObject, toRpcError } from '../rpc/errors.ts';
 import {
   clientAddress,
@@ -34,6 +32,7 @@ import type { MethodDef, Registry } from '../rpc/registry.ts';
 import type { Json } from '../state/json-patch.ts';
 import type { StateDocument } from '../state/state-doc.ts';
 import { callerOf, callMethod, type Extra, progressFor, type RequestAuth } from './calls.ts';
+import { confirmCall } from './confirmation.ts';
 import { operatePrompt, PROMPT_DESCRIPTION, PROMPT_NAME } from './prompt.ts';
 import { LOGS_TEMPLATE, listResources, parseUri, STATE_URI, select } from './resources.ts';
 import { ownerOf, type Session, SessionTable } from './sessions.ts';
@@ -51,32 +50,11 @@ export interface McpOptions {
   log: Logger;
 }
 
-// A person may take a while to answer a confirmation; a client that never answers must not
-// hold the call forever.
-const CONFIRM_TIMEOUT_MS = 10 * 60_000;
 const LOG_LINES = 200;
 // JSON-RPC error code of MCP for an unknown resource.
 const RESOURCE_NOT_FOUND = -32002;
 // The box's own JSON-RPC code for rate_limited (rpc/errors.ts), kept for resource reads.
 const RPC_RATE_LIMITED = -32029;
-
-export class ConfirmationRequired extends HearthError {
-  constructor(method: string) {
-    super('confirmation_required', `${method} is destructive and was not confirmed`, {
-      hint:
-        'ask the person whether to go ahead, telling them what will be lost; if they agree, call again ' +
-        'with confirm: true',
-    });
-  }
-}
-
-export class ConfirmationDeclined extends HearthError {
-  constructor(method: string) {
-    super('confirmation_declined', `the person did not agree to ${method}`, {
-      hint: 'do not call it again unless the person asks you to',
-    });
-  }
-}
 
 /**
  * The MCP server at `/mcp` (Streamable HTTP): every method of the registry that makes sense
@@ -207,7 +185,7 @@ export class McpService {
       const { [CONFIRM_ARG]: confirm, ...args } = request.params.arguments ?? {};
       const params = method.annotations.destructive ? args : (request.params.arguments ?? {});
       const answer = await callMethod(this.#o, method.name, params, extra, {
-        confirm: (m, p) => this.#confirm(session, extra, m, p, confirm),
+        confirm: (m, p) => confirmCall(session.server, extra, m, p, confirm, this.#o.log),
         ...progressFor(extra),
       });
       if ('error' in answer) {
@@ -328,51 +306,6 @@ export class McpService {
     return stateGet !== undefined && mayCall(stateGet, callerOf(extra), this.#o.isSetupMode());
   }
 
-  /**
-   * Asks for the person's yes to a destructive call: through the client where it can ask
-   * (elicitation), otherwise from the `confirm` argument the agent sent.
-   */
-  async #confirm(
-    session: Session,
-    extra: Extra,
-    method: MethodDef,
-    params: unknown,
-    confirmArg: unknown,
-  ): Promise<Confirmation> {
-    if (session.server.getClientCapabilities()?.elicitation?.form) {
-      const caller = callerOf(extra);
-      const who = caller.kind === 'token' ? `The agent using the API token '${caller.name}'` : 'An agent';
-      let answer: Awaited<ReturnType<Server['elicitInput']>> | undefined;
-      try {
-        answer = await session.server.elicitInput(
-          {
-            mode: 'form',
-            message:
-              `${who} wants to run ${method.name} ${JSON.stringify(redactParams(method.params, params))}. ` +
-              `${firstSentence(method.description)} Go ahead?`,
-            requestedSchema: {
-              type: 'object',
-              properties: {
-                confirm: { type: 'boolean', title: `Yes, run ${method.name}`, default: false },
-              },
-              required: ['confirm'],
-            },
-          },
-          { relatedRequestId: extra.requestId, signal: extra.signal, timeout: CONFIRM_TIMEOUT_MS },
-        );
-      } catch (error) {
-        // The client said it could ask but did not manage to: fall back to the argument.
-        this.#o.log.warn('elicitation failed', { method: method.name, error });
-      }
-      if (answer) {
-        if (answer.action === 'accept' && answer.content?.['confirm'] === true) return 'elicitation';
-        throw new ConfirmationDeclined(method.name);
-      }
-    }
-    if (confirmArg === true) return 'argument';
-    throw new ConfirmationRequired(method.name);
-  }
-
   /** What an agent can do about a failed call beyond the error's own hint. */
   #moreAbout(method: MethodDef, error: RpcErrorObject): string | undefined {
     // A package that does not exist: name the ones that do.
@@ -392,8 +325,6 @@ export class McpService {
 
 const isRecord = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
-
-const firstSentence = (s: string): string => s.split(/(?<=\.)\s/)[0] ?? s;
 
 const withHint = (e: RpcErrorObject): string => (e.data?.hint ? `${e.message} — ${e.data.hint}` : e.message);
 
