@@ -1,31 +1,10 @@
-import { randomUUID } from 'node:crypto';
 import type http from 'node:http';
-import { Server } from '@modelcontextprotocol/sdk/server/index.js';
-import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
-import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
-import {
-  CallToolRequestSchema,
-  type CallToolResult,
-  ErrorCode,
-  GetPromptRequestSchema,
-  isInitializeRequest,
-  ListPromptsRequestSchema,
-  ListResourcesRequestSchema,
-  ListResourceTemplatesRequestSchema,
-  ListToolsRequestSchema,
-  McpError,
-  ReadResourceRequestSchema,
-  type ServerNotification,
-  type ServerRequest,
-  SubscribeRequestSchema,
-  UnsubscribeRequestSchema,
-} from '@modelcontextprotocol/sdk/types.js';
-import { redactParams } from '../audit/redact.ts';
+import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { Credentials } from '../auth/auth.ts';
 import { HearthError, Unauthorized } from '../errors.ts';
 import type { Logger } from '../log/log.ts';
-import type { Confirmation, Dispatcher, Identity, RpcResponse, Transport } from '../rpc/dispatch.ts';
-import { type RpcErrorObject, toRpcError } from '../rpc/errors.ts';
+import type { Dispatcher, Identity } from '../rpc/dispatch.ts';
+import { toRpcError } from '../rpc/errors.ts';
 import {
   clientAddress,
   credentialsOf,
@@ -35,21 +14,13 @@ import {
   refuseBody,
   send,
 } from '../rpc/http.ts';
-import type { Caller, MethodDef, Registry } from '../rpc/registry.ts';
-import type { Json } from '../state/json-patch.ts';
-import type { StateDocument, StateMessage } from '../state/state-doc.ts';
-import { VERSION } from '../version.ts';
-import { INSTRUCTIONS, operatePrompt, PROMPT_DESCRIPTION, PROMPT_NAME } from './prompt.ts';
-import {
-  changedBy,
-  changesPackageList,
-  LOGS_TEMPLATE,
-  listResources,
-  parseUri,
-  STATE_URI,
-  select,
-} from './resources.ts';
-import { CONFIRM_ARG, isTool, mayCall, toolOf, toolsFor } from './tools.ts';
+import type { Registry } from '../rpc/registry.ts';
+import type { StateDocument } from '../state/state-doc.ts';
+import type { RequestAuth } from './calls.ts';
+import { serveProtocol } from './protocol.ts';
+import { ownerOf, type Session, SessionTable } from './sessions.ts';
+import { notifyResourceChanges } from './subscriptions.ts';
+import { pipeResponse, toWebRequest } from './web-adapter.ts';
 
 export interface McpOptions {
   registry: Registry;
@@ -61,88 +32,27 @@ export interface McpOptions {
   log: Logger;
 }
 
-// Resource updates are gathered for this long, then sent once per changed resource.
-const NOTIFY_AFTER_MS = 250;
-// A session nobody has used for this long, with no stream open, is ended.
-const IDLE_MS = 30 * 60_000;
-// Past this many sessions per credential, the least recently used one is ended.
-const SESSIONS_PER_CALLER = 16;
-// A person may take a while to answer a confirmation; a client that never answers must not
-// hold the call forever.
-const CONFIRM_TIMEOUT_MS = 10 * 60_000;
-const LOG_LINES = 200;
-// JSON-RPC error code of MCP for an unknown resource.
-const RESOURCE_NOT_FOUND = -32002;
-// The box's own JSON-RPC code for rate_limited (rpc/errors.ts), kept for resource reads.
-const RPC_RATE_LIMITED = -32029;
-
-export class ConfirmationRequired extends HearthError {
-  constructor(method: string) {
-    super('confirmation_required', `${method} is destructive and was not confirmed`, {
-      hint:
-        'ask the person whether to go ahead, telling them what will be lost; if they agree, call again ' +
-        'with confirm: true',
-    });
-  }
-}
-
-export class ConfirmationDeclined extends HearthError {
-  constructor(method: string) {
-    super('confirmation_declined', `the person did not agree to ${method}`, {
-      hint: 'do not call it again unless the person asks you to',
-    });
-  }
-}
-
-/** What each HTTP request tells the calls it carries about who sent them. */
-interface RequestAuth {
-  creds: Credentials;
-  /** Who sent the request, identified as it arrived (calls into the Dispatcher check again). */
-  caller: Caller;
-  sameOrigin: boolean;
-  secure: boolean;
-  address: string;
-  userAgent: string;
-}
-
-type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
-
-interface Session {
-  id?: string;
-  /** The credential that opened it: only the same one may use it. */
-  owner: string;
-  creds: Credentials;
-  server: Server;
-  transport: WebStandardStreamableHTTPServerTransport;
-  subscriptions: Set<string>;
-  /** Subscribed resources changed since the last notification went out. */
-  changed: Set<string>;
-  listChanged: boolean;
-  timer: NodeJS.Timeout | undefined;
-  lastSeen: number;
-  /** Responses still streaming (a GET stream, a call under way). */
-  open: number;
-}
-
 /**
- * The MCP server at `/mcp` (Streamable HTTP): every method of the registry that makes sense
- * as a tool, filtered by the caller's scope; the state document as resources with
- * subscriptions fed by its patch stream; the `operate-hearth` prompt. Every tool call and
- * resource read goes through the Dispatcher like any other call: access, params, audit.
+ * The MCP server at `/mcp` (Streamable HTTP): each request is checked here (method, Origin,
+ * credential, body size), then handed to its session's transport with the credential it
+ * came with. What a session answers is `protocol.ts`: the registry's tools, the state
+ * document as resources with subscriptions fed by its patch stream, the `operate-hearth`
+ * prompt, every call through the Dispatcher like any other.
  */
 export class McpService {
   readonly #o: McpOptions;
-  readonly #sessions = new Map<string, Session>();
+  readonly #sessions: SessionTable;
   readonly #unsubscribe: () => void;
-  readonly #sweeper: NodeJS.Timeout;
   #closed = false;
 
   constructor(options: McpOptions) {
     this.#o = options;
-    // From the current revision on: no catch-up, only what changes from now.
-    this.#unsubscribe = options.state.subscribe(options.state.revision, (m) => this.#onState(m));
-    this.#sweeper = setInterval(() => this.#sweep(), 60_000);
-    this.#sweeper.unref();
+    this.#sessions = new SessionTable({
+      identify: options.identify,
+      serve: (session) => serveProtocol(session, options),
+      log: options.log,
+    });
+    this.#unsubscribe = notifyResourceChanges(options.state, this.#sessions, options.log);
   }
 
   /** Answers one HTTP request to `/mcp` (POST, GET or DELETE). */
@@ -199,7 +109,7 @@ export class McpService {
         return send(res, 404, rpcError(-32001, 'Session not found: start a new one with initialize'));
       }
     } else if (req.method === 'POST' && isInitializeRequest(body)) {
-      session = await this.#open(owner, creds);
+      session = await this.#sessions.open(owner, creds);
     } else {
       return send(res, 400, rpcError(-32000, 'Bad Request: Mcp-Session-Id header is required'));
     }
@@ -224,382 +134,15 @@ export class McpService {
   /** Ends every session (the daemon is stopping): streams close, calls waiting on a person fail. */
   async close(): Promise<void> {
     this.#closed = true;
-    clearInterval(this.#sweeper);
     this.#unsubscribe();
-    await Promise.all([...this.#sessions.values()].map((s) => this.#end(s)));
+    await this.#sessions.close();
   }
 
   /** Ends the sessions whose credential has ended (revoked, killed, expired): their streams close. */
   recheck(): void {
-    for (const s of this.#sessions.values()) {
-      if (ownerOf(this.#o.identify(s.creds).caller) !== s.owner) void this.#end(s);
-    }
-  }
-
-  async #open(owner: string, creds: Credentials): Promise<Session> {
-    const mine = [...this.#sessions.values()].filter((s) => s.owner === owner);
-    if (mine.length >= SESSIONS_PER_CALLER) {
-      const oldest = mine.reduce((a, b) => (a.lastSeen <= b.lastSeen ? a : b));
-      await this.#end(oldest);
-    }
-    const server = new Server(
-      { name: 'hearth', title: 'Hearth', version: VERSION },
-      {
-        capabilities: {
-          tools: {},
-          resources: { subscribe: true, listChanged: true },
-          prompts: {},
-        },
-        instructions: INSTRUCTIONS,
-      },
-    );
-    const session: Session = {
-      owner,
-      creds,
-      server,
-      transport: new WebStandardStreamableHTTPServerTransport({
-        sessionIdGenerator: () => randomUUID(),
-        onsessioninitialized: (id) => {
-          session.id = id;
-          this.#sessions.set(id, session);
-        },
-      }),
-      subscriptions: new Set(),
-      changed: new Set(),
-      listChanged: false,
-      timer: undefined,
-      lastSeen: Date.now(),
-      open: 0,
-    };
-    session.transport.onclose = () => this.#forget(session);
-    this.#serve(session);
-    await server.connect(session.transport);
-    return session;
-  }
-
-  #forget(session: Session): void {
-    clearTimeout(session.timer);
-    if (session.id && this.#sessions.get(session.id) === session) this.#sessions.delete(session.id);
-  }
-
-  async #end(session: Session): Promise<void> {
-    this.#forget(session);
-    await session.server
-      .close()
-      .catch((error) => this.#o.log.warn('could not close an MCP session', { error }));
-  }
-
-  #sweep(): void {
-    const now = Date.now();
-    for (const s of this.#sessions.values()) {
-      if (s.open === 0 && now - s.lastSeen > IDLE_MS) void this.#end(s);
-    }
-  }
-
-  // --- the protocol ------------------------------------------------------------
-
-  #serve(session: Session): void {
-    const { server } = session;
-    server.setRequestHandler(ListToolsRequestSchema, (_, extra) => ({
-      tools: toolsFor(this.#o.registry.list(), this.#callerOf(extra), this.#o.isSetupMode()),
-    }));
-
-    server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
-      const method = this.#o.registry.get(request.params.name);
-      if (!method || !isTool(method)) {
-        throw new McpError(
-          ErrorCode.InvalidParams,
-          `there is no tool '${request.params.name}' — tools/list shows the tools you can call`,
-        );
-      }
-      const { [CONFIRM_ARG]: confirm, ...args } = request.params.arguments ?? {};
-      const params = method.annotations.destructive ? args : (request.params.arguments ?? {});
-      const answer = await this.#call(method.name, params, extra, {
-        confirm: (m, p) => this.#confirm(session, extra, m, p, confirm),
-        ...progressFor(extra),
-      });
-      if ('error' in answer) {
-        if (answer.error.data?.code === 'internal') {
-          throw new McpError(
-            ErrorCode.InternalError,
-            'internal error: the daemon’s log (server.logs) says more',
-          );
-        }
-        return errorResult(answer.error, this.#moreAbout(method, answer.error));
-      }
-      const result = answer.result;
-      return {
-        content: [{ type: 'text', text: JSON.stringify(result) }],
-        ...(toolOf(method).outputSchema && isRecord(result) ? { structuredContent: result } : {}),
-      };
-    });
-
-    server.setRequestHandler(ListResourcesRequestSchema, (_, extra) => {
-      if (!this.#mayRead(extra)) return { resources: [] };
-      return { resources: listResources(this.#o.state.get() ?? {}) };
-    });
-
-    server.setRequestHandler(ListResourceTemplatesRequestSchema, () => ({
-      resourceTemplates: [
-        {
-          uriTemplate: LOGS_TEMPLATE,
-          name: 'package-logs',
-          title: 'Package logs',
-          description: `The last ${LOG_LINES} lines a package printed: its runtime’s messages and its daemons’ output.`,
-          mimeType: 'text/plain',
-        },
-      ],
-    }));
-
-    server.setRequestHandler(ReadResourceRequestSchema, async (request, extra) => {
-      const { uri } = request.params;
-      const target = parseUri(uri);
-      if (!target) throw notFound(uri);
-      if (target.kind === 'logs') {
-        const logs = (await this.#read('package.logs', { id: target.id, lines: LOG_LINES }, extra)) as {
-          lines: string[];
-        };
-        return { contents: [{ uri, mimeType: 'text/plain', text: logs.lines.join('\n') }] };
-      }
-      const { state } = (await this.#read('state.get', {}, extra)) as { state: Json };
-      const value = select(state, target.path);
-      if (value === undefined) throw notFound(uri);
-      return { contents: [{ uri, mimeType: 'application/json', text: JSON.stringify(value, null, 2) }] };
-    });
-
-    server.setRequestHandler(SubscribeRequestSchema, (request, extra) => {
-      const target = parseUri(request.params.uri);
-      if (target?.kind !== 'state') {
-        throw new McpError(
-          ErrorCode.InvalidParams,
-          `only resources under ${STATE_URI} can be subscribed to, not ${request.params.uri}`,
-        );
-      }
-      if (!this.#mayRead(extra))
-        throw new McpError(ErrorCode.InvalidRequest, 'this credential cannot read the state');
-      session.subscriptions.add(request.params.uri);
-      return {};
-    });
-
-    server.setRequestHandler(UnsubscribeRequestSchema, (request) => {
-      session.subscriptions.delete(request.params.uri);
-      session.changed.delete(request.params.uri);
-      return {};
-    });
-
-    server.setRequestHandler(ListPromptsRequestSchema, () => ({
-      prompts: [
-        {
-          name: PROMPT_NAME,
-          title: 'Operate this Hearth box',
-          description: PROMPT_DESCRIPTION,
-          arguments: [{ name: 'goal', description: 'what you want to get done (optional)', required: false }],
-        },
-      ],
-    }));
-
-    server.setRequestHandler(GetPromptRequestSchema, (request, extra) => {
-      if (request.params.name !== PROMPT_NAME) {
-        throw new McpError(
-          ErrorCode.InvalidParams,
-          `there is no prompt '${request.params.name}': try ${PROMPT_NAME}`,
-        );
-      }
-      const tools = toolsFor(this.#o.registry.list(), this.#callerOf(extra), this.#o.isSetupMode());
-      return {
-        description: PROMPT_DESCRIPTION,
-        messages: [
-          {
-            role: 'user',
-            content: { type: 'text', text: operatePrompt(tools, request.params.arguments?.['goal']) },
-          },
-        ],
-      };
-    });
-  }
-
-  /** One call through the Dispatcher, as the credential of the HTTP request that carried it. */
-  #call(method: string, params: unknown, extra: Extra, more: Partial<Transport> = {}): Promise<RpcResponse> {
-    const auth = requestAuth(extra);
-    const transport: Transport = {
-      identify: () => this.#o.identify(auth.creds),
-      sameOrigin: auth.sameOrigin,
-      secure: auth.secure,
-      address: auth.address,
-      userAgent: auth.userAgent,
-      surface: 'mcp',
-      ...more,
-    };
-    // A call with an id always gets an answer.
-    return this.#o.dispatcher.handleOne(
-      { jsonrpc: '2.0', id: 1, method, params },
-      transport,
-    ) as Promise<RpcResponse>;
-  }
-
-  /** A resource read: the method's result, or a protocol error that says what went wrong. */
-  async #read(method: string, params: object, extra: Extra): Promise<unknown> {
-    const answer = await this.#call(method, params, extra);
-    if ('result' in answer) return answer.result;
-    const e = answer.error;
-    if (e.data?.code === 'not_found') throw new McpError(RESOURCE_NOT_FOUND, withHint(e));
-    if (e.data?.code === 'rate_limited') throw new McpError(RPC_RATE_LIMITED, withHint(e));
-    throw new McpError(
-      e.data?.code === 'internal' ? ErrorCode.InternalError : ErrorCode.InvalidRequest,
-      withHint(e),
-    );
-  }
-
-  #callerOf(extra: Extra): Caller {
-    return requestAuth(extra).caller;
-  }
-
-  #mayRead(extra: Extra): boolean {
-    const stateGet = this.#o.registry.get('state.get');
-    return stateGet !== undefined && mayCall(stateGet, this.#callerOf(extra), this.#o.isSetupMode());
-  }
-
-  /**
-   * Asks for the person's yes to a destructive call: through the client where it can ask
-   * (elicitation), otherwise from the `confirm` argument the agent sent.
-   */
-  async #confirm(
-    session: Session,
-    extra: Extra,
-    method: MethodDef,
-    params: unknown,
-    confirmArg: unknown,
-  ): Promise<Confirmation> {
-    if (session.server.getClientCapabilities()?.elicitation?.form) {
-      const caller = this.#callerOf(extra);
-      const who = caller.kind === 'token' ? `The agent using the API token '${caller.name}'` : 'An agent';
-      let answer: Awaited<ReturnType<Server['elicitInput']>> | undefined;
-      try {
-        answer = await session.server.elicitInput(
-          {
-            mode: 'form',
-            message:
-              `${who} wants to run ${method.name} ${JSON.stringify(redactParams(method.params, params))}. ` +
-              `${firstSentence(method.description)} Go ahead?`,
-            requestedSchema: {
-              type: 'object',
-              properties: {
-                confirm: { type: 'boolean', title: `Yes, run ${method.name}`, default: false },
-              },
-              required: ['confirm'],
-            },
-          },
-          { relatedRequestId: extra.requestId, signal: extra.signal, timeout: CONFIRM_TIMEOUT_MS },
-        );
-      } catch (error) {
-        // The client said it could ask but did not manage to: fall back to the argument.
-        this.#o.log.warn('elicitation failed', { method: method.name, error });
-      }
-      if (answer) {
-        if (answer.action === 'accept' && answer.content?.['confirm'] === true) return 'elicitation';
-        throw new ConfirmationDeclined(method.name);
-      }
-    }
-    if (confirmArg === true) return 'argument';
-    throw new ConfirmationRequired(method.name);
-  }
-
-  /** What an agent can do about a failed call beyond the error's own hint. */
-  #moreAbout(method: MethodDef, error: RpcErrorObject): string | undefined {
-    // A package that does not exist: name the ones that do.
-    if (error.data?.code === 'not_found' && method.name.startsWith('package.')) {
-      const packages = this.#o.state.get('packages');
-      const ids =
-        packages && typeof packages === 'object' && !Array.isArray(packages) ? Object.keys(packages) : [];
-      return ids.length > 0 ? `The installed packages are: ${ids.join(', ')}.` : 'No package is installed.';
-    }
-    if (error.data?.code === 'invalid_params')
-      return `The tool's inputSchema (tools/list) says what ${method.name} takes.`;
-    return undefined;
-  }
-
-  // --- resource subscriptions --------------------------------------------------------
-
-  #onState(message: StateMessage): void {
-    if (message.kind !== 'patch' || this.#sessions.size === 0) return;
-    const listChanged = changesPackageList(message.patch);
-    for (const s of this.#sessions.values()) {
-      for (const uri of changedBy(message.patch, s.subscriptions)) s.changed.add(uri);
-      s.listChanged ||= listChanged;
-      if ((s.changed.size > 0 || s.listChanged) && !s.timer) {
-        s.timer = setTimeout(() => this.#notify(s), NOTIFY_AFTER_MS);
-      }
-    }
-  }
-
-  #notify(s: Session): void {
-    s.timer = undefined;
-    const uris = [...s.changed];
-    s.changed.clear();
-    const listChanged = s.listChanged;
-    s.listChanged = false;
-    const failed = (error: unknown) => this.#o.log.debug('could not notify an MCP session', { error });
-    for (const uri of uris) s.server.sendResourceUpdated({ uri }).catch(failed);
-    if (listChanged) s.server.sendResourceListChanged().catch(failed);
+    this.#sessions.recheck();
   }
 }
-
-// --- helpers -----------------------------------------------------------------
-
-const ownerOf = (caller: Caller): string =>
-  caller.kind === 'token' || caller.kind === 'session' ? `${caller.kind}:${caller.id}` : caller.kind;
-
-function requestAuth(extra: Extra): RequestAuth {
-  const auth = extra.authInfo?.extra?.['request'] as RequestAuth | undefined;
-  // Every request reaches the server through handle(), which always attaches it.
-  if (!auth) throw new McpError(ErrorCode.InternalError, 'a request without its credentials');
-  return auth;
-}
-
-/**
- * A long call's progress (`call.progress`: a step, maybe counts) as MCP progress
- * notifications, where the client asked for them with a progress token. MCP's progress
- * must only grow, and each step counts anew: it is the number of the report, and the
- * step and its counts are the message.
- */
-function progressFor(extra: Extra): Pick<Transport, 'notify'> {
-  const progressToken = extra._meta?.progressToken;
-  if (progressToken === undefined) return {};
-  let reports = 0;
-  return {
-    notify: (method, params) => {
-      if (method !== 'call.progress') return;
-      const p = params as { step?: string; done?: number; total?: number };
-      const counts = p.done !== undefined && p.total !== undefined ? ` ${p.done}/${p.total}` : '';
-      extra
-        .sendNotification({
-          method: 'notifications/progress',
-          params: { progressToken, progress: ++reports, message: `${p.step ?? 'working'}${counts}` },
-        })
-        .catch(() => {});
-    },
-  };
-}
-
-const isRecord = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
-
-const firstSentence = (s: string): string => s.split(/(?<=\.)\s/)[0] ?? s;
-
-const withHint = (e: RpcErrorObject): string => (e.data?.hint ? `${e.message} — ${e.data.hint}` : e.message);
-
-/** A failed call as a tool result the agent can act on: what happened, and what to do next. */
-function errorResult(e: RpcErrorObject, more?: string): CallToolResult {
-  const next = [e.data?.hint, more].filter(Boolean).join('. ');
-  const text = `${e.message} (${e.data?.code ?? 'error'})${next ? `. What to do: ${next}` : ''}`;
-  return { isError: true, content: [{ type: 'text', text }] };
-}
-
-const notFound = (uri: string) =>
-  new McpError(
-    RESOURCE_NOT_FOUND,
-    `there is no resource ${uri} — resources/list and resources/templates/list show them`,
-  );
 
 /**
  * Browsers send Origin, and only a page of the box itself may use /mcp from one. DNS
@@ -613,50 +156,6 @@ export function originAllowed(req: http.IncomingMessage): boolean {
     return new URL(origin).host === req.headers.host;
   } catch {
     return false;
-  }
-}
-
-function toWebRequest(req: http.IncomingMessage): Request {
-  const headers = new Headers();
-  for (const [name, value] of Object.entries(req.headers)) {
-    if (Array.isArray(value)) for (const v of value) headers.append(name, v);
-    else if (value !== undefined) headers.set(name, value);
-  }
-  // The body was read already (parsedBody): the transport never reads it again.
-  return new Request(new URL(req.url ?? '/mcp', 'http://hearth'), { method: req.method ?? 'GET', headers });
-}
-
-/** Writes a web Response (JSON, or an SSE stream) to node:http, until either side ends. */
-async function pipeResponse(response: Response, res: http.ServerResponse, session: Session): Promise<void> {
-  const headers: Record<string, string> = {
-    'Cache-Control': 'no-store',
-    'X-Content-Type-Options': 'nosniff',
-  };
-  response.headers.forEach((value, name) => {
-    headers[name] = value;
-  });
-  res.writeHead(response.status, headers);
-  if (!response.body) {
-    res.end();
-    return;
-  }
-  res.flushHeaders();
-  session.open += 1;
-  const reader = response.body.getReader();
-  const closed = new Promise<void>((resolve) => res.once('close', resolve));
-  void closed.then(() => reader.cancel().catch(() => {}));
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      if (!res.write(value)) await Promise.race([new Promise((r) => res.once('drain', r)), closed]);
-    }
-  } catch {
-    // The client went away, or the session ended: the stream just stops.
-  } finally {
-    session.open -= 1;
-    session.lastSeen = Date.now();
-    res.end();
   }
 }
 
