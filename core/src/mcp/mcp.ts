@@ -13,7 +13,7 @@ import {
   readBody,
   refuseBody,
   send,
-} from '../rpc/http.ts';
+} from '../rpc/http-util.ts';
 import type { Registry } from '../rpc/registry.ts';
 import type { StateDocument } from '../state/state-doc.ts';
 import type { RequestAuth } from './calls.ts';

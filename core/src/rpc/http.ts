@@ -1,18 +1,12 @@
 import http from 'node:http';
 import type { Duplex } from 'node:stream';
-import { WebSocket, WebSocketServer } from 'ws';
+import { type WebSocket, WebSocketServer } from 'ws';
 import type { Credentials } from '../auth/auth.ts';
 import { HearthError } from '../errors.ts';
 import type { Logger } from '../log/log.ts';
 import { AppCapabilities } from './app-capability.ts';
 import { APP_PATH, type AppTarget, answerPreflight, proxyToApp } from './app-proxy.ts';
-import {
-  type Dispatcher,
-  errorResponse,
-  type Identity,
-  type RpcResponse,
-  type Transport,
-} from './dispatch.ts';
+import { type Dispatcher, errorResponse, type Identity, type Transport } from './dispatch.ts';
 import {
   InvalidRequest,
   MisdirectedHost,
@@ -20,14 +14,23 @@ import {
   PayloadTooLarge,
   UnsupportedMediaType,
 } from './errors.ts';
-import type { Caller, OutputStream, Surface } from './registry.ts';
+import {
+  clientAddress,
+  credentialsOf,
+  isSameOrigin,
+  isSecure,
+  readBody,
+  refuseBody,
+  retryAfterOf,
+  SESSION_COOKIE,
+  send,
+  sessionCookie,
+  statusOf,
+} from './http-util.ts';
+import type { Caller, Surface } from './registry.ts';
+import { serveWebSocket } from './ws.ts';
 
-export const SESSION_COOKIE = 'hearth_session';
-/** A header no other site can make a browser send without our consent (CORS preflight). */
-export const REQUEST_HEADER = 'x-hearth-request';
-// A subscriber this far behind is cut off; it reconnects and resumes from its revision.
-const MAX_WS_BUFFER = 8 << 20;
-const WS_PING_MS = 30_000;
+export { REQUEST_HEADER, SESSION_COOKIE } from './http-util.ts';
 
 export interface HttpSurfaceOptions {
   dispatcher: Dispatcher;
@@ -309,135 +312,18 @@ export class HttpSurface {
       socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\n\r\n');
       return;
     }
+    const as = surface === 'local' ? 'local' : 'ws';
     this.#wss.handleUpgrade(req, socket, head, (ws) =>
-      this.#onSocket(ws, req, surface === 'local' ? 'local' : 'ws'),
+      serveWebSocket(ws, req, as, {
+        dispatcher: this.#o.dispatcher,
+        identify: this.#o.identify,
+        log: this.#o.log,
+        transport: (extra) => this.#transport(req, as, extra),
+        track: (p) => void this.#track(p),
+        register: (entry) => this.#sockets.set(ws, entry),
+        unregister: () => this.#sockets.delete(ws),
+      }),
     );
-  }
-
-  #onSocket(ws: WebSocket, req: http.IncomingMessage, surface: Surface): void {
-    const creds = credentialsOf(req);
-    const streams = new Map<
-      string,
-      { controller: AbortController; end: (reason?: StreamEndReason) => void }
-    >();
-    this.#sockets.set(ws, {
-      creds,
-      caller: this.#o.identify(creds).caller,
-      end: () => {
-        for (const s of [...streams.values()]) {
-          s.end(CREDENTIAL_ENDED);
-          s.controller.abort();
-        }
-        ws.close(4401, 'your session or token has ended: log in again');
-      },
-    });
-    let nextStream = 1;
-    let alive = true;
-    const ping = setInterval(() => {
-      if (!alive) return ws.terminate();
-      alive = false;
-      ws.ping();
-    }, WS_PING_MS);
-    ws.on('pong', () => {
-      alive = true;
-    });
-    // A frame that breaks the protocol (a reserved opcode or bit, no mask, bad UTF-8, a
-    // length over the limit) or a reset: ws closes this connection right after the event.
-    // Without a listener the event would end the daemon.
-    ws.on('error', (error) => {
-      this.#o.log.debug('websocket closed on a protocol error', {
-        address: clientAddress(req),
-        error: error.message,
-      });
-    });
-    const sendJson = (msg: unknown) => {
-      if (ws.readyState !== WebSocket.OPEN) return;
-      if (ws.bufferedAmount > MAX_WS_BUFFER) {
-        ws.close(1013, 'too far behind: reconnect and resume from your revision');
-        return;
-      }
-      ws.send(msg instanceof RawJson ? msg.text : JSON.stringify(msg));
-    };
-    const cancel = (id: string) => {
-      const s = streams.get(id);
-      s?.controller.abort();
-      s?.end();
-    };
-    ws.on('close', () => {
-      clearInterval(ping);
-      this.#sockets.delete(ws);
-      for (const s of streams.values()) s.controller.abort();
-      streams.clear();
-    });
-    // Identified once for the door; each call is identified again by the Dispatcher.
-    const door = this.#transport(req, surface, {});
-    ws.on('message', (data, isBinary) => {
-      try {
-        this.#o.dispatcher.admit(door);
-      } catch (error) {
-        return sendJson(errorResponse(null, error));
-      }
-      if (isBinary) return sendJson(errorResponse(null, new ParseError()));
-      let body: unknown;
-      try {
-        body = JSON.parse(data.toString());
-      } catch {
-        return sendJson(errorResponse(null, new ParseError()));
-      }
-      // Streams opened by a call hold their data until the call's answer has gone out,
-      // so the client always knows a stream id before its first message.
-      const held: (() => void)[] = [];
-      let answered = false;
-      const openStream = (): OutputStream => {
-        const id = `s${nextStream++}`;
-        const controller = new AbortController();
-        let ended = false;
-        const out = (msg: unknown) => {
-          if (answered) sendJson(msg);
-          else held.push(() => sendJson(msg));
-        };
-        const stream: OutputStream = {
-          id,
-          signal: controller.signal,
-          send: (d) => {
-            if (controller.signal.aborted) return;
-            out(
-              new RawJson(
-                `{"jsonrpc":"2.0","method":"stream.data","params":{"stream":"${id}","data":${jsonOnce(d)}}}`,
-              ),
-            );
-          },
-          end: () => end(),
-        };
-        // Sent once, also after a cancel: it tells the client the stream is gone (and why,
-        // when it was not the client's doing).
-        const end = (reason?: StreamEndReason) => {
-          if (ended) return;
-          ended = true;
-          out({
-            jsonrpc: '2.0',
-            method: 'stream.end',
-            params: { stream: id, ...(reason ? { reason } : {}) },
-          });
-          streams.delete(id);
-        };
-        streams.set(id, { controller, end });
-        return stream;
-      };
-      const transport = this.#transport(req, surface, {
-        openStream,
-        cancelStream: cancel,
-        // Progress goes out at once: it is about the call under way, not after it.
-        notify: (method, params) => sendJson({ jsonrpc: '2.0', method, params }),
-      });
-      this.#track(
-        this.#o.dispatcher.handle(body, transport).then((answer) => {
-          if (answer !== undefined) sendJson(answer);
-          answered = true;
-          for (const f of held) f();
-        }),
-      );
-    });
   }
 }
 
@@ -451,167 +337,4 @@ class ExpiredAppLink extends HearthError {
       },
     );
   }
-}
-
-/** Why the daemon ended a stream, in its `stream.end` notification. */
-export interface StreamEndReason {
-  code: string;
-  message: string;
-}
-
-const CREDENTIAL_ENDED: StreamEndReason = {
-  code: 'credential_ended',
-  message: 'your session or API token has ended (logged out, killed, revoked or expired): log in again',
-};
-
-/** Already-serialized JSON. */
-class RawJson {
-  readonly text: string;
-  constructor(text: string) {
-    this.text = text;
-  }
-}
-
-// One state change goes to every subscriber as the same object: serialize it once.
-const serialized = new WeakMap<object, string>();
-function jsonOnce(value: unknown): string {
-  if (typeof value !== 'object' || value === null) return JSON.stringify(value) ?? 'null';
-  let text = serialized.get(value);
-  if (text === undefined) {
-    text = JSON.stringify(value);
-    serialized.set(value, text);
-  }
-  return text;
-}
-
-export function send(
-  res: http.ServerResponse,
-  status: number,
-  body: RpcResponse | RpcResponse[] | object,
-  hint?: string,
-) {
-  const json = JSON.stringify(body);
-  res.writeHead(status, {
-    'Content-Type': 'application/json; charset=utf-8',
-    'Content-Length': Buffer.byteLength(json),
-    'Cache-Control': 'no-store',
-    'X-Content-Type-Options': 'nosniff',
-    ...(hint ? { 'X-Hearth-Hint': hint } : {}),
-  });
-  res.end(json);
-}
-
-const retryAfterOf = (error: unknown): number =>
-  error instanceof HearthError && typeof error.data?.['retryAfterSeconds'] === 'number'
-    ? error.data['retryAfterSeconds']
-    : 60;
-
-/** The HTTP status for an error outside JSON-RPC (uploads). */
-function statusOf(error: unknown): number {
-  const code = error instanceof HearthError ? error.code : 'internal';
-  const STATUS: Record<string, number> = {
-    unauthorized: 401,
-    invalid_token: 401,
-    forbidden: 403,
-    cross_origin: 403,
-    setup_required: 403,
-    payload_too_large: 413,
-    not_found: 404,
-    conflict: 409,
-    unavailable: 503,
-    not_enough_space: 507,
-    invalid_params: 400,
-    invalid_request: 400,
-  };
-  return STATUS[code] ?? 500;
-}
-
-export function readBody(req: http.IncomingMessage, limit: number): Promise<string> {
-  const declared = Number(req.headers['content-length']);
-  if (declared > limit) return Promise.reject(new PayloadTooLarge(limit));
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const onData = (c: Buffer) => {
-      size += c.length;
-      if (size > limit) {
-        req.off('data', onData);
-        req.pause();
-        reject(new PayloadTooLarge(limit));
-        return;
-      }
-      chunks.push(c);
-    };
-    req.on('data', onData);
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
-}
-
-// What is left of a refused body is read and dropped up to this much.
-const DRAIN_BYTES = 8 << 20;
-
-/**
- * Answers a request whose body will not be used (too large, the wrong type, refused).
- * The rest of the body is read and dropped, up to DRAIN_BYTES, so a client still sending
- * gets to read the answer rather than a reset; a body larger than that (or of unknown
- * length) ends the connection after the answer, and one that goes on past it is cut.
- */
-export function refuseBody(
-  req: http.IncomingMessage,
-  res: http.ServerResponse,
-  status: number,
-  body: object,
-  hint?: string,
-): void {
-  const declared = Number(req.headers['content-length'] ?? 0);
-  if (!(declared <= DRAIN_BYTES)) res.setHeader('Connection', 'close');
-  let dropped = 0;
-  req.on('data', (c: Buffer) => {
-    dropped += c.length;
-    if (dropped > DRAIN_BYTES) req.socket.destroy();
-  });
-  req.resume();
-  send(res, status, body, hint);
-}
-
-export function credentialsOf(req: http.IncomingMessage): Credentials {
-  const auth = req.headers.authorization;
-  const bearer = auth?.startsWith('Bearer ') ? auth.slice(7).trim() : undefined;
-  return { bearer, cookie: parseCookies(req.headers.cookie)[SESSION_COOKIE] };
-}
-
-export function parseCookies(header: string | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const part of (header ?? '').split(';')) {
-    const eq = part.indexOf('=');
-    if (eq > 0) out[part.slice(0, eq).trim()] = part.slice(eq + 1).trim();
-  }
-  return out;
-}
-
-export function sessionCookie(token: string, expiresAt: number, secure: boolean): string {
-  const maxAge = Math.max(0, Math.floor((expiresAt - Date.now()) / 1000));
-  return `${SESSION_COOKIE}=${token}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${maxAge}${secure ? '; Secure' : ''}`;
-}
-
-/** Origin matches the Host the request was sent to, or our own request header is present. */
-export function isSameOrigin(req: http.IncomingMessage): boolean {
-  if (req.headers[REQUEST_HEADER] !== undefined) return true;
-  const origin = req.headers.origin;
-  if (!origin || origin === 'null') return false;
-  try {
-    const o = new URL(origin);
-    return o.host === req.headers.host && o.protocol === (isSecure(req) ? 'https:' : 'http:');
-  } catch {
-    return false;
-  }
-}
-
-export const isSecure = (req: http.IncomingMessage): boolean =>
-  'encrypted' in req.socket && req.socket.encrypted === true;
-
-export function clientAddress(req: http.IncomingMessage): string {
-  const a = req.socket.remoteAddress ?? 'unknown';
-  return a.startsWith('::ffff:') ? a.slice(7) : a;
 }
