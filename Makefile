@@ -124,10 +124,11 @@ INTEGRATION_TESTS := $(shell find core build sdk -name '*.integration.test.ts' -
 TEST_FLAGS ?= --test-concurrency=2
 
 .PHONY: check
-check: deps ## typecheck and lint
+check: deps ## typecheck, lint, and the boundaries (build/check-boundaries.ts)
 	tsc -p tsconfig.json
 	tsc -p sdk/tsconfig.json
 	biome check .
+	node build/check-boundaries.ts
 
 # --- first-party service packages ----------------------------------------------
 # Signed with a development key made once on this machine; a box trusts it only when

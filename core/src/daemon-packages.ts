@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { hostBridge } from './host/bridge.ts';
+import type { Lxc } from './host/containers.ts';
 import { copyTree } from './host/copy.ts';
-import type { Lxc } from './host/lxc.ts';
 import type { Mounts } from './host/mounts.ts';
 import type { hostProcfs } from './host/procfs.ts';
 import { run } from './host/run.ts';

@@ -5,8 +5,10 @@ import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { HearthError } from '../src/errors.ts';
 import { hostBridge } from '../src/host/bridge.ts';
-import { type ContainerSpec, hostLxc, idRangeForSlot, isHearthContainer, vethName } from '../src/host/lxc.ts';
+import { type ContainerSpec, idRangeForSlot, isHearthContainer } from '../src/host/containers.ts';
+import { hostLxc } from '../src/host/lxc.ts';
 import { checkLxcContract } from '../src/host/lxc-contract.ts';
+import { vethName } from '../src/host/lxc-parse.ts';
 import { hostMounts } from '../src/host/mounts.ts';
 import { run } from '../src/host/run.ts';
 import {

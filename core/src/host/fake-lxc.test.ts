@@ -2,8 +2,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
+import { idRangeForSlot } from './containers.ts';
 import { FakeLxc } from './fake-lxc.ts';
-import { idRangeForSlot } from './lxc.ts';
 import { checkLxcContract } from './lxc-contract.ts';
 
 test('the in-memory LXC keeps the contract the real adapter keeps (see lxc.integration)', async (t) => {

@@ -9,7 +9,7 @@ import {
   ForeignContainer,
   isHearthContainer,
   type Lxc,
-} from './lxc.ts';
+} from './containers.ts';
 import type { LxcState } from './lxc-parse.ts';
 
 /**

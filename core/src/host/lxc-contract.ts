@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { ContainerSpec, Lxc } from './lxc.ts';
+import type { ContainerSpec, Lxc } from './containers.ts';
 
 /**
  * What the packages service relies on from an `Lxc`, as one sequence of checks. It runs

@@ -84,23 +84,26 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { Conflict, HearthError, InvalidParams, NotFound } from '../errors.ts';
+import { Conflict, HearthError, NotFound } from '../errors.ts';
 import type { Logger } from '../log/log.ts';
 import {
-  assertContainerAddress,
+  ContainerNotRunning,
+  ContainerStartFailed,
+  ForeignContainer,
+  isHearthContainer,
+  type Lxc,
+  validateContainerSpec,
+} from './containers.ts';
+import { assertReachable, removeLeftoverVeth, removeStaleCgroups, reserveIds } from './lxc-host.ts';
+import {
   cgroupLayout,
-  cgroupMountPoints,
   type HostFacts,
   LXC_LS_COLUMNS,
-  type LxcInfo,
-  type LxcListEntry,
   type LxcState,
   parseLxcInfo,
   parseLxcLs,
   parseMountInfo,
   parseSubnet,
-  parseSubordinateIds,
-  planIdReservation,
   renderLxcConfig,
   SECCOMP_PROFILE,
   tailConsoleLog,
@@ -108,175 +111,6 @@ import {
 } from './lxc-parse.ts';
 import type { IdRange, Mounts } from './mounts.ts';
 import { CommandFailed, run } from './run.ts';
-
-export { vethName };
-
-export const CONTAINER_PREFIX = 'hearth-';
-const NAME = /^hearth-[a-z0-9](?:[a-z0-9-]{0,54}[a-z0-9])?$/;
-
-export const containerName = (packageId: string) => `${CONTAINER_PREFIX}${packageId}`;
-/** Containers not named hearth-<id> are someone else's: listed as foreign, never touched. */
-export const isHearthContainer = (name: string) => NAME.test(name);
-
-export const IDS_PER_CONTAINER = 65536;
-const FIRST_HOST_ID = 1_000_000;
-/** Host uids stay below 2^31: some tools still take them as signed. */
-export const MAX_SLOT = Math.floor((2 ** 31 - 1 - FIRST_HOST_ID) / IDS_PER_CONTAINER) - 1;
-
-/** The host id range of the container in `slot` (the domain gives each package one). */
-export function idRangeForSlot(slot: number): IdRange {
-  if (!Number.isInteger(slot) || slot < 0 || slot > MAX_SLOT) {
-    throw new InvalidParams(`id slot ${slot} is outside 0..${MAX_SLOT}`);
-  }
-  return { hostId: FIRST_HOST_ID + slot * IDS_PER_CONTAINER, count: IDS_PER_CONTAINER };
-}
-
-export interface Volume {
-  /** A host directory; created and chowned to the container's root if missing. */
-  source: string;
-  /** Absolute path inside the container. */
-  target: string;
-  readOnly?: boolean;
-}
-
-export interface ContainerSpec {
-  /** hearth-<packageId> */
-  name: string;
-  /** The read-only root image (squashfs, files owned by 0). */
-  image: string;
-  /** The container's own directory for its writable layer (upper/, work/). */
-  dataDir: string;
-  idmap: IdRange;
-  volumes: Volume[];
-  /** Bind-mounted read-only at /usr/lib/hearth/hearth. */
-  hearthBinary: string;
-  /** The init, run as PID 1; in production `/usr/lib/hearth/hearth container-runtime`. */
-  init: string[];
-  env?: Record<string, string>;
-  memoryMiB: number;
-  /** CPUs the container may use, fractions allowed (1.5 = one and a half cores). */
-  cpus: number;
-  /**
-   * What lxc-stop sends the init first; SIGTERM by default. Service containers run LXC's
-   * init, which hands SIGINT to its child (the runtime, which stops the daemons in order)
-   * but answers SIGTERM by signalling every process at once.
-   */
-  haltSignal?: 'SIGTERM' | 'SIGINT';
-  network: { bridge: string; subnet: string; address: string };
-}
-
-/** What lxc-info says of a container, and its memory limit from the cgroup. */
-export interface ContainerInfo extends Omit<LxcInfo, 'links'> {
-  /** null when stopped or unlimited. */
-  memoryLimitBytes: number | null;
-}
-
-export interface ContainerListEntry extends LxcListEntry {
-  /** Not named hearth-*: not ours. */
-  foreign: boolean;
-}
-
-export interface ExecResult {
-  exitCode: number;
-  stdout: string;
-  stderr: string;
-}
-
-export interface Lxc {
-  create(spec: ContainerSpec): Promise<void>;
-  /** Mounts the rootfs and starts the init in the background; running already is fine. */
-  start(name: string): Promise<void>;
-  /** SIGTERM to the init, SIGKILL after `timeoutS`; then unmounts. Stopped already is fine. */
-  stop(name: string, options?: { timeoutS?: number }): Promise<void>;
-  /** Kills, unmounts and removes everything create() made except the volumes. Gone is fine. */
-  destroy(name: string): Promise<void>;
-  info(name: string): Promise<ContainerInfo>;
-  list(): Promise<ContainerListEntry[]>;
-  exec(
-    name: string,
-    argv: string[],
-    options?: { env?: Record<string, string>; timeoutMs?: number },
-  ): Promise<ExecResult>;
-  /** The last `lines` lines the init wrote to its console. */
-  logs(name: string, options?: { lines?: number }): Promise<string[]>;
-  /** The file the init's console is written to (for following it). */
-  consoleLogFile(name: string): string;
-}
-
-export class ForeignContainer extends HearthError {
-  constructor(name: string) {
-    super('foreign_container', `'${name}' is not a Hearth container (those are named hearth-<package>)`, {
-      hint: 'Hearth leaves containers it did not create alone; manage this one with the lxc-* tools',
-    });
-  }
-}
-
-export class ContainerNotRunning extends HearthError {
-  constructor(name: string) {
-    super('container_not_running', `container '${name}' is not running`, { hint: 'start it first' });
-  }
-}
-
-export class ContainerStartFailed extends HearthError {
-  constructor(name: string, errors: string[], logFile: string, cause: unknown) {
-    // LXC logs the cause first and then how each caller gave up.
-    const first = errors.slice(0, 3).join(' | ');
-    super('container_start_failed', `container '${name}' did not start${first ? `: ${first}` : ''}`, {
-      hint: `LXC's log is ${logFile}; the bridge must exist (hearth0 is made by the daemon)`,
-      cause,
-      data: { name },
-    });
-  }
-}
-
-export class IdRangeTaken extends HearthError {
-  constructor(file: string, range: IdRange, owner: string) {
-    super(
-      'id_range_taken',
-      `host ids ${range.hostId}-${range.hostId + range.count - 1} are already given to '${owner}' in ${file}`,
-      { hint: `give the container another id slot, or remove ${owner}'s line from ${file}` },
-    );
-  }
-}
-
-export class PathNotReachable extends HearthError {
-  constructor(dir: string, what: string) {
-    super(
-      'path_not_reachable',
-      `${dir} is closed to the container's root, which must reach ${what} through it`,
-      {
-        hint: `chmod o+x ${dir} (LXC looks up the lxcpath and the mount sources as the container's unprivileged root)`,
-        data: { path: dir },
-      },
-    );
-  }
-}
-
-/** The first directory on the way to `dir` (itself included) that others may not search. */
-async function closedDirectory(dir: string): Promise<string | undefined> {
-  let closed: string | undefined;
-  for (let d = dir; ; d = path.dirname(d)) {
-    const st = await fs.stat(d).catch(() => undefined); // not made yet
-    if (st && (st.mode & 0o001) === 0) closed = d;
-    if (d === path.dirname(d)) return closed;
-  }
-}
-
-/**
- * LXC checks, as the container's root, that it can reach the lxcpath, and makes the bind
- * mounts inside the container's user namespace: their sources' parents must be searchable.
- * The data dir need not be: the overlay works with the rights of whoever mounted it.
- */
-async function assertReachable(dir: string, spec: ContainerSpec): Promise<void> {
-  for (const [d, what] of [
-    [dir, 'its lxcpath'] as const,
-    ...spec.volumes.map((v) => [path.dirname(v.source), `the volume ${v.target}`] as const),
-    [path.dirname(spec.hearthBinary), 'the hearth binary'] as const,
-  ]) {
-    const closed = await closedDirectory(d);
-    if (closed) throw new PathNotReachable(closed, what);
-  }
-}
 
 interface Sidecar {
   version: 1;
@@ -295,48 +129,6 @@ export interface HostLxcOptions {
   subgid?: string;
   mountinfo?: string;
   apparmor?: string;
-}
-
-const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const PLAIN_PATH = /^\/[^\s\\,:]*$/;
-
-function validate(spec: ContainerSpec): void {
-  if (!isHearthContainer(spec.name)) throw new ForeignContainer(spec.name);
-  for (const [what, p] of [
-    ['image', spec.image],
-    ['dataDir', spec.dataDir],
-    ['hearthBinary', spec.hearthBinary],
-    ...spec.volumes.flatMap((v) => [
-      ['volume source', v.source],
-      ['volume target', v.target],
-    ]),
-  ] as const) {
-    if (!PLAIN_PATH.test(p) || p.split('/').includes('..')) {
-      throw new InvalidParams(
-        `${what} '${p}' must be an absolute path without spaces, commas, colons or '..'`,
-      );
-    }
-  }
-  if (spec.init.length === 0 || spec.init.some((a) => a.includes('\0'))) {
-    throw new InvalidParams('init must be a non-empty argv without NUL bytes');
-  }
-  for (const [k, v] of Object.entries(spec.env ?? {})) {
-    if (!ENV_KEY.test(k)) throw new InvalidParams(`environment variable name '${k}' is not valid`);
-    // One LXC config line each; LXC trims the ends of values.
-    if (/[\n\0]/.test(v) || v.trim() !== v) {
-      throw new InvalidParams(`environment variable ${k} has a newline or leading/trailing whitespace`);
-    }
-  }
-  if (!(spec.memoryMiB >= 16) || !Number.isInteger(spec.memoryMiB)) {
-    throw new InvalidParams('memoryMiB must be a whole number, at least 16');
-  }
-  if (!(spec.cpus >= 0.01 && spec.cpus <= 1024))
-    throw new InvalidParams('cpus must be between 0.01 and 1024');
-  const r = spec.idmap;
-  if (!Number.isInteger(r.hostId) || r.hostId < 100_000 || !Number.isInteger(r.count) || r.count < 65536) {
-    throw new InvalidParams('idmap must map at least 65536 ids to host ids from 100000 up');
-  }
-  assertContainerAddress(parseSubnet(spec.network.subnet), spec.network.address);
 }
 
 export function hostLxc(options: HostLxcOptions): Lxc {
@@ -401,22 +193,6 @@ export function hostLxc(options: HostLxcOptions): Lxc {
       throw e;
     });
 
-  const reserveIds = async (file: string, range: IdRange) => {
-    const text = await fs.readFile(file, 'utf8').catch((e: NodeJS.ErrnoException) => {
-      if (e.code === 'ENOENT') return '';
-      throw e;
-    });
-    const plan = planIdReservation(parseSubordinateIds(text), 'root', {
-      start: range.hostId,
-      count: range.count,
-    });
-    if (plan.action === 'conflict') throw new IdRangeTaken(file, range, plan.with.owner);
-    if (plan.action === 'append') {
-      await fs.appendFile(file, `${text === '' || text.endsWith('\n') ? '' : '\n'}${plan.line}\n`);
-      log.info('reserved host ids for root', { file, line: plan.line });
-    }
-  };
-
   const mountRootfs = async (name: string, s: Sidecar) => {
     const f = files(name);
     const lower = (await mounts.listMounts(f.lower)).some((m) => m.mountPoint === f.lower);
@@ -432,43 +208,11 @@ export function hostLxc(options: HostLxcOptions): Lxc {
     );
   };
 
-  /**
-   * Empty cgroups LXC left behind (lxc.payload.<name>, lxc.monitor.<name>[-N]) on every
-   * hierarchy; rmdir only succeeds on cgroups without processes, so a live one survives.
-   */
-  const removeStaleCgroups = async (name: string) => {
-    const pattern = new RegExp(`^lxc\\.(?:payload|monitor)\\.${name.replace(/[.-]/g, '\\$&')}(?:-\\d+)?$`);
-    const rmTree = async (dir: string): Promise<void> => {
-      const entries = await fs.readdir(dir, { withFileTypes: true }).catch(() => []);
-      for (const e of entries) if (e.isDirectory()) await rmTree(path.join(dir, e.name));
-      await fs.rmdir(dir).catch(() => {});
-    };
-    const roots = cgroupMountPoints(parseMountInfo(await fs.readFile(mountinfo, 'utf8')));
-    for (const root of roots) {
-      const entries = await fs.readdir(root).catch(() => [] as string[]);
-      for (const e of entries.filter((n) => pattern.test(n))) await rmTree(path.join(root, e));
-    }
-  };
-
   const stopped = (s: LxcState) => s === 'STOPPED';
-
-  /**
-   * A stopped container has no host-side veth; one with its name is left from a start cut
-   * short (the daemon killed meanwhile) and would make every later start fail.
-   */
-  const removeLeftoverVeth = async (name: string) => {
-    const veth = vethName(files(name).dir);
-    try {
-      await run(['ip', 'link', 'delete', veth], { log, debianPackage: 'iproute2' });
-      log.warn('removed a leftover veth', { name, veth });
-    } catch (e) {
-      if (!(e instanceof CommandFailed && /Cannot find device|does not exist/.test(e.stderr))) throw e;
-    }
-  };
 
   const self: Lxc = {
     async create(spec) {
-      validate(spec);
+      validateContainerSpec(spec);
       const f = files(spec.name);
       if (await exists(spec.name)) {
         throw new Conflict(`container '${spec.name}' exists already`, { hint: 'destroy it first' });
@@ -483,8 +227,8 @@ export function hostLxc(options: HostLxcOptions): Lxc {
       }
       await assertReachable(f.dir, spec);
       const started = performance.now();
-      await reserveIds(subuid, spec.idmap);
-      await reserveIds(subgid, spec.idmap);
+      await reserveIds(subuid, spec.idmap, log);
+      await reserveIds(subgid, spec.idmap, log);
       const host = await hostFacts();
       const subnet = parseSubnet(spec.network.subnet);
 
@@ -550,7 +294,7 @@ export function hostLxc(options: HostLxcOptions): Lxc {
       const f = files(name);
       const started = performance.now();
       await mountRootfs(name, s);
-      await removeLeftoverVeth(name);
+      await removeLeftoverVeth(vethName(f.dir), log);
       await fs.writeFile(f.lxcLog, '');
       try {
         // The log named on the command line too: LXC 6 under AppArmor left the config's
@@ -618,7 +362,7 @@ export function hostLxc(options: HostLxcOptions): Lxc {
         // The caller's directory may hold the volumes too: only removed when empty.
         await fs.rmdir(s.dataDir).catch(() => {});
       }
-      await removeStaleCgroups(name);
+      await removeStaleCgroups(name, mountinfo);
       log.info('destroyed', { name, ms: Math.round(performance.now() - started) });
     },
 

@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { idRangeForSlot } from './lxc.ts';
+import { idRangeForSlot } from './containers.ts';
 
 /** Where a package lives on the data drive. */
 export interface PackageDirs {

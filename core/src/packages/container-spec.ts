@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { Architecture } from '#sdk/manifest.ts';
 import type { Bridge, NetworkSpec } from '../host/bridge.ts';
-import { type ContainerSpec, containerName, idRangeForSlot } from '../host/lxc.ts';
+import { type ContainerSpec, containerName, idRangeForSlot } from '../host/containers.ts';
 import type { PackageDirs } from '../host/package-files.ts';
 import { prepareRuntimeDir, prepareSocketDir } from '../host/runtime-dir.ts';
 import type { Logger } from '../log/log.ts';

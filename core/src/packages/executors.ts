@@ -2,7 +2,7 @@ import path from 'node:path';
 import { SdkError } from '#sdk/errors.ts';
 import { unpackHpk, type VerifiedHpk } from '#sdk/hpk/read.ts';
 import { codeFrom, HearthError } from '../errors.ts';
-import { containerName, type Lxc } from '../host/lxc.ts';
+import { containerName, type Lxc } from '../host/containers.ts';
 import type { Mounts } from '../host/mounts.ts';
 import type { PackageFiles } from '../host/package-files.ts';
 import type { Logger } from '../log/log.ts';

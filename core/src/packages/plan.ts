@@ -1,4 +1,4 @@
-import { CONTAINER_PREFIX, containerName, isHearthContainer } from '../host/lxc.ts';
+import { CONTAINER_PREFIX, containerName, isHearthContainer } from '../host/containers.ts';
 
 /**
  * The packages' planner: from what should be (the packages table, an operation asked for)

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { Conflict } from '../errors.ts';
-import { CONTAINER_PREFIX, type Lxc } from '../host/lxc.ts';
+import { CONTAINER_PREFIX, type Lxc } from '../host/containers.ts';
 import type { Mounts } from '../host/mounts.ts';
 import type { Logger } from '../log/log.ts';
 import { type Executors, runSteps } from './executors.ts';

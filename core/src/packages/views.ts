@@ -1,6 +1,6 @@
 import { NotFound, Unavailable } from '../errors.ts';
+import { containerName, type Lxc } from '../host/containers.ts';
 import { followFile } from '../host/logs.ts';
-import { containerName, type Lxc } from '../host/lxc.ts';
 import type { PackageFiles } from '../host/package-files.ts';
 import type { Json } from '../state/json-patch.ts';
 import type { StateDocument } from '../state/state-doc.ts';

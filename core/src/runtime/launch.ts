@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { Volume } from '../host/lxc.ts';
+import type { Volume } from '../host/containers.ts';
 import { CONTAINER_CODE, CONTAINER_SOCKET } from './protocol.ts';
 
 /**
