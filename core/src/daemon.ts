@@ -16,13 +16,17 @@ import { hostnamedHostname } from './host/hostname.ts';
 import { fileLogSource, journalLogSource } from './host/logs.ts';
 import { hostLxc, type Lxc } from './host/lxc.ts';
 import { hostMounts, type Mounts } from './host/mounts.ts';
+import { ownAddresses } from './host/outbound.ts';
 import { logindPower } from './host/power.ts';
 import { hostProcfs } from './host/procfs.ts';
 import { reexecSelf } from './host/reexec.ts';
 import { run } from './host/run.ts';
 import { type Notifier, systemdNotifier } from './host/sd-notify.ts';
+import { sendMail } from './host/smtp.ts';
+import { postWebhook } from './host/webhook.ts';
 import { createLogger, fileSink, type Logger, type LogSink, stdoutSink } from './log/log.ts';
 import { mcpSurface } from './mcp/surface.ts';
+import { NotificationChannels } from './notifications/channels.ts';
 import { Notifications } from './notifications/notifications.ts';
 import { containerSpecs, listen as listenForRuntime } from './packages/container-spec.ts';
 import { Channels } from './packages/effects-host.ts';
@@ -150,9 +154,22 @@ export async function startDaemon(settings: Settings, hooks: DaemonHooks = {}): 
     retentionDays: settings.auditRetentionDays,
     maxEntries: settings.auditMaxEntries,
   });
-  const notifications = new Notifications({ db, state });
+  // Notifications leave the box through the owner's channels; the box's name comes from
+  // System, made below (a notification made before it, at recovery, names the machine).
+  let system: System | undefined;
+  const retry = settings.notifyRetrySeconds * 1000;
+  const notificationChannels = new NotificationChannels({
+    db,
+    senders: { email: sendMail, webhook: postWebhook },
+    log: log.child('notify'),
+    boxName: () => system?.hostname ?? os.hostname(),
+    allowSelf: settings.notifyAllowSelf,
+    ownAddresses,
+    retryDelaysMs: [retry, retry * 4, retry * 16],
+  });
+  const notifications = new Notifications({ db, state, deliver: (n) => notificationChannels.deliver(n) });
   await recovery?.finish(auth, notifications);
-  const system = new System({
+  system = new System({
     db,
     state,
     procfs,
@@ -206,6 +223,7 @@ export async function startDaemon(settings: Settings, hooks: DaemonHooks = {}): 
     audit,
     disks,
     notifications,
+    notificationChannels,
     packages: packages.service,
     setup,
     signers,
@@ -349,6 +367,7 @@ export async function startDaemon(settings: Settings, hooks: DaemonHooks = {}): 
         new Promise<boolean>((r) => setTimeout(() => r(false), STOP_GRACE_MS).unref()),
       ]);
       if (!idle) log.warn('stopping with a package operation under way');
+      await notificationChannels.close();
       audit.flush();
       db.close();
       for (const f of [paths.socket, paths.localCookie, path.join(paths.runtimeDir, 'daemon.json')]) {
