@@ -48,14 +48,14 @@ export type AddressCheck = (address: string) => string | undefined;
 /**
  * Resolves `host` (an IP literal passes through) and checks every address it gives:
  * if any is refused, the send is (a name with one good and one bad address is either a
- * mistake or an attack). The caller connects to the address returned, never to the name
- * again, so a second lookup cannot lead somewhere else (DNS rebinding).
+ * mistake or an attack). The caller connects to the addresses returned, never to the
+ * name again, so a second lookup cannot lead somewhere else (DNS rebinding).
  */
 export async function resolveChecked(
   host: string,
   check: AddressCheck,
   signal?: AbortSignal,
-): Promise<string> {
+): Promise<string[]> {
   const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
   let addresses: string[];
   if (net.isIP(bare)) {
@@ -79,10 +79,15 @@ export async function resolveChecked(
       throw new SendFailed('destination_refused', `${what}: ${why}`, true);
     }
   }
-  const first = addresses[0];
-  if (!first) throw new SendFailed('resolve_failed', `${host} has no address`, false);
-  return first;
+  if (addresses.length === 0) throw new SendFailed('resolve_failed', `${host} has no address`, false);
+  return addresses;
 }
+
+/** Errors of a connection that never reached the other side: another address may do better. */
+export const isUnreachable = (e: unknown): boolean =>
+  ['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'EAFNOSUPPORT'].includes(
+    (e as NodeJS.ErrnoException).code ?? '',
+  );
 
 /** The addresses of the box's own interfaces: sending there is sending to the box itself. */
 export function ownAddresses(): Set<string> {

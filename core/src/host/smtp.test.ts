@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
+import dns from 'node:dns/promises';
 import net from 'node:net';
-import { after, test } from 'node:test';
+import { after, mock, test } from 'node:test';
 import tls from 'node:tls';
 import { SendFailed } from './outbound.ts';
 import { selfSignedCertificate } from './self-signed.ts';
@@ -360,4 +361,20 @@ test('no address we refuse is connected to; no injected line is sent', async () 
     failsWith('smtp_protocol'),
   );
   assert.ok(!(received as string[]).some((l) => l.includes('evil')), received.join(' | '));
+});
+
+test('a name whose first address refuses: the next one takes the mail', async (t) => {
+  const { port, received } = await scripted(async (s) => {
+    s.say('220 mx\r\n');
+    await transaction(s);
+  });
+  const lookup = mock.method(dns, 'lookup', async () => [
+    { address: '127.0.0.2', family: 4 },
+    { address: '127.0.0.1', family: 4 },
+  ]);
+  t.after(() => lookup.mock.restore());
+  assert.deepEqual(await sendMail(mail(port, { host: 'mx.example.com' })), {
+    reply: '250 2.0.0 queued as 42',
+  });
+  assert.equal(received[0], 'EHLO [127.0.0.1]');
 });

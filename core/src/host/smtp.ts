@@ -3,6 +3,7 @@ import tls from 'node:tls';
 import {
   type AddressCheck,
   isCertificateError,
+  isUnreachable,
   resolveChecked,
   SendFailed,
   socketProblem,
@@ -43,6 +44,8 @@ export interface SmtpSend {
   ca?: string | undefined;
 }
 
+/** Addresses of one name tried in turn when a connection is refused or unreachable. */
+const MAX_ADDRESSES = 3;
 /** Unanswered replies a server may push ahead of us before we call it a flood. */
 const MAX_UNREAD_REPLIES = 8;
 
@@ -77,18 +80,10 @@ async function converse(o: SmtpSend): Promise<{ reply: string }> {
       true,
     );
   }
-  const address = await resolveChecked(o.host, o.checkAddress, o.signal);
+  const addresses = await resolveChecked(o.host, o.checkAddress, o.signal);
   const servername = net.isIP(o.host) ? undefined : o.host;
-  const wire = new Wire(o);
+  const wire = await connect(o, addresses, servername);
   try {
-    if (o.security === 'tls') {
-      await wire.open(
-        tls.connect({ host: address, port: o.port, servername, ca: ca(o), minVersion: 'TLSv1.2' }),
-        'secureConnect',
-      );
-    } else {
-      await wire.open(net.connect({ host: address, port: o.port }), 'connect');
-    }
     const helo = addressLiteral(wire.localAddress);
     expect(await wire.reply(), [220], 'the greeting', o.host);
     let ext = await hello(wire, helo, o);
@@ -102,7 +97,7 @@ async function converse(o: SmtpSend): Promise<{ reply: string }> {
       }
       wire.send(command('STARTTLS'));
       expect(await wire.reply(), [220], 'STARTTLS', o.host);
-      await wire.startTls(servername, address);
+      await wire.startTls(servername, wire.remoteAddress);
       ext = parseEhlo(expect(await wire.command(command('EHLO', helo)), [250], 'EHLO', o.host));
     }
     if (o.username && o.password !== undefined) await authenticate(wire, ext.auth, o);
@@ -131,6 +126,32 @@ async function converse(o: SmtpSend): Promise<{ reply: string }> {
   } finally {
     wire.close();
   }
+}
+
+/**
+ * A connection to the first of `addresses` that takes one (a name's IPv6 and IPv4
+ * addresses: one of them may not be reachable from here).
+ */
+async function connect(o: SmtpSend, addresses: string[], servername: string | undefined): Promise<Wire> {
+  const tried = addresses.slice(0, MAX_ADDRESSES);
+  for (const [i, address] of tried.entries()) {
+    const wire = new Wire(o);
+    try {
+      if (o.security === 'tls') {
+        await wire.open(
+          tls.connect({ host: address, port: o.port, servername, ca: ca(o), minVersion: 'TLSv1.2' }),
+          'secureConnect',
+        );
+      } else {
+        await wire.open(net.connect({ host: address, port: o.port }), 'connect');
+      }
+      return wire;
+    } catch (e) {
+      wire.close();
+      if (i === tried.length - 1 || !wire.unreachable) throw e;
+    }
+  }
+  throw new SendFailed('resolve_failed', `${o.host} has no address`, false);
 }
 
 async function hello(wire: Wire, helo: string, o: SmtpSend) {
@@ -217,6 +238,8 @@ class Wire {
   readonly #replies: SmtpReply[] = [];
   #waiting: { resolve: (r: SmtpReply) => void; reject: (e: unknown) => void } | undefined;
   #opening: ((e: unknown) => void) | undefined;
+  /** Whether the connection failed before reaching anyone (refused, no route). */
+  unreachable = false;
   #failure: unknown;
   readonly #timer: NodeJS.Timeout;
   readonly #o: SmtpSend;
@@ -241,6 +264,10 @@ class Wire {
 
   get localAddress(): string | undefined {
     return this.#socket?.localAddress;
+  }
+
+  get remoteAddress(): string {
+    return this.#socket?.remoteAddress ?? '';
   }
 
   async open(socket: net.Socket, ready: 'connect' | 'secureConnect'): Promise<void> {
@@ -321,7 +348,10 @@ class Wire {
         this.#fail(e);
       }
     });
-    socket.on('error', (e) => this.#fail(this.#socketError(e)));
+    socket.on('error', (e) => {
+      this.unreachable ||= isUnreachable(e);
+      this.#fail(this.#socketError(e));
+    });
     socket.on('close', () =>
       this.#fail(
         new SendFailed('connect_failed', `the mail server at ${this.#o.host} closed the connection`, false),

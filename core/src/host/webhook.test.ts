@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
+import dns from 'node:dns/promises';
 import http from 'node:http';
 import https from 'node:https';
 import type net from 'node:net';
-import { after, test } from 'node:test';
+import { after, mock, test } from 'node:test';
 import { SendFailed } from './outbound.ts';
 import { selfSignedCertificate } from './self-signed.ts';
 import { postWebhook, type WebhookSend } from './webhook.ts';
@@ -175,4 +176,37 @@ test('refused addresses get no request; line breaks never make headers; TLS must
     failsWith('tls_failed', { permanent: true }),
   );
   await assert.rejects(postWebhook(post('ftp://127.0.0.1/x')), failsWith('destination_refused'));
+});
+
+test('a name: its addresses checked together, tried in turn, the TLS name verified against the URL', async (t) => {
+  const secure = await receiver((_, res) => res.end(), { tls: true });
+  const port = new URL(secure.url).port;
+  // The certificate names localhost: verified against the URL's name though the connection goes to an address.
+  const lookup = mock.method(dns, 'lookup', async () => [
+    { address: '127.0.0.2', family: 4 },
+    { address: '127.0.0.1', family: 4 },
+  ]);
+  t.after(() => lookup.mock.restore());
+  // 127.0.0.2 refuses (nothing listens there); 127.0.0.1 answers.
+  assert.deepEqual(await postWebhook(post(`https://localhost:${port}/x`)), { status: 200 });
+  assert.equal(secure.seen[0]!.headers['host'], `localhost:${port}`);
+  const other = selfSignedCertificate({ names: ['DNS:ntfy.example.com'] });
+  await assert.rejects(
+    postWebhook(post(`https://localhost:${port}/x`, { ca: other.cert })),
+    failsWith('tls_failed', { permanent: true }),
+  );
+  // One bad address among good ones refuses the name.
+  lookup.mock.mockImplementation(async () => [
+    { address: '127.0.0.1', family: 4 },
+    { address: '169.254.169.254', family: 4 },
+  ]);
+  await assert.rejects(
+    postWebhook(
+      post(`https://localhost:${port}/x`, {
+        checkAddress: (a) => (a.startsWith('169.254.') ? 'link-local' : undefined),
+      }),
+    ),
+    failsWith('destination_refused', { message: /localhost resolves to 169\.254\.169\.254: link-local/ }),
+  );
+  assert.equal(secure.seen.length, 1);
 });

@@ -5,6 +5,7 @@ import tls from 'node:tls';
 import {
   type AddressCheck,
   isCertificateError,
+  isUnreachable,
   resolveChecked,
   SendFailed,
   socketProblem,
@@ -55,8 +56,23 @@ export async function postWebhook(o: WebhookSend): Promise<{ status: number }> {
   }
 }
 
+/** Addresses of one name tried in turn when a connection is refused or unreachable. */
+const MAX_ADDRESSES = 3;
+
 async function post(url: URL, o: WebhookSend): Promise<{ status: number }> {
-  const address = await resolveChecked(url.hostname, o.checkAddress, o.signal);
+  const addresses = (await resolveChecked(url.hostname, o.checkAddress, o.signal)).slice(0, MAX_ADDRESSES);
+  for (const [i, address] of addresses.entries()) {
+    try {
+      return await postTo(url, address, o);
+    } catch (e) {
+      // Nothing was sent: the name's other address (IPv4 after IPv6) may answer.
+      if (i === addresses.length - 1 || !isUnreachable(e)) throw e;
+    }
+  }
+  throw new SendFailed('resolve_failed', `${url.hostname} has no address`, false);
+}
+
+async function postTo(url: URL, address: string, o: WebhookSend): Promise<{ status: number }> {
   const secure = url.protocol === 'https:';
   const body = Buffer.from(o.body, 'utf8');
   const options: https.RequestOptions = {
