@@ -22,8 +22,6 @@ import { hostProcfs } from './host/procfs.ts';
 import { reexecSelf } from './host/reexec.ts';
 import { run } from './host/run.ts';
 import { type Notifier, systemdNotifier } from './host/sd-notify.ts';
-import { sendMail } from './host/smtp.ts';
-import { postWebhook } from './host/webhook.ts';
 import { createLogger, fileSink, type Logger, type LogSink, stdoutSink } from './log/log.ts';
 import { mcpSurface } from './mcp/surface.ts';
 import { NotificationChannels } from './notifications/channels.ts';
@@ -160,7 +158,11 @@ export async function startDaemon(settings: Settings, hooks: DaemonHooks = {}): 
   const retry = settings.notifyRetrySeconds * 1000;
   const notificationChannels = new NotificationChannels({
     db,
-    senders: { email: sendMail, webhook: postWebhook },
+    // Loaded at the first send: a box without channels never loads them.
+    senders: {
+      email: async (o) => (await import('./host/smtp.ts')).sendMail(o),
+      webhook: async (o) => (await import('./host/webhook.ts')).postWebhook(o),
+    },
     log: log.child('notify'),
     boxName: () => system?.hostname ?? os.hostname(),
     allowSelf: settings.notifyAllowSelf,
