@@ -83,6 +83,12 @@ test('an email channel: defaults, and the password kept apart from the settings'
   assert.equal(checkChannel({ ...email, minLevel: 'error', security: 'tls' }, policy).config.kind, 'email');
   const tls = checkChannel({ ...email, minLevel: 'error', security: 'tls' }, policy).config;
   assert.equal(tls.kind === 'email' && tls.port, 465);
+  const v6 = checkChannel({ ...email, minLevel: 'error', server: '[FD00::25]' }, policy).config;
+  assert.equal(
+    v6.kind === 'email' && v6.server,
+    'fd00::25',
+    'an IPv6 server without brackets, as the client connects to it',
+  );
   const relay = checkChannel(
     { ...email, minLevel: 'error', security: 'plain', port: 2525, server: '192.168.1.5' },
     policy,

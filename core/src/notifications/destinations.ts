@@ -195,7 +195,10 @@ function checkEmail(input: ChannelInput, policy: AddressPolicy) {
   }
   const config: ChannelConfig = {
     kind: 'email',
-    server: server.toLowerCase().replace(/\.$/, ''),
+    server: server
+      .replace(/^\[(.*)\]$/, '$1')
+      .replace(/\.$/, '')
+      .toLowerCase(),
     port: input.port ?? DEFAULT_PORT[security],
     security,
     ...(input.username ? { username: input.username } : {}),
