@@ -23,7 +23,7 @@ export npm_config_fund := false
 export npm_config_audit := false
 
 # Debian packages the build and the tests need (installed by `make deps`).
-APT_PACKAGES := curl ca-certificates openssl python3 make g++ git \
+APT_PACKAGES := curl ca-certificates openssl python3 python3-aiosmtpd make g++ git \
 	g++-aarch64-linux-gnu binutils-aarch64-linux-gnu qemu-user-static binfmt-support mmdebstrap \
 	dbus systemd socat procps \
 	lxc uidmap squashfs-tools squashfs-tools-ng busybox-static nftables iproute2 \

@@ -84,7 +84,8 @@ for (const file of files) {
 
 // --- import cycles ---------------------------------------------------------------------
 
-const IMPORT = /(?:^|\n)\s*(?:import|export)\s[^'"]*?from\s*['"](\.{1,2}\/[^'"]+)['"]|import\(\s*['"](\.{1,2}\/[^'"]+)['"]\s*\)/g;
+const IMPORT =
+  /(?:^|\n)\s*(?:import|export)\s[^'"]*?from\s*['"](\.{1,2}\/[^'"]+)['"]|import\(\s*['"](\.{1,2}\/[^'"]+)['"]\s*\)/g;
 const graph = new Map<string, string[]>();
 for (const file of files) {
   const text = fs.readFileSync(file, 'utf8');
@@ -133,7 +134,8 @@ for (const c of cycles) problems.push(`import cycle: ${c.map(rel).sort().join(' 
 const MAX_LINES = 500;
 for (const file of files) {
   const lines = fs.readFileSync(file, 'utf8').split('\n').length;
-  if (lines > MAX_LINES) problems.push(`core/src/${rel(file)}: ${lines} lines (at most ${MAX_LINES}: split it by its jobs)`);
+  if (lines > MAX_LINES)
+    problems.push(`core/src/${rel(file)}: ${lines} lines (at most ${MAX_LINES}: split it by its jobs)`);
 }
 
 if (problems.length > 0) {

@@ -6,6 +6,7 @@ import type { KdfParams } from './auth/passwords.ts';
 import { LoginLimiter } from './auth/rate-limit.ts';
 import { createPackages } from './daemon-packages.ts';
 import { Disks } from './disks/disks.ts';
+import type { Lxc } from './host/containers.ts';
 import { copyTree } from './host/copy.ts';
 import { closeServer, listen, removeFiles, restrictDataDir, writeJsonFile } from './host/daemon-files.ts';
 import { hostDisks } from './host/disks.ts';
@@ -13,13 +14,15 @@ import { hostnamedHostname } from './host/hostname.ts';
 import { writeLocalCookie } from './host/local-cookie.ts';
 import { fileLogSource, journalLogSource } from './host/logs.ts';
 import { hostLxc } from './host/lxc.ts';
-import { hostMounts } from './host/mounts.ts';
+import { hostMounts, type Mounts } from './host/mounts.ts';
+import { ownAddresses } from './host/outbound.ts';
 import { logindPower } from './host/power.ts';
 import { hostProcfs } from './host/procfs.ts';
 import { reexecSelf } from './host/reexec.ts';
 import { type Notifier, systemdNotifier } from './host/sd-notify.ts';
 import { createLogger, fileSink, type Logger, type LogSink, stdoutSink } from './log/log.ts';
 import { mcpSurface } from './mcp/surface.ts';
+import { NotificationChannels } from './notifications/channels.ts';
 import { Notifications } from './notifications/notifications.ts';
 import { Signers } from './packages/signers.ts';
 import { makePaths, type Paths } from './paths.ts';
@@ -141,9 +144,26 @@ export async function startDaemon(settings: Settings, hooks: DaemonHooks = {}): 
     retentionDays: settings.auditRetentionDays,
     maxEntries: settings.auditMaxEntries,
   });
-  const notifications = new Notifications({ db, state });
+  // Notifications leave the box through the owner's channels; the box's name comes from
+  // System, made below (a notification made before it, at recovery, names the machine).
+  let system: System | undefined;
+  const retry = settings.notifyRetrySeconds * 1000;
+  const notificationChannels = new NotificationChannels({
+    db,
+    // Loaded at the first send: a box without channels never loads them.
+    senders: {
+      email: async (o) => (await import('./host/smtp.ts')).sendMail(o),
+      webhook: async (o) => (await import('./host/webhook.ts')).postWebhook(o),
+    },
+    log: log.child('notify'),
+    boxName: () => system?.hostname ?? os.hostname(),
+    allowSelf: settings.notifyAllowSelf,
+    ownAddresses,
+    retryDelaysMs: [retry, retry * 4, retry * 16],
+  });
+  const notifications = new Notifications({ db, state, deliver: (n) => notificationChannels.deliver(n) });
   await recovery?.finish(auth, notifications);
-  const system = new System({
+  system = new System({
     db,
     state,
     procfs,
@@ -197,6 +217,7 @@ export async function startDaemon(settings: Settings, hooks: DaemonHooks = {}): 
     audit,
     disks,
     notifications,
+    notificationChannels,
     packages: packages.service,
     setup,
     signers,
@@ -337,6 +358,7 @@ export async function startDaemon(settings: Settings, hooks: DaemonHooks = {}): 
         new Promise<boolean>((r) => setTimeout(() => r(false), STOP_GRACE_MS).unref()),
       ]);
       if (!idle) log.warn('stopping with a package operation under way');
+      await notificationChannels.close();
       audit.flush();
       db.close();
       removeFiles([paths.socket, paths.localCookie, path.join(paths.runtimeDir, 'daemon.json')]);

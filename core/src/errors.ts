@@ -104,6 +104,19 @@ export const ERROR_CODES = {
   drive_not_empty: -32000,
   drive_too_small: -32000,
   not_hearth_data: -32000,
+  // Sending off the box (notifications by mail and webhook).
+  destination_refused: -32000,
+  resolve_failed: -32000,
+  connect_failed: -32000,
+  send_timeout: -32000,
+  tls_failed: -32000,
+  starttls_unavailable: -32000,
+  auth_unavailable: -32000,
+  smtp_rejected: -32000,
+  smtp_protocol: -32000,
+  webhook_rejected: -32000,
+  webhook_redirect: -32000,
+  send_cancelled: -32000,
 } as const satisfies Record<string, number>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -1,6 +1,7 @@
 import type { Audit } from './audit/audit.ts';
 import type { Auth } from './auth/auth.ts';
 import type { Disks } from './disks/disks.ts';
+import type { NotificationChannels } from './notifications/channels.ts';
 import type { Notifications } from './notifications/notifications.ts';
 import type { Packages } from './packages/packages.ts';
 import type { Signers } from './packages/signers.ts';
@@ -15,6 +16,7 @@ export interface Services {
   audit: Audit;
   disks: Disks;
   notifications: Notifications;
+  notificationChannels: NotificationChannels;
   packages: Packages;
   setup: Setup;
   signers: Signers;

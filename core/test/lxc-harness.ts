@@ -187,11 +187,13 @@ export async function timed<T>(times: Record<string, number>, key: string, f: ()
 export async function packagesDaemon(
   network: NetworkSpec,
   args: string[] = [],
+  env: NodeJS.ProcessEnv = {},
 ): Promise<{ d: TestDaemon; done: () => Promise<void> }> {
   const undo: (() => unknown)[] = [];
   restoreAfter((u) => undo.push(u), ['/etc/subuid', '/etc/subgid', '/proc/sys/net/ipv4/ip_forward']);
   const d = await startTestDaemon({
     args: ['--bridge', network.bridge, '--subnet', network.subnet, '--nft-table', network.nftTable, ...args],
+    env,
   });
   const done = async () => {
     await d.kill();

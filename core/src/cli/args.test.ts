@@ -2,8 +2,10 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { z } from 'zod';
 import { jsonSchemaOf } from '../rpc/discover.ts';
+import { METHODS } from '../rpc/methods.ts';
 import { secret } from '../rpc/registry.ts';
 import { flagOf, paramsOf, parseParams, UsageError } from './args.ts';
+import { splitGlobals } from './cli.ts';
 
 const schema = z
   .object({
@@ -48,4 +50,13 @@ test('mistakes are usage errors that say what to do', () => {
   assert.throws(() => parseParams(['--name'], info), /needs a value/);
   assert.throws(() => parseParams(['stray'], info), /unexpected argument/);
   assert.throws(() => parseParams(['--params', '{bad'], info), /needs JSON/);
+});
+
+test("no method's param takes a flag the CLI keeps for itself (--host, --token, …)", () => {
+  for (const m of METHODS) {
+    for (const p of paramsOf(jsonSchemaOf(m.params, 'input'))) {
+      const { rest } = splitGlobals([p.flag, 'value']);
+      assert.deepEqual(rest.slice(0, 1), [p.flag], `${m.name} --${p.key} would be taken by the CLI`);
+    }
+  }
 });

@@ -62,7 +62,8 @@ export function describeError(e: unknown): string {
   return `hearth: internal error: ${e instanceof Error ? e.message : String(e)}${detail}`;
 }
 
-function splitGlobals(argv: string[]): { globals: Globals; rest: string[] } {
+/** Takes the CLI's own flags out of argv; a method param may not share a name with one (args.test.ts). */
+export function splitGlobals(argv: string[]): { globals: Globals; rest: string[] } {
   const globals: Globals = {
     json: false,
     help: false,

@@ -28,11 +28,22 @@ export class Notifications {
   readonly #db: Db;
   readonly #state: StateDocument;
   readonly #now: () => number;
+  readonly #deliver: ((n: Notification) => void) | undefined;
 
-  constructor(options: { db: Db; state: StateDocument; now?: () => number }) {
+  /**
+   * `deliver` hears of every new notification (the channels that carry it off the box);
+   * it must return at once and never create a notification itself.
+   */
+  constructor(options: {
+    db: Db;
+    state: StateDocument;
+    now?: () => number;
+    deliver?: (n: Notification) => void;
+  }) {
     this.#db = options.db;
     this.#state = options.state;
     this.#now = options.now ?? Date.now;
+    this.#deliver = options.deliver;
   }
 
   create(n: { level: NotificationLevel; title: string; message: string; source: string }): Notification {
@@ -46,7 +57,9 @@ export class Notifications {
       )
       .run(KEEP);
     this.publish();
-    return { id: Number(lastInsertRowid), at, ...n, seen: false };
+    const created: Notification = { id: Number(lastInsertRowid), at, ...n, seen: false };
+    this.#deliver?.(created);
+    return created;
   }
 
   list(options: { unseenOnly: boolean; limit: number }): Notification[] {

@@ -1,6 +1,7 @@
 import { auditMethods } from '../audit/audit.rpc.ts';
 import { authMethods } from '../auth/auth.rpc.ts';
 import { diskMethods } from '../disks/disks.rpc.ts';
+import { channelMethods } from '../notifications/channels.rpc.ts';
 import { notificationMethods } from '../notifications/notifications.rpc.ts';
 import { packageMethods } from '../packages/packages.rpc.ts';
 import { signerMethods } from '../packages/signers.rpc.ts';
@@ -17,6 +18,7 @@ export const METHODS = [
   ...authMethods,
   ...auditMethods,
   ...notificationMethods,
+  ...channelMethods,
   ...packageMethods,
   ...signerMethods,
   ...stateMethods,

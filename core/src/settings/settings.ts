@@ -242,6 +242,24 @@ export const SETTINGS = {
       'A program run when a package health check starts failing, as a JSON argv array (no shell), with ' +
       'HEARTH_PACKAGE, HEARTH_CHECK and HEARTH_MESSAGE in its environment. Empty: none.',
   },
+  notifyAllowSelf: {
+    schema: bool,
+    default: false,
+    env: 'HEARTH_NOTIFY_ALLOW_SELF',
+    flag: '--notify-allow-self',
+    description:
+      'Let notification channels send to the box itself (loopback and its own addresses), for a mail relay on ' +
+      'the box, or a test. Link-local and cloud metadata addresses are refused whatever this says.',
+  },
+  notifyRetrySeconds: {
+    schema: z.coerce.number().min(0.01).max(3600),
+    default: 30,
+    env: 'HEARTH_NOTIFY_RETRY_SECONDS',
+    flag: '--notify-retry-seconds',
+    description:
+      'A notification that a channel could not take is tried again after this many seconds, then 4 and 16 ' +
+      'times as long; after that the failure shows on the channel (notification.channel.list).',
+  },
   bridge: {
     schema: z
       .string()
@@ -317,10 +335,11 @@ export function resolveSettings(sources: SettingSources): Settings {
 /** `{ root: { type: 'string' }, … }` for node:util parseArgs. */
 export function settingFlagOptions(): Record<string, { type: 'string' | 'boolean' }> {
   return Object.fromEntries(
-    (Object.entries(SETTINGS) as [string, SettingSpec][]).flatMap(([name, spec]) =>
+    (Object.entries(SETTINGS) as [string, SettingSpec][]).flatMap(([, spec]) =>
       [spec.flag, ...(spec.alias ? [spec.alias.flag] : [])].map((flag) => [
         flag.slice(2),
-        { type: name === 'dev' ? 'boolean' : 'string' },
+        // A yes/no setting is a flag without a value: `--dev`.
+        { type: spec.schema === bool ? 'boolean' : 'string' },
       ]),
     ),
   ) as Record<string, { type: 'string' | 'boolean' }>;

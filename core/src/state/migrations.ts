@@ -154,4 +154,25 @@ export const MIGRATIONS: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 8,
+    name: 'notification channels',
+    sql: `
+      -- Where notifications go besides the box: a mail server or a webhook. config holds the
+      -- kind's settings as JSON and never a secret; secret holds the SMTP password or the
+      -- webhook's bearer token, which no method returns.
+      CREATE TABLE notification_channels (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        kind TEXT NOT NULL CHECK (kind IN ('email', 'webhook')),
+        name TEXT NOT NULL,
+        min_level TEXT NOT NULL CHECK (min_level IN ('info', 'success', 'warning', 'error')),
+        config TEXT NOT NULL,
+        secret TEXT,
+        created_at INTEGER NOT NULL,
+        delivered_at INTEGER,
+        failed_at INTEGER,
+        last_error TEXT
+      ) STRICT;
+    `,
+  },
 ];
