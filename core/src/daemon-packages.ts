@@ -1,4 +1,5 @@
 import path from 'node:path';
+import type { Events } from './events/events.ts';
 import { hostBridge } from './host/bridge.ts';
 import type { Lxc } from './host/containers.ts';
 import { copyTree } from './host/copy.ts';
@@ -31,6 +32,9 @@ export interface PackagesParts {
   db: Db;
   state: StateDocument;
   notifications: Notifications;
+  events: Events;
+  /** A package is in a crash loop: the checks look again (and tell the owner, once). */
+  onCrashLoop: (id: string) => void;
   signers: Signers;
   procfs: ReturnType<typeof hostProcfs>;
   lxc: Lxc;
@@ -52,6 +56,7 @@ export function createPackages(o: PackagesParts) {
     lookup: (id) => lookup.service?.view(id),
     state: o.state,
     notifications: o.notifications,
+    events: o.events,
     arch,
     log: o.log.child('channel'),
     ...(alert.length > 0
@@ -74,6 +79,8 @@ export function createPackages(o: PackagesParts) {
     db: o.db,
     state: o.state,
     notifications: o.notifications,
+    events: o.events,
+    onCrashLoop: o.onCrashLoop,
     signers: o.signers,
     lxc,
     mounts,
@@ -84,6 +91,7 @@ export function createPackages(o: PackagesParts) {
     channels,
     copyTree,
     freeBytes: async (dir) => (await o.procfs.statfs(dir)).availableBytes,
+    minFreeBytes: o.settings.minFreeSpaceMiB * 1048576,
     specFor: containerSpec,
     prepareContainer: containerPreparation({
       arch,

@@ -4,8 +4,10 @@ import { Audit } from './audit/audit.ts';
 import { Auth } from './auth/auth.ts';
 import type { KdfParams } from './auth/passwords.ts';
 import { LoginLimiter } from './auth/rate-limit.ts';
+import { createChecks } from './daemon-checks.ts';
 import { createPackages } from './daemon-packages.ts';
 import { Disks } from './disks/disks.ts';
+import { Events } from './events/events.ts';
 import { copyTree } from './host/copy.ts';
 import { closeServer, listen, removeFiles, restrictDataDir, writeJsonFile } from './host/daemon-files.ts';
 import { hostDisks } from './host/disks.ts';
@@ -40,6 +42,7 @@ import { Setup } from './setup/setup.ts';
 import { type Db, migrate, openDatabase } from './state/db.ts';
 import { MIGRATIONS } from './state/migrations.ts';
 import { StateDocument } from './state/state-doc.ts';
+import { BoxStatus } from './status/status.ts';
 import { System } from './system/system.ts';
 import { Uploads } from './uploads/uploads.ts';
 import { VERSION } from './version.ts';
@@ -179,12 +182,26 @@ export async function startDaemon(settings: Settings, hooks: DaemonHooks = {}): 
   });
   const registry = new Registry(METHODS);
   const signers = new Signers({ db });
+  const events = new Events({ db, retentionDays: settings.eventRetentionDays });
+  const checks = createChecks({
+    settings,
+    dataDir: paths.dataDir,
+    events,
+    notifications,
+    state,
+    procfs,
+    disks,
+    packages: () => packages.service,
+    log: log.child('checks'),
+  });
   const packages = createPackages({
     settings,
     paths,
     db,
     state,
     notifications,
+    events,
+    onCrashLoop: () => void checks.run('crash-loop'),
     signers,
     procfs,
     lxc,
@@ -211,16 +228,27 @@ export async function startDaemon(settings: Settings, hooks: DaemonHooks = {}): 
     freeBytes: async (dir) => (await procfs.statfs(dir)).availableBytes,
     log: log.child('uploads'),
   });
+  const status = new BoxStatus({
+    packages: packages.service,
+    checks,
+    events,
+    lxc,
+    processStat: (pid) => procfs.processStat(pid),
+    uptime: () => procfs.uptime(),
+  });
   const services: Services = {
     auth,
     audit,
+    checks,
     disks,
+    events,
     notifications,
     notificationChannels,
     packages: packages.service,
     setup,
     signers,
     state,
+    status,
     system,
     uploads,
   };
@@ -314,6 +342,7 @@ export async function startDaemon(settings: Settings, hooks: DaemonHooks = {}): 
   // Containers kept running while the daemon was away: reconnect their channels, then
   // finish or undo what a crash cut short, and keep checking.
   void packages.start().catch((error) => log.warn('packages could not start', { error }));
+  checks.start(settings.checkIntervalSeconds * 1000);
   timers.push(
     setInterval(() => {
       if (packages.service.list().length > 0) {
@@ -340,6 +369,7 @@ export async function startDaemon(settings: Settings, hooks: DaemonHooks = {}): 
       await notifier.notify(...message).catch(() => {});
       for (const t of timers) clearInterval(t);
       system.stop();
+      checks.stop();
       // Stop taking connections, let the calls under way finish, then close the database.
       const closed = Promise.all([closeServer(tcp), closeServer(local)]);
       // MCP's streams stay open for their sessions' lives: end them, or the servers never close.
@@ -353,7 +383,7 @@ export async function startDaemon(settings: Settings, hooks: DaemonHooks = {}): 
       await packages.channels.closeAll();
       // An operation cut short here is finished or undone at the next start, as after a crash.
       const idle = await Promise.race([
-        packages.service.idle().then(() => true),
+        Promise.all([packages.service.idle(), checks.idle()]).then(() => true),
         new Promise<boolean>((r) => setTimeout(() => r(false), STOP_GRACE_MS).unref()),
       ]);
       if (!idle) log.warn('stopping with a package operation under way');

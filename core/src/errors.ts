@@ -104,6 +104,8 @@ export const ERROR_CODES = {
   drive_not_empty: -32000,
   drive_too_small: -32000,
   not_hearth_data: -32000,
+  // The box's checks.
+  nothing_to_fix: -32000,
   // Sending off the box (notifications by mail and webhook).
   destination_refused: -32000,
   resolve_failed: -32000,
@@ -208,11 +210,18 @@ export class Unavailable extends HearthError {
 
 /** The data drive cannot take what an operation would write. */
 export class NotEnoughSpace extends HearthError {
-  constructor(need: number, free: number) {
+  /** `reserve`: what the box keeps free on top (minFreeSpaceMiB), when it counts. */
+  constructor(need: number, free: number, reserve = 0) {
     const mib = (n: number) => `${Math.ceil(n / 1048576)} MiB`;
-    super('not_enough_space', `the data drive has ${mib(free)} free; this needs ${mib(need)}`, {
-      hint: 'uninstall something or free space on the data drive',
-      data: { neededBytes: need, freeBytes: free },
-    });
+    super(
+      'not_enough_space',
+      reserve > 0
+        ? `the data drive has ${mib(free)} free; this needs ${mib(need)} and the box keeps ${mib(reserve)} free`
+        : `the data drive has ${mib(free)} free; this needs ${mib(need)}`,
+      {
+        hint: 'uninstall something or free space on the data drive (hearth status shows what is short)',
+        data: { neededBytes: need, freeBytes: free, reservedBytes: reserve },
+      },
+    );
   }
 }

@@ -1,12 +1,15 @@
 import type { Audit } from './audit/audit.ts';
 import type { Auth } from './auth/auth.ts';
+import type { Checks } from './checks/checks.ts';
 import type { Disks } from './disks/disks.ts';
+import type { Events } from './events/events.ts';
 import type { NotificationChannels } from './notifications/channels.ts';
 import type { Notifications } from './notifications/notifications.ts';
 import type { Packages } from './packages/packages.ts';
 import type { Signers } from './packages/signers.ts';
 import type { Setup } from './setup/setup.ts';
 import type { StateDocument } from './state/state-doc.ts';
+import type { BoxStatus } from './status/status.ts';
 import type { System } from './system/system.ts';
 import type { Uploads } from './uploads/uploads.ts';
 
@@ -14,13 +17,16 @@ import type { Uploads } from './uploads/uploads.ts';
 export interface Services {
   auth: Auth;
   audit: Audit;
+  checks: Checks;
   disks: Disks;
+  events: Events;
   notifications: Notifications;
   notificationChannels: NotificationChannels;
   packages: Packages;
   setup: Setup;
   signers: Signers;
   state: StateDocument;
+  status: BoxStatus;
   system: System;
   uploads: Uploads;
 }

@@ -173,11 +173,6 @@ export class Disks {
     return result;
   }
 
-  /**
-   * Before the database opens: if a data drive was chosen, mount it over the data
-   * directory (unless it is there already). A chosen drive that does not come is an
-   * error: starting on the old state underneath would offer setup mode to anyone.
-   */
   /** The device of the data drive in use, if the data lives on one (and it is there). */
   async driveInUse(): Promise<string | undefined> {
     const marker = readMarker(path.join(this.#o.dataDir, MARKER_FILE));
@@ -186,6 +181,29 @@ export class Disks {
       : undefined;
   }
 
+  /**
+   * What is wrong with the data drive while the box runs, in a sentence, or undefined:
+   * gone (unplugged), or no longer mounted over the data directory — either way what is
+   * written now lands on the system disk underneath. The data-drive check asks this.
+   */
+  async problem(): Promise<string | undefined> {
+    const { host, dataDir } = this.#o;
+    const marker = readMarker(path.join(dataDir, MARKER_FILE));
+    if (!marker) return undefined;
+    const device = await host.findFilesystem(marker.uuid);
+    if (!device) return `The data drive (filesystem ${marker.uuid}) is not attached`;
+    const top = (await host.mountInfo()).filter((m) => m.mountPoint === path.resolve(dataDir)).at(-1);
+    if (top?.device !== (await host.deviceNumber(device))) {
+      return `The data drive ${device} is attached but not mounted over ${dataDir}`;
+    }
+    return undefined;
+  }
+
+  /**
+   * Before the database opens: if a data drive was chosen, mount it over the data
+   * directory (unless it is there already). A chosen drive that does not come is an
+   * error: starting on the old state underneath would offer setup mode to anyone.
+   */
   async mountAtStart(): Promise<void> {
     const { host, dataDir, stagingDir, log } = this.#o;
     // Left by a kill while a drive was being set up: that attempt is over.

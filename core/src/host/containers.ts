@@ -68,8 +68,10 @@ export interface ContainerInfo extends Omit<LxcInfo, 'links'> {
 }
 
 export interface ContainerListEntry extends LxcListEntry {
-  /** Not named hearth-*: not ours. */
+  /** Not ours: named otherwise than hearth-*, or in another lxcpath. Never touched. */
   foreign: boolean;
+  /** The lxcpath it lives in. */
+  lxcPath: string;
 }
 
 export interface ExecResult {
@@ -87,7 +89,11 @@ export interface Lxc {
   /** Kills, unmounts and removes everything create() made except the volumes. Gone is fine. */
   destroy(name: string): Promise<void>;
   info(name: string): Promise<ContainerInfo>;
-  list(): Promise<ContainerListEntry[]>;
+  /**
+   * The containers in Hearth's lxcpath; with `elsewhere`, also those in the box's other
+   * lxcpaths (/var/lib/lxc: someone's own), all foreign.
+   */
+  list(options?: { elsewhere?: boolean }): Promise<ContainerListEntry[]>;
   exec(
     name: string,
     argv: string[],

@@ -84,6 +84,7 @@ export class FakeLxc implements Lxc {
       ipv4: c.state === 'RUNNING' && c.spec ? [c.spec.network.address] : [],
       unprivileged: true,
       foreign: !isHearthContainer(name),
+      lxcPath: '/fake',
     }));
   }
 

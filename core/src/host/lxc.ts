@@ -129,6 +129,8 @@ export interface HostLxcOptions {
   subgid?: string;
   mountinfo?: string;
   apparmor?: string;
+  /** Where other containers on the box live (listed as foreign); default /var/lib/lxc. */
+  otherLxcPaths?: string[];
 }
 
 export function hostLxc(options: HostLxcOptions): Lxc {
@@ -386,13 +388,21 @@ export function hostLxc(options: HostLxcOptions): Lxc {
       };
     },
 
-    async list() {
-      if (!(await fs.stat(lxcPath).catch(() => undefined))) return [];
-      const { stdout } = await run(['lxc-ls', '-P', lxcPath, '-f', '-F', LXC_LS_COLUMNS], {
-        log,
-        debianPackage: 'lxc',
-      });
-      return parseLxcLs(stdout).map((c) => ({ ...c, foreign: !isHearthContainer(c.name) }));
+    async list(o = {}) {
+      const listIn = async (dir: string) => {
+        if (!(await fs.stat(dir).catch(() => undefined))) return [];
+        const { stdout } = await run(['lxc-ls', '-P', dir, '-f', '-F', LXC_LS_COLUMNS], {
+          log,
+          debianPackage: 'lxc',
+        });
+        return parseLxcLs(stdout).map((c) => ({
+          ...c,
+          foreign: dir !== lxcPath || !isHearthContainer(c.name),
+          lxcPath: dir,
+        }));
+      };
+      const others = o.elsewhere ? (options.otherLxcPaths ?? ['/var/lib/lxc']) : [];
+      return (await Promise.all([lxcPath, ...others].map(listIn))).flat();
     },
 
     async exec(name, argv, o = {}) {

@@ -12,6 +12,8 @@ export interface Procfs {
   /** Millidegrees Celsius from every thermal zone, as the files say them. */
   thermalZones(): Promise<string[]>;
   statfs(dir: string): Promise<{ totalBytes: number; freeBytes: number; availableBytes: number }>;
+  /** /proc/<pid>/stat, or undefined when there is no such process. */
+  processStat(pid: number): Promise<string | undefined>;
 }
 
 export function hostProcfs(proc = '/proc', sys = '/sys'): Procfs {
@@ -30,6 +32,7 @@ export function hostProcfs(proc = '/proc', sys = '/sys'): Procfs {
       const temps = await Promise.all(zones.map((z) => read(path.join(dir, z, 'temp')).catch(() => '')));
       return temps.filter((t) => t.trim() !== '');
     },
+    processStat: (pid) => read(path.join(proc, String(pid), 'stat')).catch(() => undefined),
     statfs: async (dir) => {
       const s = await fs.statfs(dir);
       return {

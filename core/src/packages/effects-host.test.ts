@@ -6,6 +6,7 @@ import path from 'node:path';
 import { after, test } from 'node:test';
 import { parseManifest } from '#sdk/manifest.ts';
 import { sampleManifest } from '#sdk/testing/fixtures.ts';
+import { Events } from '../events/events.ts';
 import { silentLogger } from '../log/log.ts';
 import { Notifications } from '../notifications/notifications.ts';
 import { RpcPeer } from '../runtime/peer.ts';
@@ -44,6 +45,7 @@ function setup() {
     lookup: (id) => packages.get(id),
     state,
     notifications,
+    events: new Events({ db, retentionDays: 30 }),
     arch: 'x86_64',
     log: silentLogger,
     onFailure: (a) => alerts.push(`${a.packageId}/${a.checkId}: ${a.message}`),

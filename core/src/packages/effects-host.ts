@@ -1,5 +1,6 @@
 import type { Architecture, Manifest } from '#sdk/manifest.ts';
 import { HearthError } from '../errors.ts';
+import type { Events } from '../events/events.ts';
 import { listenUnixSocket, type UnixSocketServer } from '../host/unix-socket.ts';
 import type { Logger } from '../log/log.ts';
 import type { Notifications } from '../notifications/notifications.ts';
@@ -26,6 +27,7 @@ export interface EffectsDeps {
   lookup: (id: string) => PackageView | undefined;
   state: StateDocument;
   notifications: Notifications;
+  events: Events;
   arch: Architecture;
   log: Logger;
   now?: () => number;
@@ -109,9 +111,15 @@ export function effectsFor(packageId: string, deps: EffectsDeps): EffectsHost {
 function recordHealth(packageId: string, checkId: string, next: Health, deps: EffectsDeps): void {
   const previous = deps.state.get('packages', packageId, 'health', checkId) as Health | undefined;
   deps.state.set(['packages', packageId, 'health', checkId], next);
-  if (!previous || previous.status === next.status) return;
+  if (previous?.status === next.status) return;
   const title = deps.lookup(packageId)?.manifest.title ?? packageId;
   const check = deps.lookup(packageId)?.manifest.healthChecks.find((c) => c.id === checkId)?.name ?? checkId;
+  deps.events.record({
+    package: packageId,
+    kind: 'health',
+    detail: { check: checkId, name: check, status: next.status, message: next.message },
+  });
+  if (!previous) return;
   if (next.status === 'failure') {
     deps.onFailure?.({ packageId, checkId, message: next.message });
     deps.notifications.create({

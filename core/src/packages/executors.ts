@@ -2,11 +2,11 @@ import path from 'node:path';
 import { SdkError } from '#sdk/errors.ts';
 import { unpackHpk, type VerifiedHpk } from '#sdk/hpk/read.ts';
 import { codeFrom, HearthError } from '../errors.ts';
+import type { Events } from '../events/events.ts';
 import { containerName, type Lxc } from '../host/containers.ts';
 import type { Mounts } from '../host/mounts.ts';
 import type { PackageFiles } from '../host/package-files.ts';
 import type { Logger } from '../log/log.ts';
-import type { Notifications } from '../notifications/notifications.ts';
 import type { Json } from '../state/json-patch.ts';
 import type { StateDocument } from '../state/state-doc.ts';
 import type { ContainerEnvironment, ContainerSpecFor } from './container-spec.ts';
@@ -38,7 +38,9 @@ export interface ExecutorContext {
   specFor: ContainerSpecFor;
   prepareContainer: (pkg: InstalledPackage) => Promise<ContainerEnvironment>;
   state: StateDocument;
-  notifications: Notifications;
+  events: Events;
+  /** A package is in a crash loop (the checks tell the owner, once). */
+  onCrashLoop?: (id: string) => void;
   log: Logger;
   packagesDir: string;
   /** The package's fixed address on the bridge. */
@@ -93,7 +95,6 @@ export function executors(c: ExecutorContext): Executors {
       });
     }
   };
-  const title = (id: string) => c.rows.find(id)?.manifest.title ?? id;
 
   return {
     'create-container': async ({ id }) => {
@@ -131,12 +132,8 @@ export function executors(c: ExecutorContext): Executors {
     'destroy-container': ({ id }) => c.lxc.destroy(containerName(id)),
     wait: async () => {},
     'crash-loop': async ({ id, crashes }) => {
-      c.notifications.create({
-        level: 'error',
-        title: `${title(id)} keeps crashing`,
-        message: `It stopped ${crashes} times in ten minutes; Hearth keeps restarting it, more slowly.`,
-        source: `package:${id}`,
-      });
+      c.events.record({ package: id, kind: 'crash-loop', detail: { crashes } });
+      c.onCrashLoop?.(id);
     },
     'shutdown-daemons': async ({ id }) => {
       await c.channels.peer(id)?.call('runtime.shutdown', { timeoutSeconds: 15 }, 20_000);

@@ -6,6 +6,7 @@ import { packHpk } from '#sdk/hpk/pack.ts';
 import { keygen, loadSigningKey } from '#sdk/keys.ts';
 import type { ManifestInput } from '#sdk/manifest.ts';
 import { sampleFiles, sampleManifest, tempDir } from '#sdk/testing/fixtures.ts';
+import { Events } from '../events/events.ts';
 import { idRangeForSlot } from '../host/containers.ts';
 import { copyTree } from '../host/copy.ts';
 import { FakeLxc } from '../host/fake-lxc.ts';
@@ -49,7 +50,9 @@ function fakeChannels(migrate: (params: { from: string; to: string }) => Promise
   };
 }
 
-async function setup(options: { freeBytes?: number; channels?: Channels; hearthVersion?: string } = {}) {
+async function setup(
+  options: { freeBytes?: number; minFreeBytes?: number; channels?: Channels; hearthVersion?: string } = {},
+) {
   const root = await tempDir('hearth-packages-');
   dirs.push(root);
   const db = openDatabase(':memory:');
@@ -57,10 +60,12 @@ async function setup(options: { freeBytes?: number; channels?: Channels; hearthV
   const state = new StateDocument({ initial: {}, revision: 0, historySize: 100 });
   const signers = new Signers({ db });
   const lxc = new FakeLxc();
+  const events = new Events({ db, retentionDays: 30 });
   const packages = new Packages({
     db,
     state,
     notifications: new Notifications({ db, state }),
+    events,
     signers,
     lxc,
     mounts: noMounts,
@@ -88,6 +93,7 @@ async function setup(options: { freeBytes?: number; channels?: Channels; hearthV
       network: { bridge: 'hearth0', subnet: '10.73.0.0/24', address },
     }),
     freeBytes: async () => options.freeBytes ?? 1e12,
+    ...(options.minFreeBytes ? { minFreeBytes: options.minFreeBytes } : {}),
     channels: options.channels ?? ({ peer: () => undefined } as unknown as Channels),
     copyTree,
     ...(options.hearthVersion ? { hearthVersion: options.hearthVersion } : {}),
@@ -106,7 +112,7 @@ async function setup(options: { freeBytes?: number; channels?: Channels; hearthV
     });
     return out;
   };
-  return { root, db, state, signers, lxc, packages, key, pack };
+  return { root, db, state, signers, lxc, packages, events, key, pack };
 }
 
 test('install verifies, unpacks and records; reconcile creates and starts the container', async () => {
@@ -152,6 +158,53 @@ test('an unknown signer, an unmet dependency or too little space refuse with not
     code: 'not_enough_space',
   });
   assert.deepEqual(full.lxc.calls, []);
+
+  // Room for the package, but not for it and what the box keeps free.
+  const tight = await setup({ freeBytes: 600 * 1048576, minFreeBytes: 512 * 1048576 });
+  tight.signers.add(tight.key.publicKey, 'us');
+  await assert.rejects(tight.packages.install(await tight.pack(), { allowUntrusted: false, start: true }), {
+    code: 'not_enough_space',
+    message: /the data drive has 600 MiB free; this needs \d+ MiB and the box keeps 512 MiB free/,
+  });
+  assert.deepEqual(tight.lxc.calls, []);
+  const [refused] = tight.events.list({ limit: 10 });
+  assert.deepEqual(
+    [refused!.package, refused!.kind, refused!.detail.operation, refused!.detail.code],
+    ['hello-world', 'failed', 'installed', 'not_enough_space'],
+  );
+});
+
+test('every operation is an event of its package, and so is each step the loop takes by itself', async () => {
+  const s = await setup();
+  s.signers.add(s.key.publicKey, 'us');
+  await s.packages.install(await s.pack(), { allowUntrusted: false, start: true });
+  await s.packages.setDesired('hello-world', 'stopped');
+  await s.packages.setDesired('hello-world', 'running');
+  await s.packages.restart('hello-world');
+  // A crash: the container stops with no step of ours; the pass sees it (and backs off).
+  await s.lxc.stop('hearth-hello-world');
+  await s.packages.reconcile();
+  await assert.rejects(s.packages.restart('nope'), { code: 'not_found' });
+  await s.packages.uninstall('hello-world', { keepData: false, force: false });
+  assert.deepEqual(
+    s.events
+      .list({ limit: 50 })
+      .reverse()
+      .map((e) => [e.package, e.kind, e.detail.step ?? e.detail.operation ?? e.detail.version ?? null]),
+    [
+      ['hello-world', 'reconciled', 'create-container'],
+      ['hello-world', 'reconciled', 'start'],
+      ['hello-world', 'installed', '1.2.0'],
+      ['hello-world', 'reconciled', 'stop'],
+      ['hello-world', 'stopped', null],
+      ['hello-world', 'reconciled', 'start'],
+      ['hello-world', 'started', null],
+      ['hello-world', 'restarted', null],
+      ['hello-world', 'crashed', null],
+      ['nope', 'failed', 'restarted'],
+      ['hello-world', 'removed', null],
+    ],
+  );
 });
 
 test('a package that needs a newer Hearth is refused before anything is unpacked', async () => {

@@ -1,9 +1,10 @@
-import { readHpk, type VerifiedHpk } from '#sdk/hpk/read.ts';
+import type { VerifiedHpk } from '#sdk/hpk/read.ts';
 import type { Architecture } from '#sdk/manifest.ts';
 import { planMigrations } from '#sdk/package.ts';
 import { compareVersions } from '#sdk/semver.ts';
 import type { Progress } from '../calls.ts';
-import { Conflict, HearthError, NotEnoughSpace, NotFound } from '../errors.ts';
+import { Conflict, HearthError, NotFound } from '../errors.ts';
+import type { Events } from '../events/events.ts';
 import type { Lxc } from '../host/containers.ts';
 import { containerName, idRangeForSlot } from '../host/containers.ts';
 import type { Mounts } from '../host/mounts.ts';
@@ -13,18 +14,13 @@ import type { Notifications } from '../notifications/notifications.ts';
 import type { Db } from '../state/db.ts';
 import type { StateDocument } from '../state/state-doc.ts';
 import { VERSION } from '../version.ts';
-import {
-  dependentsOf,
-  describeUnmet,
-  freeSlot,
-  hearthTooOld,
-  spaceNeeded,
-  unmetDependencies,
-} from './checks.ts';
+import { checkSpace, verifyPackage } from './admission.ts';
+import { dependentsOf, describeUnmet, freeSlot, spaceNeeded, unmetDependencies } from './checks.ts';
 import type { ContainerEnvironment, ContainerSpecFor } from './container-spec.ts';
 import type { Channels, PackageView } from './effects-host.ts';
-import { DependencyUnmet, HearthTooOld, UpdateFailed } from './errors.ts';
+import { DependencyUnmet, UpdateFailed } from './errors.ts';
 import { ACTION_TIMEOUT_MS, executors, sdk } from './executors.ts';
+import { recorded } from './operation-events.ts';
 import {
   type Desired,
   planActionWhileStopped,
@@ -37,9 +33,10 @@ import {
 import { type PackageStatus, Reconciler } from './reconciler.ts';
 import { type InstalledPackage, PackageRows } from './rows.ts';
 import type { Signers } from './signers.ts';
-import { PackageViews } from './views.ts';
+import { type Drift, PackageViews } from './views.ts';
 
 export { DependencyUnmet, HearthTooOld, UpdateFailed } from './errors.ts';
+export type { Drift } from './views.ts';
 
 type ProgressSink = (p: Progress) => void;
 
@@ -47,6 +44,9 @@ export interface PackagesOptions {
   db: Db;
   state: StateDocument;
   notifications: Notifications;
+  events: Events;
+  /** A package is in a crash loop (the checks tell the owner, once). */
+  onCrashLoop?: (id: string) => void;
   signers: Signers;
   lxc: Lxc;
   mounts: Mounts;
@@ -62,6 +62,8 @@ export interface PackagesOptions {
   channels: Channels;
   /** Bytes free on the filesystem holding `dir`. */
   freeBytes: (dir: string) => Promise<number>;
+  /** What installs and updates must leave free on the data drive (minFreeSpaceMiB). */
+  minFreeBytes?: number;
   /** Copies a directory tree (reflinks where possible): volume snapshots before updates. */
   copyTree: (src: string, dest: string) => Promise<void>;
   /** The package files on the data drive; default the real ones under packagesDir. */
@@ -109,6 +111,9 @@ export class Packages {
     });
   }
 
+  drift = (): Drift[] => this.#views.drift();
+  crashLoops = () => this.#views.crashLoops(this.#o.now());
+
   dirs(id: string, version: string): PackageDirs {
     return this.#files.dirs(id, version);
   }
@@ -134,13 +139,35 @@ export class Packages {
   actionInputSchema = (id: unknown, actionId: unknown) => this.#views.actionInputSchema(id, actionId);
 
   /** Verifies and checks a package, records it as installing, unpacks it; the loop then starts it. */
-  async install(
+  install(
     file: string,
     options: { allowUntrusted: boolean; start: boolean; progress?: ProgressSink },
   ): Promise<InstalledPackage> {
+    const about: { id: string | null } = { id: null };
+    return recorded(
+      this.#o.events,
+      'installed',
+      about,
+      () => this.#install(file, options, about),
+      (p) => ({
+        version: p.version,
+      }),
+    );
+  }
+
+  async #install(
+    file: string,
+    options: { allowUntrusted: boolean; start: boolean; progress?: ProgressSink },
+    about: { id: string | null },
+  ): Promise<InstalledPackage> {
     const progress = options.progress ?? (() => {});
-    const verified = await this.#verify(file, options.allowUntrusted, progress);
+    const verified = await verifyPackage(file, {
+      ...this.#o,
+      allowUntrusted: options.allowUntrusted,
+      progress,
+    });
     const m = verified.manifest;
+    about.id = m.id;
     if (this.#rows.exists(m.id)) {
       throw new Conflict(`${m.id} is installed already (version ${this.get(m.id).version})`, {
         hint: 'use package.update for another version, or uninstall it first',
@@ -149,7 +176,7 @@ export class Packages {
     const unmet = unmetDependencies(m.dependencies, this.#rows.summaries());
     if (unmet.length > 0) throw new DependencyUnmet(m.id, describeUnmet(unmet));
     await this.#files.ensureRoot();
-    await this.#checkSpace(spaceNeeded(verified.fileSize));
+    await checkSpace(this.#o, spaceNeeded(verified.fileSize));
 
     const kept = await this.#files.slotOfKeptData(m.id);
     await this.#loop.hold(m.id, async () => {
@@ -200,14 +227,38 @@ export class Packages {
    * version installed and started, and its migrations run. On any failure — or a crash,
    * found at the next start — the package goes back to the old version and the old data.
    */
-  async update(
+  update(
     file: string,
     options: { allowUntrusted: boolean; progress?: ProgressSink },
   ): Promise<InstalledPackage> {
+    const about: { id: string | null; from?: string } = { id: null };
+    return recorded(
+      this.#o.events,
+      'updated',
+      about,
+      () => this.#update(file, options, about),
+      (p) => ({
+        from: about.from ?? null,
+        to: p.version,
+      }),
+    );
+  }
+
+  async #update(
+    file: string,
+    options: { allowUntrusted: boolean; progress?: ProgressSink },
+    about: { id: string | null; from?: string },
+  ): Promise<InstalledPackage> {
     const progress = options.progress ?? (() => {});
-    const verified = await this.#verify(file, options.allowUntrusted, progress);
+    const verified = await verifyPackage(file, {
+      ...this.#o,
+      allowUntrusted: options.allowUntrusted,
+      progress,
+    });
     const next = verified.manifest;
+    about.id = next.id;
     const old = this.get(next.id);
+    about.from = old.version;
     if (old.phase !== 'installed')
       throw new Conflict(`${old.id} is ${old.phase}; try again when that has finished`);
     if (old.version === next.version) throw new Conflict(`${old.id} ${old.version} is installed already`);
@@ -229,7 +280,10 @@ export class Packages {
       this.#rows.summaries().filter((p) => p.id !== old.id),
     );
     if (unmet.length > 0) throw new DependencyUnmet(old.id, describeUnmet(unmet));
-    await this.#checkSpace(spaceNeeded(verified.fileSize) + (await this.#files.diskUsage(old.id, 'volumes')));
+    await checkSpace(
+      this.#o,
+      spaceNeeded(verified.fileSize) + (await this.#files.diskUsage(old.id, 'volumes')),
+    );
 
     return this.#loop.hold(old.id, async () => {
       progress({ step: 'snapshot' });
@@ -269,7 +323,13 @@ export class Packages {
     });
   }
 
-  async setDesired(id: string, desired: Desired): Promise<InstalledPackage> {
+  setDesired(id: string, desired: Desired): Promise<InstalledPackage> {
+    return recorded(this.#o.events, desired === 'running' ? 'started' : 'stopped', { id }, () =>
+      this.#setDesired(id, desired),
+    );
+  }
+
+  async #setDesired(id: string, desired: Desired): Promise<InstalledPackage> {
     const pkg = this.get(id);
     if (desired === 'running') {
       const unmet = unmetDependencies(
@@ -288,19 +348,35 @@ export class Packages {
    * Stops and starts a package's container, as steps of ours: the loop knows the stop was
    * asked for, so it is not a crash and the start does not back off. It should run after.
    */
-  async restart(id: string): Promise<InstalledPackage> {
+  restart(id: string): Promise<InstalledPackage> {
+    return recorded(this.#o.events, 'restarted', { id }, () => this.#restart(id));
+  }
+
+  async #restart(id: string): Promise<InstalledPackage> {
     const pkg = this.get(id);
     if (pkg.phase !== 'installed')
       throw new Conflict(`${id} is ${pkg.phase}; try again when that has finished`);
     // A package that should be stopped is simply started.
-    if (pkg.desired !== 'running') return this.setDesired(id, 'running');
+    if (pkg.desired !== 'running') return this.#setDesired(id, 'running');
     this.#loop.crashes.delete(id);
     await this.#loop.hold(id, () => this.#loop.run(planRestart(id, this.status(pkg) === 'running')));
     this.#views.publish(id);
     return this.get(id);
   }
 
-  async uninstall(id: string, options: { keepData: boolean; force: boolean }): Promise<void> {
+  uninstall(id: string, options: { keepData: boolean; force: boolean }): Promise<void> {
+    return recorded(
+      this.#o.events,
+      'removed',
+      { id },
+      () => this.#uninstall(id, options),
+      () => ({
+        keepData: options.keepData,
+      }),
+    );
+  }
+
+  async #uninstall(id: string, options: { keepData: boolean; force: boolean }): Promise<void> {
     this.get(id);
     const dependents = dependentsOf(
       id,
@@ -339,7 +415,20 @@ export class Packages {
    * Runs one of the package's actions in its runtime and answers what it said. A stopped
    * package's action runs in its container started with the daemons held, stopped after.
    */
-  async runAction(id: string, actionId: string, input: unknown): Promise<unknown> {
+  runAction(id: string, actionId: string, input: unknown): Promise<unknown> {
+    // The input is not recorded: it may hold secrets (see secret() in calls.ts).
+    return recorded(
+      this.#o.events,
+      'action',
+      { id },
+      () => this.#runAction(id, actionId, input),
+      () => ({
+        action: actionId,
+      }),
+    );
+  }
+
+  async #runAction(id: string, actionId: string, input: unknown): Promise<unknown> {
     const pkg = this.get(id);
     const action = pkg.manifest.actions.find((a) => a.id === actionId);
     if (!action) {
@@ -398,26 +487,5 @@ export class Packages {
     } finally {
       this.#staged.delete(id);
     }
-  }
-
-  /**
-   * Checks the signature and every member of a .hpk, for this box's signers and
-   * architecture, and that this Hearth is new enough for it.
-   */
-  async #verify(file: string, allowUntrusted: boolean, progress: ProgressSink): Promise<VerifiedHpk> {
-    progress({ step: 'verify' });
-    const verified = await sdk(() =>
-      readHpk(file, { trustedSigners: this.#o.signers.publicKeys(), allowUntrusted, arch: this.#o.arch }),
-    );
-    const needs = verified.manifest.minHearthVersion;
-    if (hearthTooOld(this.#o.hearthVersion, needs)) {
-      throw new HearthTooOld(verified.manifest.id, needs!, this.#o.hearthVersion);
-    }
-    return verified;
-  }
-
-  async #checkSpace(need: number): Promise<void> {
-    const free = await this.#o.freeBytes(this.#o.packagesDir);
-    if (free < need) throw new NotEnoughSpace(need, free);
   }
 }

@@ -1,5 +1,6 @@
 import path from 'node:path';
-import { Conflict } from '../errors.ts';
+import { Conflict, HearthError } from '../errors.ts';
+import type { Events } from '../events/events.ts';
 import { CONTAINER_PREFIX, type Lxc } from '../host/containers.ts';
 import type { Mounts } from '../host/mounts.ts';
 import type { Logger } from '../log/log.ts';
@@ -14,6 +15,7 @@ export interface ReconcilerOptions {
   lxc: Lxc;
   mounts: Mounts;
   packagesDir: string;
+  events: Events;
   log: Logger;
   now: () => number;
 }
@@ -129,8 +131,10 @@ export class Reconciler {
           if (step.kind !== 'wait') this.#o.log.info('reconcile', { step: step.kind, id });
           // Held like an operation: one that begins meanwhile waits its turn or is refused.
           await (id === undefined ? this.run([step]) : this.hold(id, () => this.run([step])));
+          if (step.kind !== 'wait' && step.kind !== 'crash-loop') this.#event(step);
         } catch (error) {
           this.#o.log.error('reconcile step failed', { step: step.kind, error });
+          this.#event(step, error);
           if (id !== undefined) failed.set(id, error);
         }
       }
@@ -138,6 +142,29 @@ export class Reconciler {
     })();
     this.#passing = pass;
     return pass;
+  }
+
+  /** A step the loop took by itself (or that failed), as an event of its package. */
+  #event(step: Step, error?: unknown): void {
+    const { kind, ...rest } = step;
+    const detail: Record<string, string | number | boolean> = { step: kind };
+    for (const [k, v] of Object.entries(rest)) {
+      if (
+        k !== 'id' &&
+        k !== 'input' &&
+        (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean')
+      )
+        detail[k] = v;
+    }
+    if (error !== undefined) {
+      detail.code = error instanceof HearthError ? error.code : 'internal';
+      detail.message = error instanceof Error ? error.message : String(error);
+    }
+    this.#o.events.record({
+      package: 'id' in step ? step.id : null,
+      kind: error === undefined ? 'reconciled' : 'failed',
+      detail,
+    });
   }
 
   async #observe(): Promise<Observed> {
@@ -165,6 +192,7 @@ export class Reconciler {
       ) {
         this.crashes.set(p.id, [...(this.crashes.get(p.id) ?? []), this.#o.now()]);
         this.#o.log.warn('container stopped on its own', { id: p.id });
+        this.#o.events.record({ package: p.id, kind: 'crashed', detail: {} });
       }
     }
     const mounts = (await this.#o.mounts.listMounts(this.#o.packagesDir)).flatMap((m) => {

@@ -5,9 +5,21 @@ import type { PackageFiles } from '../host/package-files.ts';
 import type { Json } from '../state/json-patch.ts';
 import type { StateDocument } from '../state/state-doc.ts';
 import { addressForSlot } from './checks.ts';
-import type { PackageView } from './effects-host.ts';
+import { overallHealth, type PackageView } from './effects-host.ts';
+import { BACKOFF, type Desired } from './plan.ts';
 import type { PackageStatus, Reconciler } from './reconciler.ts';
 import type { InstalledPackage, PackageRows } from './rows.ts';
+
+/** A package not as it should be (Packages.drift). */
+export interface Drift {
+  id: string;
+  title: string;
+  desired: Desired;
+  status: PackageStatus;
+  health: ReturnType<typeof overallHealth>;
+  /** In words: "should be running but is stopped". */
+  problem: string;
+}
 
 /**
  * What the box tells about its packages: summaries and details for the API, the view a
@@ -79,6 +91,39 @@ export class PackageViews {
       manifest: pkg.manifest,
       health: (this.#o.state.get('packages', id, 'health') ?? {}) as unknown,
     };
+  }
+
+  /**
+   * Where the packages are not as they should be: a container not doing what its package
+   * should (running, stopped), an operation unfinished, a failing health check.
+   */
+  drift(): Drift[] {
+    return this.#o.rows.list().flatMap((pkg): Drift[] => {
+      const status = this.status(pkg);
+      const health = overallHealth(this.#o.state, pkg.id);
+      const want = pkg.desired === 'running' ? 'running' : 'stopped';
+      const problem =
+        pkg.phase !== 'installed'
+          ? `${pkg.phase} has not finished`
+          : status !== want
+            ? `should be ${want} but is ${status}`
+            : health === 'unhealthy'
+              ? 'a health check is failing'
+              : undefined;
+      return problem === undefined
+        ? []
+        : [{ id: pkg.id, title: pkg.manifest.title, desired: pkg.desired, status, health, problem }];
+    });
+  }
+
+  /** Packages in a crash loop now: crashed as often in the window as makes the loop back off. */
+  crashLoops(now: number): { id: string; title: string; crashes: number }[] {
+    return this.#o.rows.list().flatMap((p) => {
+      const crashes = (this.#o.loop.crashes.get(p.id) ?? []).filter((t) => t > now - BACKOFF.windowMs).length;
+      return p.desired === 'running' && crashes >= BACKOFF.loopAfter
+        ? [{ id: p.id, title: p.manifest.title, crashes }]
+        : [];
+    });
   }
 
   status(pkg: InstalledPackage): PackageStatus {

@@ -1,12 +1,15 @@
 import { auditMethods } from '../audit/audit.rpc.ts';
 import { authMethods } from '../auth/auth.rpc.ts';
+import { checkMethods } from '../checks/checks.rpc.ts';
 import { diskMethods } from '../disks/disks.rpc.ts';
+import { eventMethods } from '../events/events.rpc.ts';
 import { channelMethods } from '../notifications/channels.rpc.ts';
 import { notificationMethods } from '../notifications/notifications.rpc.ts';
 import { packageMethods } from '../packages/packages.rpc.ts';
 import { signerMethods } from '../packages/signers.rpc.ts';
 import { setupMethods } from '../setup/setup.rpc.ts';
 import { stateMethods } from '../state/state.rpc.ts';
+import { statusMethods } from '../status/status.rpc.ts';
 import { systemMethods } from '../system/system.rpc.ts';
 import { discoverMethods } from './discover.ts';
 
@@ -23,6 +26,9 @@ export const METHODS = [
   ...signerMethods,
   ...stateMethods,
   ...systemMethods,
+  ...statusMethods,
+  ...checkMethods,
+  ...eventMethods,
 ] as const;
 
 export type Methods = { [M in (typeof METHODS)[number] as M['name']]: M };

@@ -251,6 +251,30 @@ export const SETTINGS = {
       'Let notification channels send to the box itself (loopback and its own addresses), for a mail relay on ' +
       'the box, or a test. Link-local and cloud metadata addresses are refused whatever this says.',
   },
+  minFreeSpaceMiB: {
+    schema: int(0, 1 << 30),
+    default: 1024,
+    env: 'HEARTH_MIN_FREE_SPACE_MIB',
+    flag: '--min-free-space-mib',
+    description:
+      'Space the data drive keeps free, in MiB: below it the free-space check fails, and installs and updates ' +
+      'are refused if they would leave less (the check warns at twice this).',
+  },
+  checkIntervalSeconds: {
+    schema: z.coerce.number().min(1).max(86_400),
+    default: 300,
+    env: 'HEARTH_CHECK_INTERVAL_SECONDS',
+    flag: '--check-interval-seconds',
+    description: "How often the box's checks run (server.check.list); they also run at start and when asked.",
+  },
+  eventRetentionDays: {
+    schema: int(1, 3650),
+    default: 30,
+    env: 'HEARTH_EVENT_RETENTION_DAYS',
+    flag: '--event-retention-days',
+    description:
+      'How long the event history (event.list) keeps what happened; at most 50 000 events are kept.',
+  },
   notifyRetrySeconds: {
     schema: z.coerce.number().min(0.01).max(3600),
     default: 30,

@@ -175,4 +175,21 @@ export const MIGRATIONS: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 9,
+    name: 'the event history',
+    sql: `
+      -- What happened to a package or to the box (events/events.ts): package is null for the
+      -- box itself; detail is a JSON object. Kept for a number of days (eventRetentionDays).
+      CREATE TABLE events (
+        id INTEGER PRIMARY KEY,
+        at INTEGER NOT NULL,
+        package TEXT,
+        kind TEXT NOT NULL,
+        detail TEXT NOT NULL DEFAULT '{}'
+      ) STRICT;
+      CREATE INDEX events_package ON events (package, id);
+      CREATE INDEX events_at ON events (at);
+    `,
+  },
 ];
