@@ -111,7 +111,13 @@ export async function startDaemon(settings: Settings, hooks: DaemonHooks = {}): 
 
   // The containers' host side, also for a factory reset: it runs before anything opens.
   const mounts = hostMounts(log.child('mounts'));
-  const lxc = hostLxc({ lxcPath: path.join(paths.runtimeDir, 'lxc'), mounts, log: log.child('lxc') });
+  const lxc = hostLxc({
+    lxcPath: path.join(paths.runtimeDir, 'lxc'),
+    // Containers someone made with the lxc tools: listed by server.ps as ignored, never touched.
+    otherLxcPaths: [path.join(settings.root, 'var/lib/lxc')],
+    mounts,
+    log: log.child('lxc'),
+  });
   const reset = new FactoryReset({ dataDir: paths.dataDir, lxc, mounts, log: log.child('reset') });
   // Someone with the box in hand may have left a request on the boot partition: a reset
   // now, a new password once the database is open.

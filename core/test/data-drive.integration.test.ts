@@ -367,3 +367,37 @@ describe('a kill -9 while the state moves', { skip: !canRun && 'needs root and l
     assert.equal(mountAt(dataDir(d))?.source, `${drive}p1`);
   });
 });
+
+describe('the data-drive check', { skip: !canRun && 'needs root and loop devices' }, () => {
+  let d: TestDaemon | undefined;
+  after(() => cleanupDaemon(d));
+
+  test('finds the drive gone from under the data directory, and says so in server.status', async () => {
+    const drive = await attachDrive();
+    // A 2 GiB drive is short of space by the default threshold: that is not this test.
+    d = await startTestDaemon({ args: ['--min-free-space-mib', '1'] });
+    const ws = await d.ws();
+    const { token } = (await ws.call('setup.execute', {
+      hostname: 'checkbox',
+      password: PASSWORD,
+      dataDrive: drive,
+    })) as { token: string };
+    await ws.closed;
+    await answersAgain(d, token);
+    const admin = d.client({ bearer: token });
+    assert.equal((await admin.call('server.check.run', { id: 'data-drive' }))[0]!.status, 'ok');
+
+    // The drive's filesystem leaves the data directory (as when a USB drive is pulled and
+    // the kernel drops its mount): the daemon's open database goes on, new files would not.
+    await run(['umount', '--lazy', dataDir(d)]);
+    const [check] = await admin.call('server.check.run', { id: 'data-drive' });
+    assert.equal(check!.status, 'failing');
+    assert.match(check!.findings[0]!.message, new RegExp(`attached but not mounted over ${dataDir(d)}`));
+    const status = await admin.call('server.status', {});
+    assert.equal(status.summary, 'trouble');
+    assert.deepEqual(
+      status.findings.map((f) => f.check),
+      ['data-drive'],
+    );
+  });
+});

@@ -189,6 +189,62 @@ describe('service packages on real LXC', { skip }, () => {
     assert.deepEqual(await hostMounts(log).listMounts(d.root), []);
   });
 
+  test('a package that keeps crashing: server.ps, server.status, one notification, and the fixup stops it', async () => {
+    await admin.call('package.install', { path: path.join(SERVICES, 'hello-world.hpk') });
+    await healthy('hello-world');
+    const [row] = (await admin.call('server.ps', {})).filter((r) => r.package === 'hello-world');
+    assert.ok(row, 'hello-world is listed');
+    assert.equal(row.state, 'running');
+    assert.equal(row.ignored, false);
+    assert.ok(row.uptimeSeconds !== null && row.uptimeSeconds < 600, `uptime ${row.uptimeSeconds}`);
+    assert.ok((row.memoryBytes ?? 0) > 0 && row.memoryLimitBytes !== null);
+
+    // Five crashes in a row: each time the init dies, and the loop starts it again, later each time.
+    for (let i = 0; i < 5; i++) {
+      const { pid } = await lxc.info('hearth-hello-world');
+      assert.ok(pid);
+      process.kill(pid, 'SIGKILL');
+      for (let wait = 0; ; wait++) {
+        const now = await lxc.info('hearth-hello-world');
+        if (now.state === 'RUNNING' && now.pid !== pid) break;
+        assert.ok(wait < 600, `restart ${i + 1} did not come`);
+        await sleep(100);
+      }
+    }
+    let status = await admin.call('server.status', {});
+    for (let i = 0; i < 100 && !status.findings.some((f) => f.check === 'crash-loop'); i++) {
+      await sleep(100);
+      status = await admin.call('server.status', {});
+    }
+    assert.equal(status.summary, 'trouble');
+    assert.deepEqual(
+      status.crashLoops.map((l) => [l.id, l.crashes >= 5]),
+      [['hello-world', true]],
+    );
+    const [finding] = status.findings;
+    assert.deepEqual(
+      [finding!.check, finding!.subject, finding!.fixup],
+      ['crash-loop', 'hello-world', 'crash-loop.stop'],
+    );
+    assert.match(finding!.message, /Hello World stopped \d+ times in ten minutes/);
+    const crashed = await admin.call('event.list', { package: 'hello-world', kinds: ['crashed'] });
+    assert.ok(crashed.length >= 5, `${crashed.length} crashes recorded`);
+    assert.ok(
+      (await admin.call('event.list', { package: 'hello-world', kinds: ['crash-loop'] })).length >= 1,
+    );
+    const told = (await admin.call('notification.list', {})).filter((n) => n.source === 'check:crash-loop');
+    assert.equal(told.length, 1, 'the owner hears of it once');
+    const cli = await d.cli(['status']);
+    assert.match(cli.stdout, /fix: hearth server fixup run --fixup crash-loop\.stop --subject hello-world/);
+
+    const fixed = await admin.call('server.fixup.run', { fixup: 'crash-loop.stop', subject: 'hello-world' });
+    assert.match(fixed.did, /hello-world is stopped/);
+    assert.equal(fixed.check.status, 'ok');
+    assert.equal((await admin.call('package.get', { id: 'hello-world' })).status, 'stopped');
+    const after = await admin.call('server.status', {});
+    assert.deepEqual([after.summary, after.crashLoops, after.drift], ['ok', [], []]);
+  });
+
   test('hello-world from another machine (the CLI uploads it) and from a URL, with progress', async () => {
     const hpk = path.join(SERVICES, 'hello-world.hpk');
     const token = (await admin.call('auth.token.create', { name: 'laptop', scope: 'admin' })).token;

@@ -17,7 +17,7 @@ import { setUp, startTestDaemon } from './daemon.ts';
  */
 async function fakeLogind(
   t: test.TestContext,
-  o: { serve: boolean; hostname?: boolean } = { serve: true },
+  o: { serve: boolean; hostname?: boolean; timedate?: boolean } = { serve: true },
 ): Promise<{ address: string; calls: string[] }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dbus-'));
   const config = path.join(dir, 'bus.conf');
@@ -69,7 +69,27 @@ async function fakeLogind(
     }
   }
   Avahi.configureMembers({ methods: { SetHostName: { inSignature: 's', outSignature: '' } } });
+  // systemd-timedated: a clock NTP has not set, with network time off until SetNTP.
+  class Timedate extends dbus.interface.Interface {
+    NTP = false;
+    NTPSynchronized = false;
+    SetNTP(use: boolean, interactive: boolean) {
+      calls.push(`SetNTP(${use},${interactive})`);
+      this.NTP = use;
+    }
+  }
+  Timedate.configureMembers({
+    properties: {
+      NTP: { signature: 'b', access: 'read' },
+      NTPSynchronized: { signature: 'b', access: 'read' },
+    },
+    methods: { SetNTP: { inSignature: 'bb', outSignature: '' } },
+  });
   const bus = dbus.sessionBus({ busAddress: address });
+  if (o.timedate) {
+    await bus.requestName('org.freedesktop.timedate1', 0);
+    bus.export('/org/freedesktop/timedate1', new Timedate('org.freedesktop.timedate1'));
+  }
   if (o.serve) {
     await bus.requestName('org.freedesktop.login1', 0);
     bus.export('/org/freedesktop/login1', new Manager('org.freedesktop.login1.Manager'));
@@ -147,4 +167,34 @@ test('setup gives the machine its new name through hostnamed and avahi; --dev le
   await setUp(dev);
   await sleep(300);
   assert.deepEqual(bus.calls, want, 'a development daemon named the machine');
+});
+
+test('the clock check asks timedated; its fixup turns network time on', async (t) => {
+  const bus = await fakeLogind(t, { serve: false, timedate: true });
+  const d = await startTestDaemon({ args: ['--dbus-address', bus.address] });
+  t.after(() => d.cleanup());
+  const admin = d.client({ bearer: await setUp(d) });
+  const [off] = await admin.call('server.check.run', { id: 'clock' });
+  assert.equal(off!.status, 'failing');
+  assert.deepEqual(
+    off!.findings.map((f) => [f.severity, f.message, f.fixup]),
+    [['warning', 'The clock is not synchronised: network time is turned off', 'clock.enable-ntp']],
+  );
+  const fixed = await admin.call('server.fixup.run', { fixup: 'clock.enable-ntp', subject: null });
+  assert.match(fixed.did, /network time is on/);
+  assert.deepEqual(bus.calls, ['SetNTP(true,false)']);
+  // On now, not yet synchronised: still a warning, with nothing left to fix from here.
+  assert.deepEqual(
+    fixed.check.findings.map((f) => [f.message, f.fixup]),
+    [['The clock is not synchronised with a time server yet', undefined]],
+  );
+
+  // Without timedated on the bus the check cannot tell: unknown, and no finding.
+  const empty = await fakeLogind(t, { serve: false });
+  const none = await startTestDaemon({ args: ['--dbus-address', empty.address] });
+  t.after(() => none.cleanup());
+  const [unknown] = await none
+    .client({ bearer: await setUp(none) })
+    .call('server.check.run', { id: 'clock' });
+  assert.deepEqual([unknown!.status, unknown!.findings], ['unknown', []]);
 });

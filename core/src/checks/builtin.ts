@@ -1,8 +1,11 @@
 import type { ClockState } from '../host/clock.ts';
 import type { Check } from './checks.ts';
 
-const mib = (n: number) => `${Math.floor(n / 1048576)} MiB`;
-const size = (n: number) => (n >= 10 * 2 ** 30 ? `${(n / 2 ** 30).toFixed(1)} GiB` : mib(n));
+/** MiB below 10 GiB (where the thresholds are), then GiB or TiB with one decimal. */
+function size(n: number): string {
+  if (n < 10 * 2 ** 30) return `${Math.floor(n / 2 ** 20)} MiB`;
+  return n < 2 ** 40 ? `${(n / 2 ** 30).toFixed(1)} GiB` : `${(n / 2 ** 40).toFixed(1)} TiB`;
+}
 
 /**
  * Free space on the data drive: an error below the space the box keeps free (installs and

@@ -13,9 +13,11 @@ import type { MethodDef } from '../rpc/registry.ts';
 import { renderSettingsDocs } from '../settings/settings.ts';
 import { migrate, openDatabase } from '../state/db.ts';
 import { MIGRATIONS } from '../state/migrations.ts';
+import type { ContainerRow, ServerStatus } from '../status/status.ts';
 import { COMMIT, VERSION } from '../version.ts';
 import { type ParamInfo, paramsOf, parseParams, UsageError } from './args.ts';
 import { formatResult } from './format.ts';
+import { renderPs, renderStatus } from './operator.ts';
 import { promptSecret } from './prompt.ts';
 import { forgetSession, resolveTarget, saveSession } from './target.ts';
 import { printable, printableStream } from './terminal.ts';
@@ -123,6 +125,18 @@ async function dispatch(args: string[], g: Globals, out: NodeJS.WritableStream):
       return login(g, out);
     case 'logout':
       return logout(g, out);
+    // The operator's view, shaped for reading (with --json, the methods' answers).
+    case 'status':
+    case 'ps': {
+      const method = methodNamed(first === 'status' ? 'server.status' : 'server.ps');
+      if (g.help) {
+        out.write(methodHelp(method));
+        return EXIT.ok;
+      }
+      return callMethod(method, more, g, out, (r) =>
+        first === 'status' ? renderStatus(r as ServerStatus) : renderPs(r as ContainerRow[]),
+      );
+    }
     case 'mcp': {
       // Loaded only here: the MCP SDK would slow every other command's start.
       const { MCP_HELP, runMcpBridge } = await import('../mcp/bridge.ts');
@@ -157,11 +171,14 @@ async function dispatch(args: string[], g: Globals, out: NodeJS.WritableStream):
   return callMethod(method, args.slice(words.length), g, out);
 }
 
+const methodNamed = (name: string) => METHODS.find((m) => m.name === name) as MethodDef;
+
 async function callMethod(
   method: MethodDef,
   flags: string[],
   g: Globals,
   out: NodeJS.WritableStream,
+  format: (result: unknown) => string = formatResult,
 ): Promise<number> {
   const info = paramsOf(jsonSchemaOf(method.params, 'input'));
   const params = parseParams(flags, info);
@@ -194,7 +211,7 @@ async function callMethod(
   const follows = streams && (params['follow'] === true || !info.some((p) => p.key === 'follow'));
   if (follows) return follow(method.name, params, target, g, out);
   const result = await new HearthClient(nodeTransport(target)).callRaw(method.name, params);
-  out.write(g.json ? `${JSON.stringify(result, null, 2)}\n` : formatResult(result));
+  out.write(g.json ? `${JSON.stringify(result, null, 2)}\n` : format(result));
   return EXIT.ok;
 }
 
@@ -310,6 +327,8 @@ function topHelp(): string {
     ...[...groups].map(([g, n]) => `  ${g.padEnd(14)} ${n} command${n === 1 ? '' : 's'}`),
     '',
     'Other commands:',
+    '  status         what needs attention: drift, crash loops, failing checks, recent events',
+    '  ps             every container on the box now, with uptime and memory',
     '  daemon         run the Hearth daemon (also as `hearthd`); `hearth settings` lists its flags',
     '  sdk            package author tools: init, keygen, inspect, verify (pack: hearth-sdk)',
     '  login          log in to a box given with --host; the session is kept in ~/.config/hearth',
