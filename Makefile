@@ -119,7 +119,7 @@ test-arm64: deps build qemu-binfmt ## the arm64 binary under qemu-user
 
 # --- checks and tests --------------------------------------------------------
 
-UNIT_TESTS := $(shell find core sdk -name '*.test.ts' ! -name '*.integration.test.ts' ! -name '*.e2e.test.ts' ! -name '*.vm.test.ts' 2>/dev/null | sort)
+UNIT_TESTS := $(shell find core sdk build -name '*.test.ts' ! -name '*.integration.test.ts' ! -name '*.e2e.test.ts' ! -name '*.vm.test.ts' 2>/dev/null | sort)
 INTEGRATION_TESTS := $(shell find core build sdk -name '*.integration.test.ts' -o -name '*.e2e.test.ts' 2>/dev/null | sort)
 TEST_FLAGS ?= --test-concurrency=2
 

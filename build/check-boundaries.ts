@@ -4,12 +4,13 @@
 //   only where it belongs: the host adapters (core/src/host/), the surfaces' servers, the
 //   in-container runtime, and the few places listed below with why;
 // - no import cycle (type-only imports count: the layers are the point).
-// Prints every finding as `file: what` and exits 1 if there is one.
+// Prints every finding as `file: what` and exits 1 if there is one. An argument names
+// another source tree to check (its test does that with trees made to break the rules).
 import fs from 'node:fs';
 import path from 'node:path';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
-const SRC = path.join(ROOT, 'core/src');
+const SRC = process.argv[2] ? path.resolve(process.argv[2]) : path.join(ROOT, 'core/src');
 
 /** Where each kind of machine access may be, by path prefix under core/src, with why. */
 const ALLOWED: Record<string, { pattern: RegExp; what: string; places: Record<string, string> }> = {
