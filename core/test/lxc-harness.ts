@@ -223,3 +223,16 @@ export async function packagesDaemon(
   }
   return { d, done };
 }
+
+/** The process below `ancestor` whose command line holds `needle` (a container's daemon). */
+export function descendantRunning(ancestor: number, needle: string): number {
+  const parentOf = (pid: number) =>
+    Number(fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]);
+  for (const name of fs.readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
+    try {
+      if (!fs.readFileSync(`/proc/${name}/cmdline`, 'utf8').includes(needle)) continue;
+      for (let p = Number(name); p > 1; p = parentOf(p)) if (p === ancestor) return Number(name);
+    } catch {}
+  }
+  throw new Error(`no process with ${JSON.stringify(needle)} below ${ancestor}`);
+}

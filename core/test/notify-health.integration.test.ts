@@ -5,7 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import { hostLxc } from '../src/host/lxc.ts';
 import { hostMounts } from '../src/host/mounts.ts';
 import { type TestDaemon, untilHealthy } from './daemon.ts';
-import { log, lxcSkipReason, packagesDaemon } from './lxc-harness.ts';
+import { descendantRunning, log, lxcSkipReason, packagesDaemon } from './lxc-harness.ts';
 import {
   decodeWords,
   type Receiver,
@@ -30,19 +30,6 @@ const skip =
   smtpSinkSkipReason() ||
   (process.env['HEARTH_BIN'] ? false : 'needs the built binary (HEARTH_BIN): run `make test`') ||
   (fs.existsSync(path.join(SERVICES, 'hello-world.hpk')) ? false : 'needs `make services`');
-
-/** The process below `ancestor` whose command line holds `needle` (a container's daemon). */
-function descendantRunning(ancestor: number, needle: string): number {
-  const parentOf = (pid: number) =>
-    Number(fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]);
-  for (const name of fs.readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
-    try {
-      if (!fs.readFileSync(`/proc/${name}/cmdline`, 'utf8').includes(needle)) continue;
-      for (let p = Number(name); p > 1; p = parentOf(p)) if (p === ancestor) return Number(name);
-    } catch {}
-  }
-  throw new Error(`no process with ${JSON.stringify(needle)} below ${ancestor}`);
-}
 
 describe('a failing health check leaves the box by mail and webhook', { skip }, () => {
   const { dir, cleanup } = scratchDir();

@@ -11,7 +11,7 @@ import { RpcError } from '../src/client/client.ts';
 import { hostLxc } from '../src/host/lxc.ts';
 import { hostMounts } from '../src/host/mounts.ts';
 import { runHearth, type TestDaemon, untilHealthy } from './daemon.ts';
-import { httpGet, log, lxcSkipReason, packagesDaemon } from './lxc-harness.ts';
+import { descendantRunning, httpGet, log, lxcSkipReason, packagesDaemon } from './lxc-harness.ts';
 import { packVariant, SERVICES } from './services.ts';
 
 /**
@@ -24,19 +24,6 @@ const skip =
   lxcSkipReason() ||
   (process.env['HEARTH_BIN'] ? false : 'needs the built binary (HEARTH_BIN): run `make test`') ||
   (fs.existsSync(path.join(SERVICES, 'hello-world.hpk')) ? false : 'needs `make services`');
-
-/** The process below `ancestor` whose command line holds `needle` (a container's daemon). */
-function descendantRunning(ancestor: number, needle: string): number {
-  const parentOf = (pid: number) =>
-    Number(fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]);
-  for (const name of fs.readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
-    try {
-      if (!fs.readFileSync(`/proc/${name}/cmdline`, 'utf8').includes(needle)) continue;
-      for (let p = Number(name); p > 1; p = parentOf(p)) if (p === ancestor) return Number(name);
-    } catch {}
-  }
-  throw new Error(`no process with ${JSON.stringify(needle)} below ${ancestor}`);
-}
 
 describe('service packages on real LXC', { skip }, () => {
   let d: TestDaemon;

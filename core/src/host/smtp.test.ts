@@ -3,7 +3,7 @@ import dns from 'node:dns/promises';
 import net from 'node:net';
 import { after, mock, test } from 'node:test';
 import tls from 'node:tls';
-import { SendFailed } from './outbound.ts';
+import { failsWith } from './outbound.testing.ts';
 import { selfSignedCertificate } from './self-signed.ts';
 import { type SmtpSend, sendMail } from './smtp.ts';
 
@@ -114,16 +114,6 @@ const mail = (port: number, o: Partial<SmtpSend> = {}): SmtpSend => ({
   ca: cert,
   ...o,
 });
-
-const failsWith =
-  (code: string, o: { permanent?: boolean; message?: RegExp } = {}) =>
-  (e: unknown) => {
-    assert.ok(e instanceof SendFailed, String(e));
-    assert.equal(e.code, code, e.message);
-    if (o.permanent !== undefined) assert.equal(e.permanent, o.permanent, e.message);
-    if (o.message) assert.match(e.message, o.message);
-    return true;
-  };
 
 /** A well-behaved transaction after the greeting and EHLO; answers DATA with `accepted`. */
 async function transaction(s: ServerSide, accepted = '250 2.0.0 queued as 42\r\n') {

@@ -4,7 +4,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type net from 'node:net';
 import { after, mock, test } from 'node:test';
-import { SendFailed } from './outbound.ts';
+import { failsWith } from './outbound.testing.ts';
 import { selfSignedCertificate } from './self-signed.ts';
 import { postWebhook, type WebhookSend } from './webhook.ts';
 
@@ -64,16 +64,6 @@ const post = (url: string, o: Partial<WebhookSend> = {}): WebhookSend => ({
   ca: cert,
   ...o,
 });
-
-const failsWith =
-  (code: string, o: { permanent?: boolean; message?: RegExp } = {}) =>
-  (e: unknown) => {
-    assert.ok(e instanceof SendFailed, String(e));
-    assert.equal(e.code, code, e.message);
-    if (o.permanent !== undefined) assert.equal(e.permanent, o.permanent, e.message);
-    if (o.message) assert.match(e.message, o.message);
-    return true;
-  };
 
 test('a POST with the headers and the body, to the URL’s path and query, over http and https', async () => {
   for (const tls of [false, true]) {
