@@ -24,7 +24,10 @@ import { DEV_KEY, packVariant, SERVICES } from './services.ts';
  */
 // `make services` has built the image hello-world's are packed from (in IMAGE_CACHE).
 const V10 = path.join(SERVICES, 'hello-world.hpk');
-const NETWORK = { bridge: 'hfault1', subnet: '10.234.1.0/24', nftTable: 'hearth_fault1' };
+// Its own per process: `make test-fault` runs long, and another checkout's `make test`
+// (which runs this file briefly) must not take its bridge away meanwhile.
+const NET = 20 + (process.pid % 200);
+const NETWORK = { bridge: `hfault${NET}`, subnet: `10.234.${NET}.0/24`, nftTable: `hearth_fault${NET}` };
 const ID = 'fault-hello';
 const RUNS = Number(process.env['HEARTH_FAULT_RUNS'] ?? 50);
 const SEED = Number(process.env['HEARTH_FAULT_SEED'] ?? Math.floor(Math.random() * 2 ** 31));
