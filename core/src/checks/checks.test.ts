@@ -18,7 +18,15 @@ function setup(o: { timeoutMs?: number } = {}) {
   const events = new Events({ db, retentionDays: 30, now: () => now });
   const notifications = new Notifications({ db, state, now: () => now });
   const checks = new Checks({ events, notifications, state, log: silentLogger, now: () => now, ...o });
-  return { checks, events, notifications, state, tick: (ms: number) => (now += ms) };
+  return {
+    checks,
+    events,
+    notifications,
+    state,
+    tick: (ms: number) => {
+      now += ms;
+    },
+  };
 }
 
 /** A check that finds what the test says, and counts its runs. */

@@ -9,7 +9,13 @@ function setup(o: { retentionDays?: number; maxEvents?: number } = {}) {
   migrate(db, MIGRATIONS);
   let now = 1_800_000_000_000;
   const events = new Events({ db, retentionDays: o.retentionDays ?? 30, now: () => now, ...o });
-  return { db, events, tick: (ms: number) => (now += ms) };
+  return {
+    db,
+    events,
+    tick: (ms: number) => {
+      now += ms;
+    },
+  };
 }
 
 test('events are recorded and listed newest first, by package, kind, time and page', () => {
