@@ -5,10 +5,10 @@ import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseMountInfo } from '../src/host/lxc-parse.ts';
 import { type TestDaemon, untilHealthy } from './daemon.ts';
-import { lxcSkipReason, packagesDaemon } from './lxc-harness.ts';
+import { leaseNetwork, lxcSkipReason, packagesDaemon } from './lxc-harness.ts';
 import { SERVICES } from './services.ts';
 
-const NETWORK = { bridge: 'htestfr1', subnet: '10.232.11.0/24', nftTable: 'hearth_testfr1' };
+const NETWORK = leaseNetwork();
 
 const skip =
   lxcSkipReason() ||

@@ -7,7 +7,7 @@ import { hostBridge } from '../src/host/bridge.ts';
 import { hostLxc } from '../src/host/lxc.ts';
 import { hostMounts } from '../src/host/mounts.ts';
 import { setUp, startTestDaemon, type TestDaemon } from './daemon.ts';
-import { log, lxcSkipReason, restoreAfter } from './lxc-harness.ts';
+import { leaseNetwork, log, lxcSkipReason, restoreAfter } from './lxc-harness.ts';
 import { IMAGE_CACHE, REPO } from './services.ts';
 
 /**
@@ -16,7 +16,7 @@ import { IMAGE_CACHE, REPO } from './services.ts';
  * `hearth-sdk`, against a real daemon with real containers.
  */
 const GUIDE = path.join(REPO, 'docs/first-package.md');
-const NETWORK = { bridge: 'htestfp1', subnet: '10.232.3.0/24', nftTable: 'hearth_testfp1' };
+const NETWORK = leaseNetwork();
 
 /** The commands of the guide: lines starting with `$ ` inside ```sh blocks. */
 export function guideCommands(markdown: string): string[] {

@@ -34,12 +34,45 @@ export function lxcSkipReason(): string | false {
   return missing.length > 0 ? `needs ${missing.join(', ')}` : false;
 }
 
-/** A bridge, subnet and NAT table of this test run's own, so a real hearth0 is never touched. */
-export const testNetwork = (n: number): NetworkSpec => ({
-  bridge: `htest${n}`,
-  subnet: `10.231.${n}.0/24`,
-  nftTable: `hearth_test${n}`,
-});
+const LEASES = '/run/hearth-test-networks';
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+};
+
+/**
+ * A bridge, subnet and NAT table that no other test process on this machine holds, so a
+ * real hearth0 is never touched and two checkouts' test runs (or `make test-fault` beside
+ * `make test`) cannot take each other's network away. Leased by a file holding this
+ * process's pid under /run/hearth-test-networks (a dead holder's is taken over), given
+ * back when the process exits.
+ */
+export function leaseNetwork(): NetworkSpec {
+  fs.mkdirSync(LEASES, { recursive: true });
+  const start = process.pid % 250;
+  for (let i = 0; i < 250; i++) {
+    const n = 1 + ((start + i) % 250);
+    const file = path.join(LEASES, String(n));
+    try {
+      fs.writeFileSync(file, String(process.pid), { flag: 'wx' });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      const holder = Number(fs.readFileSync(file, 'utf8'));
+      if (holder && alive(holder)) continue;
+      fs.rmSync(file, { force: true });
+      i--;
+      continue;
+    }
+    process.once('exit', () => fs.rmSync(file, { force: true }));
+    return { bridge: `hts${n}`, subnet: `10.236.${n}.0/24`, nftTable: `hearth_ts${n}` };
+  }
+  throw new Error(`no free test network: ${LEASES} holds 250 leases`);
+}
 
 export const INDEX = '<h1>hello from a hearth container</h1>\n';
 

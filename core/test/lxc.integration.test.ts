@@ -16,11 +16,11 @@ import {
   cleanups,
   httpGet,
   INDEX,
+  leaseNetwork,
   log,
   lxcSkipReason,
   scratch,
   containerHost as sharedContainerHost,
-  testNetwork,
   timed,
   upBridge,
 } from './lxc-harness.ts';
@@ -34,8 +34,11 @@ import {
 const skip = lxcSkipReason();
 
 // Per run, so a real hearth0 / 10.73.0.0/24 / table hearth is never touched.
-const n = process.pid % 200;
-const network = () => testNetwork(n);
+const leased = leaseNetwork();
+const network = () => leased;
+/** The address `host` on the leased subnet. */
+const at = (host: number) => leased.subnet.replace(/\.0\/24$/, `.${host}`);
+const n = leased.bridge.slice('hts'.length);
 
 const containerHost = (t: test.TestContext) => sharedContainerHost(t, { network: network() });
 
@@ -136,7 +139,7 @@ test(
     const times: Record<string, number> = {};
     const { lxc, mounts, bridge, net, dir, lxcPath, image, specFor } = await containerHost(t);
     const volume = path.join(dir, 'volumes', 'data');
-    const address = `10.231.${n}.2`;
+    const address = at(2);
     const spec = specFor(`hearth-lxc-test-${process.pid}`, address, {
       volumes: [{ source: volume, target: '/data' }],
       init: ['/bin/sh', '-c', "trap 'exit 0' TERM; echo up $GREETING; httpd -f -p 80 -h /www & wait"],
@@ -275,7 +278,7 @@ test(
 
 test('stop: an init that ignores SIGTERM is killed when the timeout runs out', { skip }, async (t) => {
   const { lxc, mounts, lxcPath, specFor } = await containerHost(t);
-  const spec = specFor(`hearth-stubborn-${process.pid}`, `10.231.${n}.3`, {
+  const spec = specFor(`hearth-stubborn-${process.pid}`, at(3), {
     init: ['/bin/sh', '-c', "trap '' TERM; httpd -f -p 80 -h /www & while true; do sleep 1; done"],
   });
   await lxc.create(spec);
@@ -291,7 +294,7 @@ test('stop: an init that ignores SIGTERM is killed when the timeout runs out', {
 
 test('a container that cannot start says why and leaves nothing mounted', { skip }, async (t) => {
   const { lxc, mounts, lxcPath, specFor } = await containerHost(t);
-  const spec = specFor(`hearth-nobridge-${process.pid}`, `10.231.${n}.4`, {});
+  const spec = specFor(`hearth-nobridge-${process.pid}`, at(4), {});
   await lxc.create({ ...spec, network: { ...spec.network, bridge: `hnone${n}` } });
   const failed = await lxc.start(spec.name).then(
     () => assert.fail('started without its bridge'),
@@ -306,7 +309,7 @@ test('a container that cannot start says why and leaves nothing mounted', { skip
 
 test('an init that cannot be run is named in the start error', { skip }, async (t) => {
   const { lxc, mounts, lxcPath, specFor } = await containerHost(t);
-  const spec = specFor(`hearth-noinit-${process.pid}`, `10.231.${n}.5`, { init: ['/no/such/init'] });
+  const spec = specFor(`hearth-noinit-${process.pid}`, at(5), { init: ['/no/such/init'] });
   await lxc.create(spec);
   const failed = await lxc.start(spec.name).then(
     () => assert.fail('started without an init'),
@@ -375,7 +378,7 @@ test(
     await checkLxcContract(
       lxc,
       (name) =>
-        specFor(name, `10.231.${n}.4`, {
+        specFor(name, at(4), {
           volumes: [{ source: path.join(dir, 'contract-volumes', 'data'), target: '/data' }],
         }),
       `hearth-contract-${process.pid}`,
@@ -385,7 +388,7 @@ test(
 
 test('a veth left by a start cut short does not block the next start', { skip }, async (t) => {
   const { lxc, specFor, lxcPath } = await containerHost(t);
-  const spec = specFor(`hearth-veth-${process.pid}`, `10.231.${n}.5`, {});
+  const spec = specFor(`hearth-veth-${process.pid}`, at(5), {});
   await lxc.create(spec);
   const veth = vethName(path.join(lxcPath, spec.name));
   // What a daemon killed during lxc-start can leave: the host side of the pair.

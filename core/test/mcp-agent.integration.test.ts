@@ -4,7 +4,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import type { TestDaemon } from './daemon.ts';
-import { lxcSkipReason, packagesDaemon } from './lxc-harness.ts';
+import { leaseNetwork, lxcSkipReason, packagesDaemon } from './lxc-harness.ts';
 import { httpConnect, textOf } from './mcp-clients.ts';
 import { SERVICES } from './services.ts';
 
@@ -12,7 +12,7 @@ import { SERVICES } from './services.ts';
  * An agent's session through MCP alone, against hello-world in a real container: read the
  * state, find the package, read its logs, restart it, and watch its health come back.
  */
-const NETWORK = { bridge: 'htestmc1', subnet: '10.232.5.0/24', nftTable: 'hearth_testmc1' };
+const NETWORK = leaseNetwork();
 
 const skip =
   lxcSkipReason() ||

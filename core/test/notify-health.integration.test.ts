@@ -5,7 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import { hostLxc } from '../src/host/lxc.ts';
 import { hostMounts } from '../src/host/mounts.ts';
 import { type TestDaemon, untilHealthy } from './daemon.ts';
-import { descendantRunning, log, lxcSkipReason, packagesDaemon } from './lxc-harness.ts';
+import { descendantRunning, leaseNetwork, log, lxcSkipReason, packagesDaemon } from './lxc-harness.ts';
 import {
   decodeWords,
   type Receiver,
@@ -23,7 +23,7 @@ import { SERVICES } from './services.ts';
  * its web server killed inside the container, and an email (aiosmtpd, STARTTLS) and a
  * webhook (an ntfy stand-in) arrive for it.
  */
-const NETWORK = { bridge: 'htestnh1', subnet: '10.232.13.0/24', nftTable: 'hearth_testnh1' };
+const NETWORK = leaseNetwork();
 
 const skip =
   lxcSkipReason() ||

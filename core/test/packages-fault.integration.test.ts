@@ -10,7 +10,7 @@ import { hostBridge } from '../src/host/bridge.ts';
 import { hostLxc } from '../src/host/lxc.ts';
 import { hostMounts } from '../src/host/mounts.ts';
 import { setUp, startTestDaemon, type TestDaemon } from './daemon.ts';
-import { log, lxcSkipReason, restoreAfter } from './lxc-harness.ts';
+import { leaseNetwork, log, lxcSkipReason, restoreAfter } from './lxc-harness.ts';
 import { DEV_KEY, packVariant, SERVICES } from './services.ts';
 
 /**
@@ -24,10 +24,8 @@ import { DEV_KEY, packVariant, SERVICES } from './services.ts';
  */
 // `make services` has built the image hello-world's are packed from (in IMAGE_CACHE).
 const V10 = path.join(SERVICES, 'hello-world.hpk');
-// Its own per process: `make test-fault` runs long, and another checkout's `make test`
-// (which runs this file briefly) must not take its bridge away meanwhile.
-const NET = 20 + (process.pid % 200);
-const NETWORK = { bridge: `hfault${NET}`, subnet: `10.234.${NET}.0/24`, nftTable: `hearth_fault${NET}` };
+// Its own (lxc-harness.ts): `make test-fault` runs long beside whatever else runs.
+const NETWORK = leaseNetwork();
 const ID = 'fault-hello';
 const RUNS = Number(process.env['HEARTH_FAULT_RUNS'] ?? 50);
 const SEED = Number(process.env['HEARTH_FAULT_SEED'] ?? Math.floor(Math.random() * 2 ** 31));

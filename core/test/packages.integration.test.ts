@@ -11,14 +11,21 @@ import { RpcError } from '../src/client/client.ts';
 import { hostLxc } from '../src/host/lxc.ts';
 import { hostMounts } from '../src/host/mounts.ts';
 import { runHearth, type TestDaemon, untilHealthy } from './daemon.ts';
-import { descendantRunning, httpGet, log, lxcSkipReason, packagesDaemon } from './lxc-harness.ts';
+import {
+  descendantRunning,
+  httpGet,
+  leaseNetwork,
+  log,
+  lxcSkipReason,
+  packagesDaemon,
+} from './lxc-harness.ts';
 import { packVariant, SERVICES } from './services.ts';
 
 /**
  * Service packages end to end: the built daemon, real unprivileged LXC containers on a
  * bridge of this test's own, the first-party packages from `make services`.
  */
-const NETWORK = { bridge: 'htestpk1', subnet: '10.232.1.0/24', nftTable: 'hearth_testpk1' };
+const NETWORK = leaseNetwork();
 
 const skip =
   lxcSkipReason() ||

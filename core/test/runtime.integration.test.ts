@@ -9,7 +9,15 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { bundleCode } from '#sdk/pack/bundle.ts';
 import { RpcPeer } from '../src/runtime/peer.ts';
 import { checkedHandlers, EFFECTS, type EffectName, type EffectsHost } from '../src/runtime/protocol.ts';
-import { cleanups, containerHost, httpGet, INDEX, lxcSkipReason, testNetwork, timed } from './lxc-harness.ts';
+import {
+  cleanups,
+  containerHost,
+  httpGet,
+  INDEX,
+  leaseNetwork,
+  lxcSkipReason,
+  timed,
+} from './lxc-harness.ts';
 
 /**
  * `hearth container-runtime` against a test host: an RpcPeer on a unix socket answering
@@ -652,9 +660,9 @@ test(
     const { runtimeLaunch } = await import('../src/runtime/launch.ts');
     const { prepareRuntimeDir, prepareSocketDir } = await import('../src/host/runtime-dir.ts');
     const times: Record<string, number> = {};
-    const n = 200 + (process.pid % 50);
+    const network = leaseNetwork();
     const { lxc, mounts, dir, specFor } = await containerHost(t, {
-      network: testNetwork(n),
+      network,
       image: {
         applets: ['sh', 'httpd', 'cat', 'echo', 'id', 'ls', 'sleep', 'ps'],
         files: {
@@ -664,7 +672,7 @@ test(
         },
       },
     });
-    const address = `10.231.${n}.2`;
+    const address = network.subnet.replace(/\.0\/24$/, '.2');
     const name = `hearth-rt-test-${process.pid}`;
     const codeDir = await bundlePackage(
       path.join(dir, 'package'),

@@ -5,10 +5,10 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { browserSkipReason, startBrowser } from '../browser.ts';
 import { PASSWORD, type TestDaemon, untilHealthy } from '../daemon.ts';
-import { lxcSkipReason, packagesDaemon } from '../lxc-harness.ts';
+import { leaseNetwork, lxcSkipReason, packagesDaemon } from '../lxc-harness.ts';
 import { packVariant, SERVICES } from '../services.ts';
 
-const NETWORK = { bridge: 'htestsb1', subnet: '10.232.9.0/24', nftTable: 'hearth_testsb1' };
+const NETWORK = leaseNetwork();
 
 const skip =
   lxcSkipReason() ||
