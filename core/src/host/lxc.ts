@@ -374,7 +374,11 @@ export function hostLxc(options: HostLxcOptions): Lxc {
       let memoryLimitBytes: number | null = null;
       if (i.state === 'RUNNING') {
         const key = (await hostFacts()).cgroup === 'unified' ? 'memory.max' : 'memory.limit_in_bytes';
-        const value = (await lxc('lxc-cgroup', name, [key])).stdout.trim();
+        // A container that stops meanwhile has no cgroup to read: no limit to tell, not an error.
+        const value = await lxc('lxc-cgroup', name, [key]).then(
+          (r) => r.stdout.trim(),
+          () => '',
+        );
         memoryLimitBytes = /^\d+$/.test(value) ? Number(value) : null;
       }
       return {
