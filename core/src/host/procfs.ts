@@ -9,6 +9,8 @@ export interface Procfs {
   meminfo(): Promise<string>;
   loadavg(): Promise<string>;
   uptime(): Promise<string>;
+  /** /proc/net/dev: bytes and packets per interface. */
+  netDev(): Promise<string>;
   /** Millidegrees Celsius from every thermal zone, as the files say them. */
   thermalZones(): Promise<string[]>;
   statfs(dir: string): Promise<{ totalBytes: number; freeBytes: number; availableBytes: number }>;
@@ -26,6 +28,7 @@ export function hostProcfs(proc = '/proc', sys = '/sys'): Procfs {
     // Synchronous on purpose: a procfs read never blocks, and the thread pool's round
     // trips cost far more than the read itself.
     uptime: async () => fsSync.readFileSync(path.join(proc, 'uptime'), 'utf8'),
+    netDev: async () => fsSync.readFileSync(path.join(proc, 'net/dev'), 'utf8'),
     thermalZones: async () => {
       const dir = path.join(sys, 'class/thermal');
       const zones = (await fs.readdir(dir).catch(() => [])).filter((z) => z.startsWith('thermal_zone'));

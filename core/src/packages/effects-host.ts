@@ -35,7 +35,7 @@ export interface EffectsDeps {
   onFailure?: (alert: { packageId: string; checkId: string; message: string }) => void;
 }
 
-type Health = { status: 'starting' | 'success' | 'failure' | 'disabled'; message: string; at: number };
+export type Health = { status: 'starting' | 'success' | 'failure' | 'disabled'; message: string; at: number };
 
 /**
  * The effects one package's runtime may call. Everything is answered about that package

@@ -212,10 +212,12 @@ export const SETTINGS = {
   },
   metricsIntervalSeconds: {
     schema: int(0, 86_400),
-    default: 30,
+    default: 5,
     env: 'HEARTH_METRICS_INTERVAL_SECONDS',
     flag: '--metrics-interval-seconds',
-    description: 'How often the metrics summary in the state document is refreshed; 0 turns it off.',
+    description:
+      'How often the metrics summary in the state document is refreshed and a sample added to the last half ' +
+      'hour’s history (server.metrics.history); 0 turns both off.',
   },
   reconcileIntervalSeconds: {
     schema: int(1, 3600),

@@ -9,6 +9,7 @@ import {
   parseLoadavg,
   parseLogFileLine,
   parseMeminfo,
+  parseNetDev,
   parseProcStat,
 } from './parse.ts';
 
@@ -61,4 +62,10 @@ test('log file lines', () => {
     { time: 5, level: 'warn', scope: 'auth', message: 'failed login address=::1 n=2' },
   );
   assert.equal(parseLogFileLine('{"time":5,"level":"loud"}'), undefined);
+});
+
+test('/proc/net/dev: the box’s own interfaces, not loopback nor the containers’ bridge and veths', () => {
+  assert.deepEqual(parseNetDev(fixture('net-dev.txt')), { rxBytes: 1_002_000, txBytes: 503_000 });
+  assert.deepEqual(parseNetDev(''), { rxBytes: 0, txBytes: 0 });
+  assert.deepEqual(parseNetDev('h1\nh2\n eth0: 1 2 three\n'), { rxBytes: 0, txBytes: 0 });
 });

@@ -46,6 +46,30 @@ export function hottestCelsius(zones: string[]): number | null {
   return temps.length === 0 ? null : Math.max(...temps);
 }
 
+/**
+ * Bytes received and sent in total by the box's own interfaces, from /proc/net/dev: not
+ * loopback, nor the containers' veths and bridge, whose traffic the uplink also counts.
+ */
+export function parseNetDev(text: string): { rxBytes: number; txBytes: number } {
+  let rxBytes = 0;
+  let txBytes = 0;
+  for (const line of text.split('\n').slice(2)) {
+    const colon = line.indexOf(':');
+    if (colon < 0) continue;
+    const name = line.slice(0, colon).trim();
+    if (name === 'lo' || /^(veth|hearth|hts|lxcbr|docker|virbr)/.test(name)) continue;
+    const f = line
+      .slice(colon + 1)
+      .trim()
+      .split(/\s+/)
+      .map(Number);
+    if (f.length < 16 || f.some((n) => !Number.isFinite(n))) continue;
+    rxBytes += f[0]!;
+    txBytes += f[8]!;
+  }
+  return { rxBytes, txBytes };
+}
+
 export interface LogEntry {
   time: number;
   level: LogLevel;

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { LOG_LEVELS } from '../log/log.ts';
 import { defineMethod, noParams, streamTo } from '../rpc/registry.ts';
+import { hostnameSchema } from '../setup/setup.rpc.ts';
 
 const ok = z.object({ ok: z.literal(true) });
 const logEntry = z.object({
@@ -39,6 +40,20 @@ export const systemMethods = [
     handler: (_, ctx) => ctx.services.system.info(),
   }),
   defineMethod({
+    name: 'server.hostname.set',
+    description:
+      'Rename the box: it becomes <hostname>.local on the network (the old name stops answering). Pages ' +
+      'opened at the old name must be opened again at the new one.',
+    access: 'admin',
+    annotations: { readOnly: false, idempotent: true },
+    params: z.object({ hostname: hostnameSchema }).strict(),
+    result: z.object({ hostname: z.string() }),
+    handler: ({ hostname }, ctx) => {
+      ctx.services.system.setHostname(hostname);
+      return { hostname };
+    },
+  }),
+  defineMethod({
     name: 'server.time',
     description: 'The box’s clock: now in ms since the epoch and ISO 8601, and its time zone.',
     access: 'read',
@@ -67,8 +82,36 @@ export const systemMethods = [
         usedPercent: z.number(),
       }),
       temperatureCelsius: z.number().nullable(),
+      network: z.object({ rxBytesPerSecond: z.number(), txBytesPerSecond: z.number() }).meta({
+        description: 'through the box’s own interfaces since the previous reading (0 at the first)',
+      }),
     }),
     handler: (_, ctx) => ctx.services.system.metrics(),
+  }),
+  defineMethod({
+    name: 'server.metrics.history',
+    description:
+      'The box’s vitals over the last half hour, oldest first, one sample every metricsIntervalSeconds: CPU, ' +
+      'memory and disk use in percent, the hottest temperature, network bytes per second in and out. The ' +
+      'newest sample is also the state document’s `metrics`, which changes as new ones come.',
+    access: 'read',
+    annotations: { readOnly: true, idempotent: true },
+    params: noParams,
+    result: z.object({
+      intervalSeconds: z.number().meta({ description: '0 when sampling is off' }),
+      samples: z.array(
+        z.object({
+          at: z.number(),
+          cpuPercent: z.number(),
+          memoryPercent: z.number(),
+          diskPercent: z.number(),
+          temperatureCelsius: z.number().nullable(),
+          rxBytesPerSecond: z.number(),
+          txBytesPerSecond: z.number(),
+        }),
+      ),
+    }),
+    handler: (_, ctx) => ctx.services.system.history(),
   }),
   defineMethod({
     name: 'server.logs',

@@ -7,6 +7,7 @@ import type { Power } from '../host/power.ts';
 import type { Procfs } from '../host/procfs.ts';
 import type { Logger } from '../log/log.ts';
 import type { Db } from '../state/db.ts';
+import type { MetricsState, ServerState } from '../state/shape.ts';
 import type { StateDocument } from '../state/state-doc.ts';
 import { COMMIT, VERSION } from '../version.ts';
 import {
@@ -16,6 +17,7 @@ import {
   type LogEntry,
   parseLoadavg,
   parseMeminfo,
+  parseNetDev,
   parseProcStat,
   parseUptime,
 } from './parse.ts';
@@ -42,7 +44,23 @@ export interface Metrics {
   memory: { totalBytes: number; availableBytes: number; usedPercent: number };
   disk: { path: string; totalBytes: number; availableBytes: number; usedPercent: number };
   temperatureCelsius: number | null;
+  /** Through the box's own interfaces since the previous reading (0 at the first). */
+  network: { rxBytesPerSecond: number; txBytesPerSecond: number };
 }
+
+/** One point of the vitals' history (server.metrics.history), as the state's `metrics`. */
+export interface MetricsSample {
+  at: number;
+  cpuPercent: number;
+  memoryPercent: number;
+  diskPercent: number;
+  temperatureCelsius: number | null;
+  rxBytesPerSecond: number;
+  txBytesPerSecond: number;
+}
+
+/** Samples the history keeps: half an hour at the default 5 s. */
+export const HISTORY_SAMPLES = 360;
 
 const ARCH: Record<string, string> = { x64: 'x86_64', arm64: 'arm64' };
 
@@ -51,6 +69,10 @@ export class System {
   readonly #o: SystemOptions & { now: () => number };
   readonly #startedAt: number;
   #lastCpu: { at: number; times: CpuTimes } | undefined;
+  #lastNet: { at: number; rxBytes: number; txBytes: number } | undefined;
+  /** The newest samples, oldest first, at most HISTORY_SAMPLES. */
+  readonly #history: MetricsSample[] = [];
+  #intervalMs = 0;
   #metricsTimer: NodeJS.Timeout | undefined;
   #hostname: string | undefined;
   #bootId: Promise<string> | undefined;
@@ -108,7 +130,8 @@ export class System {
       arch: info.arch,
       bootId: info.bootId,
       setupComplete,
-    });
+      startedAt: this.#startedAt,
+    } satisfies ServerState);
   }
 
   async info() {
@@ -138,12 +161,13 @@ export class System {
 
   async metrics(): Promise<Metrics> {
     const p = this.#o.procfs;
-    const [cpuUsage, meminfo, loadavg, zones, disk] = await Promise.all([
+    const [cpuUsage, meminfo, loadavg, zones, disk, network] = await Promise.all([
       this.#cpuUsage(),
       p.meminfo(),
       p.loadavg(),
       p.thermalZones(),
       p.statfs(this.#o.dataDir),
+      this.#networkRate(),
     ]);
     const mem = parseMeminfo(meminfo);
     const pct = (used: number, total: number) => (total === 0 ? 0 : Math.round((1000 * used) / total) / 10);
@@ -157,21 +181,34 @@ export class System {
         usedPercent: pct(disk.totalBytes - disk.freeBytes, disk.totalBytes),
       },
       temperatureCelsius: hottestCelsius(zones),
+      network,
     };
+  }
+
+  /** The samples of the last half hour, oldest first: a chart has data the moment it opens. */
+  history(): { intervalSeconds: number; samples: MetricsSample[] } {
+    return { intervalSeconds: this.#intervalMs / 1000, samples: [...this.#history] };
   }
 
   /** Keeps `/metrics` in the state document fresh. */
   startMetrics(intervalMs: number): void {
     if (intervalMs <= 0) return;
+    this.#intervalMs = intervalMs;
     const tick = async () => {
       try {
         const m = await this.metrics();
-        this.#o.state.set(['metrics'], {
+        const sample: MetricsSample = {
+          at: this.#o.now(),
           cpuPercent: m.cpu.usagePercent,
           memoryPercent: m.memory.usedPercent,
           diskPercent: m.disk.usedPercent,
           temperatureCelsius: m.temperatureCelsius,
-        });
+          rxBytesPerSecond: m.network.rxBytesPerSecond,
+          txBytesPerSecond: m.network.txBytesPerSecond,
+        };
+        this.#history.push(sample);
+        if (this.#history.length > HISTORY_SAMPLES) this.#history.shift();
+        this.#o.state.set(['metrics'], { ...sample } satisfies MetricsState);
       } catch (error) {
         this.#o.log.warn('could not read metrics', { error });
       }
@@ -215,6 +252,22 @@ export class System {
         hint: 'on a real box (without --dev) this works',
       });
     }
+  }
+
+  async #networkRate(): Promise<Metrics['network']> {
+    const now = this.#o.now();
+    const { rxBytes, txBytes } = parseNetDev(await this.#o.procfs.netDev().catch(() => ''));
+    const before = this.#lastNet;
+    this.#lastNet = { at: now, rxBytes, txBytes };
+    const seconds = before ? (now - before.at) / 1000 : 0;
+    // A counter that went back (an interface gone) says nothing about this interval.
+    if (!before || seconds <= 0 || rxBytes < before.rxBytes || txBytes < before.txBytes) {
+      return { rxBytesPerSecond: 0, txBytesPerSecond: 0 };
+    }
+    return {
+      rxBytesPerSecond: Math.round((rxBytes - before.rxBytes) / seconds),
+      txBytesPerSecond: Math.round((txBytes - before.txBytes) / seconds),
+    };
   }
 
   async #cpuUsage(): Promise<number> {

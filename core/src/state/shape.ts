@@ -1,0 +1,53 @@
+import type { CheckResult } from '../checks/checks.ts';
+import type { Notification } from '../notifications/notifications.ts';
+import type { Health } from '../packages/effects-host.ts';
+import type { Desired, Phase } from '../packages/plan.ts';
+import type { PackageStatus } from '../packages/reconciler.ts';
+import type { MetricsSample } from '../system/system.ts';
+
+/**
+ * The shape of the state document (`state.get`, `state.subscribe`): what each domain
+ * publishes, as its publisher writes it (each `satisfies` its part). The web UI reads the
+ * document through these types; nothing outside the core defines them again.
+ */
+export interface HearthState {
+  server?: ServerState;
+  packages?: Record<string, PackageState>;
+  metrics?: MetricsState;
+  notifications?: { unseen: number; items: Record<string, Notification> };
+  checks?: Record<string, CheckResult>;
+}
+
+export interface ServerState {
+  hostname: string;
+  version: string;
+  arch: string;
+  bootId: string;
+  setupComplete: boolean;
+  /** When this daemon started (ms): a new value means it started again. */
+  startedAt: number;
+}
+
+export interface PackageState {
+  id: string;
+  version: string;
+  title: string;
+  desired: Desired;
+  phase: Phase;
+  status: PackageStatus;
+  address: string;
+  /** Each health check's last result, by check id. */
+  health: Record<string, Health>;
+  /** The package's daemons as its runtime reports them, by daemon id. */
+  daemons?: Record<string, DaemonState>;
+}
+
+export interface DaemonState {
+  state: string;
+  exitCode: number | null;
+  message: string;
+  at: number;
+}
+
+/** The newest vitals sample (server.metrics.history has the ones before it). */
+export type MetricsState = MetricsSample;
