@@ -4,9 +4,11 @@
 # better-sqlite3 addon (as the asset `better_sqlite3.node`). The blob is made by the x64
 # Node for both architectures: without code cache and snapshot it is the same bytes for
 # every architecture.
-#   build/sea.sh <x86_64|arm64> <cache-dir> <bundle.cjs> <better_sqlite3.node> <output>
+# With a web directory (build/web.ts's out/web), each of its files is the asset
+# `web/<path>`, as its manifest lists them with their precompressed copies.
+#   build/sea.sh <x86_64|arm64> <cache-dir> <bundle.cjs> <better_sqlite3.node> <output> [web-dir]
 set -euo pipefail
-arch=$1 cache=$2 bundle=$3 addon=$4 output=$5
+arch=$1 cache=$2 bundle=$3 addon=$4 output=$5 web=${6:-}
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(dirname "$here")
 
@@ -24,11 +26,19 @@ trap 'rm -rf "$tmp"' EXIT
 # section of a stripped binary, harmlessly).
 quiet() { "$@" >"$tmp/log" 2>&1 || { cat "$tmp/log" >&2; return 1; }; }
 "$node" -e '
-  const [main, output, addon, file] = process.argv.slice(1);
-  require("node:fs").writeFileSync(file, JSON.stringify({
-    main, output, disableExperimentalSEAWarning: true, useSnapshot: false, useCodeCache: false,
-    assets: { "better_sqlite3.node": addon },
-  }, null, 2));' "$bundle" "$tmp/sea.blob" "$addon" "$tmp/sea-config.json"
+  const fs = require("node:fs"), path = require("node:path");
+  const [main, output, addon, file, web] = process.argv.slice(1);
+  const assets = { "better_sqlite3.node": addon };
+  if (web) {
+    const suffix = { br: ".br", gzip: ".gz" };
+    assets["web/manifest.json"] = path.join(web, "manifest.json");
+    for (const f of JSON.parse(fs.readFileSync(path.join(web, "manifest.json"), "utf8")).files) {
+      for (const s of ["", ...f.encodings.map((e) => suffix[e])]) assets[`web${f.path}${s}`] = path.join(web, f.path + s);
+    }
+  }
+  fs.writeFileSync(file, JSON.stringify({
+    main, output, disableExperimentalSEAWarning: true, useSnapshot: false, useCodeCache: false, assets,
+  }, null, 2));' "$bundle" "$tmp/sea.blob" "$addon" "$tmp/sea-config.json" "$web"
 quiet "$node" --experimental-sea-config "$tmp/sea-config.json"
 
 cp "$target_node" "$tmp/hearth"

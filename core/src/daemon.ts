@@ -21,6 +21,7 @@ import { logindPower } from './host/power.ts';
 import { hostProcfs } from './host/procfs.ts';
 import { reexecSelf } from './host/reexec.ts';
 import { type Notifier, systemdNotifier } from './host/sd-notify.ts';
+import { loadWebAssets } from './host/web-assets.ts';
 import { createLogger, fileSink, type Logger, type LogSink, stdoutSink } from './log/log.ts';
 import { mcpSurface } from './mcp/surface.ts';
 import { NotificationChannels } from './notifications/channels.ts';
@@ -34,6 +35,7 @@ import { hostAllowed } from './rpc/host-check.ts';
 import { HttpSurface } from './rpc/http.ts';
 import { METHODS } from './rpc/methods.ts';
 import { Registry } from './rpc/registry.ts';
+import { webUi } from './rpc/web-ui.ts';
 import type { Services } from './services.ts';
 import type { Settings } from './settings/settings.ts';
 import { BootRecovery } from './setup/boot-request.ts';
@@ -303,10 +305,7 @@ export async function startDaemon(settings: Settings, hooks: DaemonHooks = {}): 
         setupMode: !auth.isSetUp,
         extra: settings.allowedHosts,
       }),
-    fallback: (_, res) => {
-      res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
-      res.end(`<!doctype html><title>Hearth</title><h1>Hearth ${VERSION}</h1><p>The API is at /rpc/v1.</p>`);
-    },
+    fallback: webUi(loadWebAssets(), () => !auth.isSetUp),
   });
 
   // A credential that ends ends the streams opened with it; sessions also just expire.
