@@ -1,4 +1,5 @@
 import http from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { Logger } from '../log/log.ts';
 
 /** Where a package's web UI answers, inside the box. */
@@ -79,23 +80,8 @@ export function proxyToApp(
     res.end(`${message}\n`);
   };
   const { id, target } = to;
-  const headers: http.OutgoingHttpHeaders = {};
-  for (const [k, v] of Object.entries(req.headers)) {
-    if (v === undefined || HOP.has(k) || k === 'authorization' || k === 'host') continue;
-    headers[k] = v;
-  }
-  const cookies = withoutCookie(req.headers.cookie, to.sessionCookie);
-  if (cookies) headers['cookie'] = cookies;
-  else delete headers['cookie'];
+  const headers = forwardedHeaders(req, to);
   const prefix = to.prefix;
-  const forwardedFor = [req.headers['x-forwarded-for'], req.socket.remoteAddress].filter(Boolean).join(', ');
-  Object.assign(headers, {
-    host: `${target.host}:${target.port}`,
-    'x-forwarded-for': forwardedFor,
-    'x-forwarded-host': req.headers.host ?? '',
-    'x-forwarded-proto': 'encrypted' in req.socket ? 'https' : 'http',
-    'x-forwarded-prefix': prefix,
-  });
   const upstream = http.request(
     { host: target.host, port: target.port, method: req.method, path: to.path, headers, timeout: timeoutMs },
     (answer) => {
@@ -125,6 +111,87 @@ export function proxyToApp(
   });
   res.on('close', () => upstream.destroy());
   req.pipe(upstream);
+}
+
+/**
+ * A WebSocket to a package's web UI through the box's port (`/app/<id>/…`): the upgrade
+ * request goes on to the package with the same header rules as a page's request, and once
+ * the package answers 101 the two sockets are joined. Anything else it answers is passed
+ * back and the connection closed.
+ */
+export function proxyUpgradeToApp(
+  req: http.IncomingMessage,
+  socket: Duplex,
+  head: Buffer,
+  to: { id: string; target: AppTarget; path: string; prefix: string; sessionCookie: string },
+  log: Logger,
+  timeoutMs = 30_000,
+): void {
+  const headers = forwardedHeaders(req, to);
+  headers['connection'] = 'Upgrade';
+  headers['upgrade'] = req.headers.upgrade ?? 'websocket';
+  const upstream = http.request({
+    host: to.target.host,
+    port: to.target.port,
+    method: 'GET',
+    path: to.path,
+    headers,
+    timeout: timeoutMs,
+  });
+  const refuse = (status: string) => {
+    if (socket.writable) socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    else socket.destroy();
+  };
+  upstream.on('upgrade', (answer, theirs, theirHead) => {
+    upstream.setTimeout(0);
+    const lines = [`HTTP/1.1 101 ${answer.statusMessage || 'Switching Protocols'}`];
+    for (let i = 0; i < answer.rawHeaders.length; i += 2)
+      lines.push(`${answer.rawHeaders[i]}: ${answer.rawHeaders[i + 1]}`);
+    socket.write(`${lines.join('\r\n')}\r\n\r\n`);
+    if (theirHead.length > 0) socket.write(theirHead);
+    if (head.length > 0) theirs.write(head);
+    theirs.on('error', () => socket.destroy());
+    socket.on('error', () => theirs.destroy());
+    socket.on('close', () => theirs.destroy());
+    theirs.on('close', () => socket.destroy());
+    theirs.pipe(socket);
+    socket.pipe(theirs);
+  });
+  upstream.on('response', (answer) => {
+    answer.resume();
+    refuse(`${answer.statusCode ?? 502} ${answer.statusMessage ?? ''}`.trim());
+  });
+  upstream.on('timeout', () => upstream.destroy(new Error(`no answer in ${timeoutMs / 1000} s`)));
+  upstream.on('error', (e) => {
+    log.warn('package UI unreachable (WebSocket)', { id: to.id, error: e.message });
+    refuse('502 Bad Gateway');
+  });
+  socket.on('close', () => upstream.destroy());
+  upstream.end();
+}
+
+/** The headers a request to a package carries: the client's, less hop-by-hop, credentials and the box's cookie. */
+function forwardedHeaders(
+  req: http.IncomingMessage,
+  to: { target: AppTarget; prefix: string; sessionCookie: string },
+): http.OutgoingHttpHeaders {
+  const headers: http.OutgoingHttpHeaders = {};
+  for (const [k, v] of Object.entries(req.headers)) {
+    if (v === undefined || HOP.has(k) || k === 'authorization' || k === 'host') continue;
+    headers[k] = v;
+  }
+  const cookies = withoutCookie(req.headers.cookie, to.sessionCookie);
+  if (cookies) headers['cookie'] = cookies;
+  else delete headers['cookie'];
+  const forwardedFor = [req.headers['x-forwarded-for'], req.socket.remoteAddress].filter(Boolean).join(', ');
+  Object.assign(headers, {
+    host: `${to.target.host}:${to.target.port}`,
+    'x-forwarded-for': forwardedFor,
+    'x-forwarded-host': req.headers.host ?? '',
+    'x-forwarded-proto': 'encrypted' in req.socket ? 'https' : 'http',
+    'x-forwarded-prefix': to.prefix,
+  });
+  return headers;
 }
 
 /** The Cookie header without the cookie `name` (the box's session: the package must not see it). */

@@ -124,6 +124,17 @@ export function sessionCookie(token: string, expiresAt: number, secure: boolean)
   return `${SESSION_COOKIE}=${token}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${maxAge}${secure ? '; Secure' : ''}`;
 }
 
+/**
+ * A browser loading a page (a link followed, an address typed), not an API client: a GET
+ * that takes HTML, without a Bearer token, not asking for JSON first. API clients keep
+ * their JSON 401; a person gets sent to sign in.
+ */
+export function isPageNavigation(req: http.IncomingMessage): boolean {
+  if (req.method !== 'GET' || req.headers.authorization !== undefined) return false;
+  const accept = (req.headers.accept ?? '').toLowerCase();
+  return accept.includes('text/html') && !accept.trimStart().startsWith('application/json');
+}
+
 /** Origin matches the Host the request was sent to, or our own request header is present. */
 export function isSameOrigin(req: http.IncomingMessage): boolean {
   if (req.headers[REQUEST_HEADER] !== undefined) return true;

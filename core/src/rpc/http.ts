@@ -5,7 +5,7 @@ import type { Credentials } from '../auth/auth.ts';
 import { HearthError } from '../errors.ts';
 import type { Logger } from '../log/log.ts';
 import { AppCapabilities } from './app-capability.ts';
-import { APP_PATH, type AppTarget, answerPreflight, proxyToApp } from './app-proxy.ts';
+import { APP_PATH, type AppTarget, answerPreflight, proxyToApp, proxyUpgradeToApp } from './app-proxy.ts';
 import { type Dispatcher, errorResponse, type Identity, type Transport } from './dispatch.ts';
 import {
   InvalidRequest,
@@ -17,6 +17,7 @@ import {
 import {
   clientAddress,
   credentialsOf,
+  isPageNavigation,
   isSameOrigin,
   isSecure,
   readBody,
@@ -254,6 +255,16 @@ export class HttpSurface {
     } catch (error) {
       req.resume();
       res.setHeader('Cache-Control', 'no-store');
+      // A person opening an app while signed out goes to the sign-in page, then back here.
+      if (!capability && statusOf(error) === 401 && isPageNavigation(req)) {
+        const next = `/app/${id}${rest}${search}`;
+        res.writeHead(303, {
+          Location: `/?next=${encodeURIComponent(next)}`,
+          'Referrer-Policy': 'no-referrer',
+        });
+        res.end();
+        return;
+      }
       send(res, statusOf(error), errorResponse(null, error, this.#o.log, 'app'));
       return;
     }
@@ -307,6 +318,11 @@ export class HttpSurface {
       socket.end('HTTP/1.1 421 Misdirected Request\r\nConnection: close\r\n\r\n');
       return;
     }
+    const app = APP_PATH.exec(url.pathname);
+    if (app && this.#o.apps) {
+      this.#onAppUpgrade(req, socket, head, surface, app[1]!, app[2] ?? '/', url.search);
+      return;
+    }
     // Browsers always send Origin on a WebSocket; another site's page must not ride our cookie.
     if (url.pathname !== '/ws' || (req.headers.origin !== undefined && !isSameOrigin(req))) {
       socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\n\r\n');
@@ -323,6 +339,54 @@ export class HttpSurface {
         register: (entry) => this.#sockets.set(ws, entry),
         unregister: () => this.#sockets.delete(ws),
       }),
+    );
+  }
+
+  /**
+   * A WebSocket to a package's web UI: allowed as a page of it would be — by its capability
+   * path (a sandboxed page, Origin `null`), or by the session cookie from the box's own
+   * origin (never from another site's page).
+   */
+  #onAppUpgrade(
+    req: http.IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    surface: Surface,
+    id: string,
+    rest: string,
+    search: string,
+  ): void {
+    const caps = this.#o.appCapabilities;
+    const first = rest.split('/')[1] ?? '';
+    const capability = caps && AppCapabilities.isCapability(first) ? first : undefined;
+    let transport = this.#transport(req, surface, {});
+    let target: AppTarget;
+    try {
+      if (capability) {
+        const identity = caps!.verify(capability, id);
+        if (!identity) throw new ExpiredAppLink(id);
+        transport = { ...transport, identify: () => identity };
+      } else if (req.headers.origin !== undefined && !isSameOrigin(req)) {
+        socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+        return;
+      }
+      this.#o.dispatcher.authorize('operate', transport, { readOnly: false });
+      target = this.#o.apps!(id);
+    } catch (error) {
+      const status = statusOf(error);
+      socket.end(
+        `HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? ''}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`,
+      );
+      return;
+    }
+    const prefix = capability ? `/app/${id}/${capability}` : `/app/${id}`;
+    const path = (capability ? rest.slice(capability.length + 1) || '/' : rest) + search;
+    proxyUpgradeToApp(
+      req,
+      socket,
+      head,
+      { id, target, path, prefix, sessionCookie: SESSION_COOKIE },
+      this.#o.log,
     );
   }
 }
