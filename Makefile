@@ -71,6 +71,8 @@ BUNDLE := $(OUT)/hearth.cjs
 BUNDLE_SOURCES := $(shell find core/src sdk/src -type f ! -name '*.test.ts' 2>/dev/null)
 ADDONS := $(ARCHES:%=$(OUT)/addons/%/better_sqlite3.node)
 BINARIES := $(ARCHES:%=$(OUT)/hearth-%)
+WEB := $(OUT)/web/manifest.json
+WEB_SOURCES := $(shell find web/src -type f 2>/dev/null)
 
 # The commit baked into the bundle. The file changes only when HEAD moves, so a new
 # commit rebuilds the bundle and an unchanged one leaves it alone.
@@ -86,8 +88,16 @@ $(BUNDLE): $(BUNDLE_SOURCES) package.json package-lock.json build/bundle.ts $(OU
 $(OUT)/addons/%/better_sqlite3.node: build/addon.sh build/toolchain.lock package-lock.json | $(APT_STAMP) node_modules/.ok
 	build/addon.sh $* $(CACHE) $@
 
-$(OUT)/hearth-%: $(BUNDLE) $(OUT)/addons/%/better_sqlite3.node build/sea.sh build/toolchain.lock | $(APT_STAMP) node_modules/.ok
-	build/sea.sh $* $(CACHE) $(BUNDLE) $(OUT)/addons/$*/better_sqlite3.node $@
+$(OUT)/hearth-%: $(BUNDLE) $(OUT)/addons/%/better_sqlite3.node $(WEB) build/sea.sh build/toolchain.lock | $(APT_STAMP) node_modules/.ok
+	build/sea.sh $* $(CACHE) $(BUNDLE) $(OUT)/addons/$*/better_sqlite3.node $@ $(OUT)/web
+
+# web/ → esbuild (Preact) → out/web: the wizard and the admin UI, hashed, precompressed,
+# with a manifest the daemon serves from (HEARTH_WEB_DIR, or the binary's assets).
+$(WEB): $(WEB_SOURCES) $(BUNDLE_SOURCES) build/web.ts package-lock.json node_modules/.ok
+	$(NODE) build/web.ts $(OUT)/web
+
+.PHONY: web
+web: deps $(WEB) ## out/web only (a daemon from source serves it with HEARTH_WEB_DIR=out/web)
 
 .PHONY: bundle
 bundle: deps $(BUNDLE) ## out/hearth.cjs only (runs with HEARTH_SQLITE_ADDON=out/addons/x86_64/better_sqlite3.node)
@@ -127,6 +137,7 @@ TEST_FLAGS ?= --test-concurrency=2
 check: deps ## typecheck, lint, and the boundaries (build/check-boundaries.ts)
 	tsc -p tsconfig.json
 	tsc -p sdk/tsconfig.json
+	tsc -p web/tsconfig.json
 	biome check .
 	node build/check-boundaries.ts
 

@@ -1,0 +1,5 @@
+import '../ui/styles.css';
+import { render } from 'preact';
+import { App } from './app.tsx';
+
+render(<App />, document.body);

@@ -1,0 +1,77 @@
+import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
+import type { Live } from './live.ts';
+
+/** Re-renders when the live state or connection changes; `pick` reads what the screen needs. */
+export function useLive<T>(live: Live, pick: (l: Live) => T): T {
+  const [, force] = useState(0);
+  const pickRef = useRef(pick);
+  pickRef.current = pick;
+  const last = useRef<string>('');
+  useEffect(
+    () =>
+      live.subscribe(() => {
+        // Only a change of what this screen reads re-renders it.
+        const next = JSON.stringify(pickRef.current(live) ?? null);
+        if (next !== last.current) {
+          last.current = next;
+          force((n) => n + 1);
+        }
+      }),
+    [live],
+  );
+  const value = pick(live);
+  last.current = JSON.stringify(value ?? null);
+  return value;
+}
+
+export type Load<T> =
+  | { state: 'loading' }
+  | { state: 'ready'; value: T }
+  | { state: 'failed'; error: unknown };
+
+/**
+ * Loads with `load()` now and again whenever `deps` change or `reload()` is called; the
+ * last value stays shown while a reload runs.
+ */
+export function useLoad<T>(load: () => Promise<T>, deps: unknown[] = []): [Load<T>, () => void] {
+  const [result, setResult] = useState<Load<T>>({ state: 'loading' });
+  const [tick, setTick] = useState(0);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: the caller names what it depends on
+  useEffect(() => {
+    let current = true;
+    load().then(
+      (value) => current && setResult({ state: 'ready', value }),
+      (error: unknown) => current && setResult({ state: 'failed', error }),
+    );
+    return () => {
+      current = false;
+    };
+  }, [...deps, tick]);
+  const reload = useCallback(() => setTick((n) => n + 1), []);
+  return [result, reload];
+}
+
+/** An action a button runs: whether it is running, and its error to show. */
+export function useAction<A extends unknown[]>(
+  run: (...args: A) => Promise<unknown>,
+): { busy: boolean; error: unknown; run: (...args: A) => Promise<boolean>; clear: () => void } {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(undefined);
+  const go = useCallback(
+    async (...args: A) => {
+      setBusy(true);
+      setError(undefined);
+      try {
+        await run(...args);
+        return true;
+      } catch (e) {
+        setError(e);
+        return false;
+      } finally {
+        setBusy(false);
+      }
+    },
+    [run],
+  );
+  return { busy, error, run: go, clear: () => setError(undefined) };
+}
