@@ -23,7 +23,7 @@ const T = {
     success: 'Passing',
     failure: 'Failing',
     starting: 'Checking…',
-    disabled: 'Off while stopped',
+    disabled: 'Not checked while not running',
   } as Record<string, string>,
   actions: 'Actions',
   run: 'Run',
@@ -129,9 +129,13 @@ export function Service({ live, id }: { live: Live; id: string }) {
                 return (
                   <li key={c.id} data-check={c.id}>
                     <strong>{c.name}</strong>{' '}
-                    <Badge tone={h?.status === 'success' ? 'ok' : h?.status === 'failure' ? 'bad' : 'warn'}>
-                      {T.checkWords[h?.status ?? 'starting']}
-                    </Badge>
+                    {p.status === 'running' ? (
+                      <Badge tone={h?.status === 'success' ? 'ok' : h?.status === 'failure' ? 'bad' : 'warn'}>
+                        {T.checkWords[h?.status ?? 'starting']}
+                      </Badge>
+                    ) : (
+                      <Badge>{T.checkWords['disabled']}</Badge>
+                    )}
                     {h?.message ? <div class="muted">{h.message}</div> : null}
                     {h?.at ? <div class="muted small">{when(h.at)}</div> : null}
                   </li>
