@@ -119,10 +119,8 @@ function Attention({
       <ErrorNote error={fix.error} />
       {findings.map((f) => (
         <Alert key={`${f.check}:${f.subject}`} kind={f.severity === 'error' ? 'error' : 'warning'}>
-          <p>
-            {f.message}
-            {f.hint ? <span class="muted"> {f.hint}</span> : null}
-          </p>
+          <p>{f.message}</p>
+          {f.hint ? <p class="muted">{f.hint}</p> : null}
           {f.fixup ? (
             <Button busy={fix.busy} onClick={() => fix.run(f.fixup!, f.subject)}>
               {T.fix}

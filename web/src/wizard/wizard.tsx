@@ -39,7 +39,7 @@ export function Wizard() {
       <ol class="steps" aria-label={T.stepOf(index + 1, ORDER.length)}>
         {T.steps.map((name, i) => (
           <li key={name} class={i < index ? 'done' : ''} aria-current={i === index ? 'step' : undefined}>
-            {name}
+            <span class="visually-hidden">{name}</span>
           </li>
         ))}
       </ol>
