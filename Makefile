@@ -129,7 +129,7 @@ test-arm64: deps build qemu-binfmt ## the arm64 binary under qemu-user
 
 # --- checks and tests --------------------------------------------------------
 
-UNIT_TESTS := $(shell find core sdk build -name '*.test.ts' ! -name '*.integration.test.ts' ! -name '*.e2e.test.ts' ! -name '*.vm.test.ts' 2>/dev/null | sort)
+UNIT_TESTS := $(shell find core sdk build web -name '*.test.ts' ! -name '*.integration.test.ts' ! -name '*.e2e.test.ts' ! -name '*.vm.test.ts' ! -name '*.web.test.ts' 2>/dev/null | sort)
 INTEGRATION_TESTS := $(shell find core build sdk -name '*.integration.test.ts' -o -name '*.e2e.test.ts' 2>/dev/null | sort)
 TEST_FLAGS ?= --test-concurrency=2
 
@@ -172,6 +172,10 @@ test-fault: deps build services ## kill -9 fault test of package operations, 500
 # The adversarial fuzzers at length, each run with a new random seed (a failure names it;
 # HEARTH_FUZZ_SEED=… replays it). `make test` runs them short, with a fixed seed.
 FUZZ_TESTS := core/test/adversarial/ws-frames.e2e.test.ts core/test/fuzz.e2e.test.ts
+
+.PHONY: test-web
+test-web: deps build services ## every web screen × light/dark × phone/desktop under axe-core, screenshots in out/test-artifacts/web
+	HEARTH_BIN=$(OUT)/hearth-x86_64 $(NODE) --test $(TEST_FLAGS) $(shell find core -name '*.web.test.ts' | sort)
 
 .PHONY: test-fuzz
 test-fuzz: deps build ## the WebSocket frame and params fuzzers at length, random seeds (HEARTH_FUZZ_RUNS, default 20000)

@@ -64,6 +64,11 @@ const result = await esbuild.build({
   logLevel: 'warning',
 });
 
+// The registry's schemas stay on the box: the UI has their types only.
+const schemaInBundle = Object.keys(result.metafile.inputs).filter((i) => /node_modules\/zod\//.test(i));
+if (schemaInBundle.length > 0)
+  throw new Error(`web: zod reached the bundle (${schemaInBundle[0]}): import types only`);
+
 // Which files each entry point loads, to link them from its page.
 const outputs = result.metafile.outputs;
 const pageFiles = Object.fromEntries(

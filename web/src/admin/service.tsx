@@ -8,6 +8,7 @@ import { navigate } from '../lib/router.ts';
 import { Alert, Badge, Button, Confirm, ErrorNote, Loading, LogBox, PageHead } from '../ui/kit.tsx';
 import { HEALTH_WORDS, healthTone, overall, STATUS_WORDS, statusTone } from './health.ts';
 import { type JsonSchema, SchemaForm } from './schema-form.tsx';
+import { Install } from './services.tsx';
 import { stateOf } from './shell.tsx';
 
 const T = {
@@ -170,6 +171,7 @@ export function Service({ live, id }: { live: Live; id: string }) {
         </section>
       ) : null}
       <Logs live={live} id={id} />
+      <Install live={live} update />
       <Uninstall live={live} id={id} title={p.title} />
     </>
   );

@@ -1,10 +1,10 @@
-import { useRef, useState } from 'preact/hooks';
+import { useId, useRef, useState } from 'preact/hooks';
 import { codeOf } from '../lib/errors.ts';
 import { bytes } from '../lib/format.ts';
 import { useLive } from '../lib/hooks.ts';
 import type { Live, Progress } from '../lib/live.ts';
 import { href, navigate } from '../lib/router.ts';
-import { Badge, Button, Confirm, Empty, ErrorNote, PageHead } from '../ui/kit.tsx';
+import { Badge, Button, Confirm, Empty, ErrorNote, PageHead, TableBox } from '../ui/kit.tsx';
 import { HEALTH_WORDS, healthTone, overall, STATUS_WORDS, statusTone } from './health.ts';
 import { stateOf } from './shell.tsx';
 import { uploadFile } from './upload.ts';
@@ -15,11 +15,14 @@ const T = {
   chooseFile: 'Package file (.hpk)',
   chooseHint: 'A service package from its publisher, ending in .hpk.',
   installButton: 'Install',
+  update: 'Update from a file',
+  updateButton: 'Update',
   uploading: 'Sending the file to the box',
   steps: {
     verify: 'Checking the signature and contents',
     unpack: 'Unpacking',
     start: 'Starting',
+    snapshot: 'Keeping a copy of its data in case the update fails',
     download: 'Downloading',
   } as Record<string, string>,
   untrustedTitle: 'Install a package from an unknown publisher?',
@@ -45,7 +48,7 @@ export function Services({ live }: { live: Live }) {
           <p>{T.emptyBody}</p>
         </Empty>
       ) : (
-        <div class="table-wrap card">
+        <TableBox label={T.title}>
           <table>
             <thead>
               <tr>
@@ -75,7 +78,7 @@ export function Services({ live }: { live: Live }) {
                 })}
             </tbody>
           </table>
-        </div>
+        </TableBox>
       )}
     </>
   );
@@ -86,7 +89,9 @@ type Installing =
   | { at: 'upload'; sent: number; total: number }
   | { at: 'install'; progress: Progress | undefined };
 
-function Install({ live }: { live: Live }) {
+/** Installs a package from a file, or (`update`) updates an installed one from a newer file. */
+export function Install({ live, update = false }: { live: Live; update?: boolean }) {
+  const uid = useId();
   const input = useRef<HTMLInputElement>(null);
   const [file, setFile] = useState<File | undefined>(undefined);
   const [state, setState] = useState<Installing>({ at: 'idle' });
@@ -101,11 +106,11 @@ function Install({ live }: { live: Live }) {
       setState({ at: 'upload', sent: 0, total: file.size });
       const upload = await uploadFile(file, (sent, total) => setState({ at: 'upload', sent, total }));
       setState({ at: 'install', progress: undefined });
-      const p = await live.call(
-        'package.install',
-        { upload, ...(allowUntrusted ? { allowUntrusted: true } : {}) },
-        { onProgress: (progress) => setState({ at: 'install', progress }) },
-      );
+      const params = { upload, ...(allowUntrusted ? { allowUntrusted: true } : {}) };
+      const onProgress = (progress: Progress) => setState({ at: 'install', progress });
+      const p = update
+        ? await live.call('package.update', params, { onProgress })
+        : await live.call('package.install', params, { onProgress });
       setState({ at: 'idle' });
       setFile(undefined);
       if (input.current) input.current.value = '';
@@ -119,8 +124,8 @@ function Install({ live }: { live: Live }) {
 
   const busy = state.at !== 'idle';
   return (
-    <section class="card" aria-labelledby="install-title">
-      <h2 id="install-title">{T.install}</h2>
+    <section class="card" aria-labelledby={`${uid}-title`}>
+      <h2 id={`${uid}-title`}>{update ? T.update : T.install}</h2>
       <form
         onSubmit={(e) => {
           e.preventDefault();
@@ -128,20 +133,20 @@ function Install({ live }: { live: Live }) {
         }}
       >
         <div class="field">
-          <label for="hpk">{T.chooseFile}</label>
+          <label for={`${uid}-hpk`}>{T.chooseFile}</label>
           <input
             ref={input}
-            id="hpk"
+            id={`${uid}-hpk`}
             type="file"
             accept=".hpk"
-            aria-describedby="hpk-hint"
+            aria-describedby={`${uid}-hint`}
             disabled={busy}
             onChange={(e) => {
               setFile(e.currentTarget.files?.[0]);
               setError(undefined);
             }}
           />
-          <span class="hint" id="hpk-hint">
+          <span class="hint" id={`${uid}-hint`}>
             {T.chooseHint}
           </span>
         </div>
@@ -161,7 +166,7 @@ function Install({ live }: { live: Live }) {
         <ErrorNote error={error} />
         <div class="buttons">
           <Button type="submit" variant="primary" busy={busy} disabled={!file}>
-            {T.installButton}
+            {update ? T.updateButton : T.installButton}
           </Button>
         </div>
       </form>

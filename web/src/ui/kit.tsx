@@ -282,3 +282,13 @@ export function LogBox(props: { label: string; follow?: boolean; children: Compo
     </pre>
   );
 }
+
+/** A wide table that scrolls sideways on a phone: reachable by keyboard to be scrolled. */
+export function TableBox(props: { label: string; children: ComponentChildren }) {
+  return (
+    // biome-ignore lint/a11y/noNoninteractiveTabindex: a scrolling region must be reachable by keyboard
+    <div class="table-wrap card" role="region" aria-label={props.label} tabIndex={0}>
+      {props.children}
+    </div>
+  );
+}

@@ -2,7 +2,7 @@ import { useState } from 'preact/hooks';
 import { api, type ParamsOf } from '../../lib/api.ts';
 import { dateTime } from '../../lib/format.ts';
 import { useLoad } from '../../lib/hooks.ts';
-import { Button, Empty, ErrorNote, Loading } from '../../ui/kit.tsx';
+import { Button, Empty, ErrorNote, Loading, TableBox } from '../../ui/kit.tsx';
 
 type CallerKind = NonNullable<ParamsOf<'audit.list'>['callerKind']>;
 
@@ -14,6 +14,7 @@ const CALLERS: Record<CallerKind, string> = {
 };
 
 const T = {
+  title: 'Audit log',
   filter: 'Filter',
   method: 'Operation',
   methodHint: 'An operation’s name, like package.install.',
@@ -112,7 +113,7 @@ export function Audit() {
       {entries.state === 'failed' ? <ErrorNote error={entries.error} /> : null}
       {entries.state === 'ready' && list.length === 0 ? <Empty title={T.empty} /> : null}
       {list.length > 0 ? (
-        <div class="table-wrap card">
+        <TableBox label={T.title}>
           <table>
             <thead>
               <tr>
@@ -140,7 +141,7 @@ export function Audit() {
               ))}
             </tbody>
           </table>
-        </div>
+        </TableBox>
       ) : null}
       <div class="buttons">
         {pages.length > 0 ? (
