@@ -35,6 +35,8 @@
 // - under attack (bench/attack.ts): RSS and the owner's server.echo p99 while anonymous
 //   clients flood, and the password guesses one address gets checked, on a daemon of its
 //   own with the default limits.
+// - the web UI (bench/web.ts): gzipped JS and CSS of each page against its budget, and the
+//   dashboard's time until it shows live data in Chromium, 4× CPU-throttled against not.
 // - service packages (bench/packages.ts), measured last, after the CPU note's window:
 //   - .hpk pack time and size of services/hello-world and services/radicale with the SDK's
 //     packDir and the development key, images from the SDK's cache (a pack that would run
@@ -78,6 +80,7 @@ import type { LoadResult, LoadSpec } from './load.ts';
 import { mcpBench } from './mcp.ts';
 import { cpuMsOf, fmt, type Memory, machineCpuMs, median, memoryOf, percentile } from './measure.ts';
 import { packageBench } from './packages.ts';
+import { webBench } from './web.ts';
 
 const COLD_RUNS = 5;
 const SETTLE_MS = 1000;
@@ -494,6 +497,9 @@ async function main(): Promise<void> {
   const attack = await attackBench({ undo: (step) => undo.push(step), tempDir, say, runLoad });
   rows.push(...attack.rows);
   notes.push(...attack.notes);
+  const web = await webBench({ undo: (step) => undo.push(step), tempDir, say });
+  rows.push(...web.rows);
+  notes.push(...web.notes);
 
   // Everything we started has exited and been waited for (so it is in our children's
   // time), except the daemon that is still running.

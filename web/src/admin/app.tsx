@@ -3,6 +3,7 @@ import { api } from '../lib/api.ts';
 import { codeOf } from '../lib/errors.ts';
 import { Live } from '../lib/live.ts';
 import { Loading } from '../ui/kit.tsx';
+import { preloadHistory } from './home.tsx';
 import { Login, nextAfterSignIn } from './login.tsx';
 import { Shell } from './shell.tsx';
 
@@ -16,27 +17,32 @@ type Session = { at: 'checking' } | { at: 'signed-out'; reason?: 'ended' } | { a
 export function App() {
   const [session, setSession] = useState<Session>({ at: 'checking' });
 
-  const signIn = () => {
-    const live = new Live({ subscribeState: true });
+  /** Signed in over `live`: when its credential ends, back to the sign-in page, saying why. */
+  const enter = (live: Live) => {
     live.onSignedOut = () => {
       live.close();
       setSession({ at: 'signed-out', reason: 'ended' });
     };
     setSession({ at: 'signed-in', live });
   };
+  const signIn = () => enter(new Live({ subscribeState: true }));
 
   useEffect(() => {
+    // The live connection and the vitals' history start at once, beside the session check:
+    // a signed-in page is live a round trip sooner; a signed-out one closes them.
+    const live = new Live({ subscribeState: true });
+    preloadHistory();
     api.call('server.info').then(
       () => {
         // Signed in already: an app this page was asked to go back to opens at once.
         const next = nextAfterSignIn(location.search);
         if (next) location.assign(next);
-        else signIn();
+        else enter(live);
       },
       (e: unknown) => {
-        const code = codeOf(e);
+        live.close();
         // A box that is not set up yet serves the wizard at `/`.
-        if (code === 'setup_required') location.replace('/');
+        if (codeOf(e) === 'setup_required') location.replace('/');
         else setSession({ at: 'signed-out' });
       },
     );

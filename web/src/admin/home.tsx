@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { MetricsState, PackageState } from '../../../core/src/state/shape.ts';
-import { api } from '../lib/api.ts';
+import { api, type ResultOf } from '../lib/api.ts';
 import { bytes } from '../lib/format.ts';
 import { useAction, useLive, useLoad } from '../lib/hooks.ts';
 import type { Live } from '../lib/live.ts';
@@ -132,8 +132,20 @@ function Attention({
   );
 }
 
+let early: Promise<ResultOf<'server.metrics.history'>> | undefined;
+
+/** Asks for the vitals' history before the home screen needs it (at sign-in). */
+export function preloadHistory(): void {
+  early = api.call('server.metrics.history');
+  early.catch(() => {});
+}
+
 function Vitals({ live }: { live: Live }) {
-  const [history] = useLoad(() => api.call('server.metrics.history'));
+  const [history] = useLoad(() => {
+    const p = early ?? api.call('server.metrics.history');
+    early = undefined;
+    return p;
+  });
   const latest = useLive(live, (l) => stateOf(l).metrics);
   const [samples, setSamples] = useState<MetricsState[]>([]);
   useEffect(() => {
