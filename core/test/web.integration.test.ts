@@ -49,6 +49,34 @@ describe('the web UI', { skip }, () => {
     await page.getByLabel('Password').fill(password);
     await page.getByRole('button', { name: 'Sign in' }).click();
   };
+  /** /icons/<id>: for callers who may read the box, an SVG under a policy that runs nothing. */
+  const iconRules = async () => {
+    const anonymous = await fetch(`${url}/icons/hello-world`);
+    assert.equal(anonymous.status, 401);
+    const auth = { authorization: `Bearer ${d.localToken}` };
+    const ok = await fetch(`${url}/icons/hello-world`, { headers: auth });
+    assert.equal(ok.status, 200);
+    assert.equal(ok.headers.get('content-type'), 'image/svg+xml');
+    assert.match(ok.headers.get('content-security-policy') ?? '', /default-src 'none'.*sandbox/);
+    assert.match(await ok.text(), /<svg/);
+    const again = await fetch(`${url}/icons/hello-world`, {
+      headers: { ...auth, 'if-none-match': ok.headers.get('etag')! },
+    });
+    assert.equal(again.status, 304);
+    for (const [path, status] of [
+      ['/icons/radicale', 404],
+      ['/icons/..%2f..%2fetc%2fpasswd', 404],
+      ['/icons/hello-world/x', 404],
+      ['/icons/Hello', 404],
+    ] as const) {
+      const r = await fetch(`${url}${path}`, { headers: auth });
+      await r.arrayBuffer();
+      assert.equal(r.status, status, path);
+    }
+    const post = await fetch(`${url}/icons/hello-world`, { method: 'POST', headers: auth });
+    await post.arrayBuffer();
+    assert.equal(post.status, 405);
+  };
   const status = (page: Page) => page.locator('.summary .badge').first();
 
   test('sign in, a token, hello-world from a file, its action and page, stop, sessions, a restart, sign out', async () => {
@@ -142,6 +170,13 @@ describe('the web UI', { skip }, () => {
     // The daemon killed under the page, then started again: the page says so and catches up.
     await page.getByRole('link', { name: 'Home' }).click();
     await page.locator('.tile[data-package="hello-world"]').filter({ hasText: 'Running' }).waitFor();
+    // Its tile shows the package's own icon, from its .hpk.
+    const icon = page.locator('.tile[data-package="hello-world"] img.icon');
+    await page.waitForFunction(
+      (img) => (img as unknown as { naturalWidth: number }).naturalWidth > 0,
+      await icon.elementHandle(),
+    );
+    await iconRules();
     await d.kill();
     await page.getByText('The connection to the box was lost. Reconnecting…').waitFor(WAIT);
     const restarted = await d.restart();

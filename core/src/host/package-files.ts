@@ -39,6 +39,8 @@ export interface PackageFiles {
   slotOfKeptData(id: string): Promise<number | undefined>;
   /** Bytes used by the package's files, or by one version's volumes. */
   diskUsage(id: string, what?: 'all' | 'volumes'): Promise<number>;
+  /** A top-level member of an unpacked version (its icon), at most `maxBytes`; undefined when missing or larger. */
+  readMember(id: string, version: string, name: string, maxBytes: number): Promise<Buffer | undefined>;
 }
 
 export function hostPackageFiles(o: {
@@ -106,6 +108,17 @@ export function hostPackageFiles(o: {
       return undefined;
     },
     diskUsage: (id, what = 'all') => du(what === 'all' ? base(id) : path.join(base(id), 'volumes')),
+    readMember: async (id, version, name, maxBytes) => {
+      if (name.includes('/') || name.startsWith('.')) return undefined;
+      const file = path.join(dirs(id, version).version, name);
+      try {
+        const stat = await fs.lstat(file);
+        if (!stat.isFile() || stat.size > maxBytes) return undefined;
+        return await fs.readFile(file);
+      } catch {
+        return undefined;
+      }
+    },
   };
 }
 

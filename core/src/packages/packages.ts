@@ -136,6 +136,7 @@ export class Packages {
   logs = (id: string, lines: number) => this.#views.logs(id, lines);
   followLogs = (id: string, signal: AbortSignal) => this.#views.followLogs(id, signal);
   stats = (id: string) => this.#views.stats(id);
+  icon = (id: string) => this.#views.icon(id);
   actionInputSchema = (id: unknown, actionId: unknown) => this.#views.actionInputSchema(id, actionId);
 
   /** Verifies and checks a package, records it as installing, unpacks it; the loop then starts it. */

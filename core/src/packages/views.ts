@@ -26,6 +26,9 @@ export interface Drift {
  * runtime's effects get, where a web UI answers, logs and usage, and each package's entry
  * in the state document. Reads only: operations are in packages.ts.
  */
+/** An icon larger than this is not served (the .hpk's own limits are looser). */
+const ICON_MAX_BYTES = 512 * 1024;
+
 export interface PackageViewsOptions {
   rows: PackageRows;
   loop: Reconciler;
@@ -160,6 +163,16 @@ export class PackageViews {
   actionInputSchema(id: unknown, actionId: unknown): Record<string, unknown> | undefined {
     if (typeof id !== 'string' || typeof actionId !== 'string') return undefined;
     return this.#o.rows.find(id)?.manifest.actions.find((a) => a.id === actionId)?.input;
+  }
+
+  /** The package's own icon (from its .hpk), for the web UI's tiles; undefined without one. */
+  async icon(id: string): Promise<{ type: string; body: Buffer; version: string } | undefined> {
+    const pkg = this.#o.rows.find(id);
+    if (!pkg || pkg.phase === 'installing') return undefined;
+    const name = pkg.manifest.icon;
+    const body = await this.#o.files.readMember(id, pkg.version, name, ICON_MAX_BYTES);
+    if (!body) return undefined;
+    return { type: name.endsWith('.svg') ? 'image/svg+xml' : 'image/png', body, version: pkg.version };
   }
 
   /** The package's row and status into the state document. */

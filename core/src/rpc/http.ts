@@ -33,6 +33,9 @@ import { serveWebSocket } from './ws.ts';
 
 export { REQUEST_HEADER, SESSION_COOKIE } from './http-util.ts';
 
+/** `/icons/<id>`: a package's icon (the id as package ids are). */
+const ICON_PATH = /^\/icons\/([a-z][a-z0-9-]{1,62})$/;
+
 export interface HttpSurfaceOptions {
   dispatcher: Dispatcher;
   identify: (creds: Credentials) => Identity;
@@ -44,6 +47,8 @@ export interface HttpSurfaceOptions {
   mcp?: (req: http.IncomingMessage, res: http.ServerResponse, surface: 'http' | 'local') => Promise<void>;
   /** Finds a package's web UI for `/app/<id>/…` (throws a HearthError when there is none to reach). */
   apps?: (id: string) => AppTarget;
+  /** A package's icon for the web UI's tiles (`/icons/<id>`); undefined when it has none. */
+  icons?: (id: string) => Promise<{ type: string; body: Buffer; version: string } | undefined>;
   /** Capability paths for packages' sandboxed pages (app-capability.ts). */
   appCapabilities?: AppCapabilities;
   /** Serves everything that is not the API (the web UI, in its own issue). */
@@ -143,6 +148,8 @@ export class HttpSurface {
       return this.#onUpload(req, res, surface, this.#o.uploads);
     if (url.pathname === '/mcp' && this.#o.mcp)
       return this.#o.mcp(req, res, surface === 'local' ? 'local' : 'http');
+    const icon = ICON_PATH.exec(url.pathname);
+    if (icon && this.#o.icons) return this.#onIcon(req, res, surface, icon[1]!, this.#o.icons);
     const app = APP_PATH.exec(url.pathname);
     if (app && this.#o.apps) return this.#onApp(req, res, surface, app[1]!, app[2] ?? '/', url.search);
     if (url.pathname !== '/rpc/v1') {
@@ -340,6 +347,48 @@ export class HttpSurface {
         unregister: () => this.#sockets.delete(ws),
       }),
     );
+  }
+
+  /**
+   * A package's icon, for whoever may read the box: it says which packages are installed.
+   * An SVG can hold script, so it is served under a policy that runs none and sandboxes it
+   * into an origin of its own, should someone open it as a page rather than an image.
+   */
+  async #onIcon(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    surface: Surface,
+    id: string,
+    icons: NonNullable<HttpSurfaceOptions['icons']>,
+  ): Promise<void> {
+    req.resume();
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.setHeader('Allow', 'GET, HEAD');
+      return send(res, 405, { error: 'use GET' });
+    }
+    try {
+      this.#o.dispatcher.authorize('read', this.#transport(req, surface, {}), { readOnly: true });
+    } catch (error) {
+      return send(res, statusOf(error), errorResponse(null, error, this.#o.log, 'icon'));
+    }
+    const icon = await icons(id);
+    if (!icon) return send(res, 404, { error: `${id} has no icon` });
+    const etag = `"${id}-${icon.version}"`;
+    const headers = {
+      'Content-Type': icon.type,
+      'Cache-Control': 'private, no-cache',
+      ETag: etag,
+      'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'; sandbox",
+      'X-Content-Type-Options': 'nosniff',
+      'Cross-Origin-Resource-Policy': 'same-origin',
+    };
+    if (req.headers['if-none-match'] === etag) {
+      res.writeHead(304, headers);
+      res.end();
+      return;
+    }
+    res.writeHead(200, { ...headers, 'Content-Length': icon.body.length });
+    res.end(req.method === 'HEAD' ? undefined : icon.body);
   }
 
   /**

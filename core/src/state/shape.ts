@@ -3,7 +3,6 @@ import type { Notification } from '../notifications/notifications.ts';
 import type { Health } from '../packages/effects-host.ts';
 import type { Desired, Phase } from '../packages/plan.ts';
 import type { PackageStatus } from '../packages/reconciler.ts';
-import type { MetricsSample } from '../system/system.ts';
 
 /**
  * The shape of the state document (`state.get`, `state.subscribe`): what each domain
@@ -47,6 +46,17 @@ export interface DaemonState {
   exitCode: number | null;
   message: string;
   at: number;
+}
+
+/** One point of the vitals' history (server.metrics.history). */
+export interface MetricsSample {
+  at: number;
+  cpuPercent: number;
+  memoryPercent: number;
+  diskPercent: number;
+  temperatureCelsius: number | null;
+  rxBytesPerSecond: number;
+  txBytesPerSecond: number;
 }
 
 /** The newest vitals sample (server.metrics.history has the ones before it). */

@@ -7,7 +7,7 @@ import type { Power } from '../host/power.ts';
 import type { Procfs } from '../host/procfs.ts';
 import type { Logger } from '../log/log.ts';
 import type { Db } from '../state/db.ts';
-import type { MetricsState, ServerState } from '../state/shape.ts';
+import type { MetricsSample, MetricsState, ServerState } from '../state/shape.ts';
 import type { StateDocument } from '../state/state-doc.ts';
 import { COMMIT, VERSION } from '../version.ts';
 import {
@@ -46,17 +46,6 @@ export interface Metrics {
   temperatureCelsius: number | null;
   /** Through the box's own interfaces since the previous reading (0 at the first). */
   network: { rxBytesPerSecond: number; txBytesPerSecond: number };
-}
-
-/** One point of the vitals' history (server.metrics.history), as the state's `metrics`. */
-export interface MetricsSample {
-  at: number;
-  cpuPercent: number;
-  memoryPercent: number;
-  diskPercent: number;
-  temperatureCelsius: number | null;
-  rxBytesPerSecond: number;
-  txBytesPerSecond: number;
 }
 
 /** Samples the history keeps: half an hour at the default 5 s. */

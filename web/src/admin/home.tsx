@@ -64,14 +64,32 @@ export function Home({ live }: { live: Live }) {
   );
 }
 
+/** The package's own icon (from its .hpk); its initial while it loads or when it has none. */
+function PackageIcon(props: { id: string; version: string; title: string }) {
+  const [failed, setFailed] = useState(false);
+  if (failed) {
+    return (
+      <span class="icon" aria-hidden="true">
+        {props.title.slice(0, 1).toUpperCase()}
+      </span>
+    );
+  }
+  return (
+    <img
+      class="icon"
+      src={`/icons/${props.id}?v=${encodeURIComponent(props.version)}`}
+      alt=""
+      onError={() => setFailed(true)}
+    />
+  );
+}
+
 function Tile({ p }: { p: PackageState }) {
   const h = overall(p);
   return (
     <li class="tile card" data-package={p.id}>
       <div class="top">
-        <span class="icon" aria-hidden="true">
-          {p.title.slice(0, 1).toUpperCase()}
-        </span>
+        <PackageIcon id={p.id} version={p.version} title={p.title} />
         <h3>{p.title}</h3>
       </div>
       <div class="row">

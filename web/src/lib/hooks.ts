@@ -36,7 +36,6 @@ export type Load<T> =
 export function useLoad<T>(load: () => Promise<T>, deps: unknown[] = []): [Load<T>, () => void] {
   const [result, setResult] = useState<Load<T>>({ state: 'loading' });
   const [tick, setTick] = useState(0);
-  // biome-ignore lint/correctness/useExhaustiveDependencies: the caller names what it depends on
   useEffect(() => {
     let current = true;
     load().then(

@@ -49,7 +49,6 @@ export function ProgressStep(props: {
   const onDone = useRef(props.onDone);
   onDone.current = props.onDone;
 
-  // biome-ignore lint/correctness/useExhaustiveDependencies: runs once per attempt, with the choices it was given
   useEffect(() => {
     heading.current?.focus();
     const live = new Live({ subscribeState: false });
