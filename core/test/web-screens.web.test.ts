@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
@@ -62,6 +63,41 @@ describe('every screen, both themes, phone and desktop', { skip }, () => {
   });
   after(async () => {
     for (const u of undo.reverse()) await u().catch(() => {});
+  });
+
+  test('signing in and finding a service by keyboard alone, the focus always visible', async () => {
+    const { page, context, problems } = await personContext(browser);
+    await page.goto(admin.url);
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    // The password field has the focus: type, Enter.
+    await page.keyboard.type(PASSWORD);
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'Home' }).waitFor();
+    const focused = () =>
+      page.evaluate(() => {
+        // In the page: the DOM's globals (this file is typed for Node).
+        const g = globalThis as unknown as {
+          document: { activeElement: { textContent: string | null } | null };
+          getComputedStyle: (e: unknown) => { outlineStyle: string };
+        };
+        const el = g.document.activeElement;
+        return {
+          text: el?.textContent?.trim() ?? '',
+          outline: el ? g.getComputedStyle(el).outlineStyle : 'none',
+        };
+      });
+    let found = false;
+    for (let i = 0; i < 15 && !found; i++) {
+      await page.keyboard.press('Tab');
+      const f = await focused();
+      assert.notEqual(f.outline, 'none', `the focus on “${f.text}” is visible`);
+      found = f.text === 'Services';
+    }
+    assert.ok(found, 'Services is reachable by Tab');
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'Services' }).waitFor();
+    assert.deepEqual(problems, []);
+    await context.close();
   });
 
   for (const theme of THEMES) {
