@@ -10,23 +10,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import * as esbuild from 'esbuild';
+import type { WebFile } from '../core/src/host/web-assets.ts';
 
 const repo = path.resolve(import.meta.dirname, '..');
 const outdir = path.resolve(process.argv[2] ?? path.join(repo, 'out', 'web'));
 
 /** The pages and the entry each loads. */
 export const PAGES = { wizard: 'web/src/wizard/main.tsx', admin: 'web/src/admin/main.tsx' } as const;
-
-export interface WebFile {
-  /** The path the daemon serves it at, from /. */
-  path: string;
-  type: string;
-  /** Hashed name: cached for a year, never revalidated. */
-  immutable: boolean;
-  /** Which precompressed copies exist beside it (`<file>.br`, `<file>.gz`). */
-  encodings: ('br' | 'gzip')[];
-  bytes: number;
-}
 
 const TYPES: Record<string, string> = {
   '.js': 'text/javascript; charset=utf-8',

@@ -27,7 +27,7 @@ const SCREENS: [name: string, route: string, ready: (p: Page) => Promise<unknown
   ['notifications', '/notifications', (p) => p.getByText('A note for the screens').first().waitFor()],
   ['settings-box', '/settings/box', (p) => p.getByText('Hearth version').waitFor()],
   ['settings-security', '/settings/security', (p) => p.locator('[data-session]').first().waitFor()],
-  ['settings-tokens', '/settings/tokens', (p) => p.locator('[data-token]').first().waitFor()],
+  ['settings-tokens', '/settings/tokens', (p) => p.locator('[data-item]').first().waitFor()],
   [
     'settings-notifications',
     '/settings/notifications',

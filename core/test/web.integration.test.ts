@@ -113,7 +113,7 @@ describe('the web UI', { skip }, () => {
     assert.equal((await d.client({ bearer: secret }).call('server.info')).hostname, 'testbox');
     await assertAccessible(page, 'a new token');
     await page.reload();
-    await page.locator('[data-token]').filter({ hasText: 'a script' }).waitFor();
+    await page.locator('[data-item]').filter({ hasText: 'a script' }).waitFor();
     assert.equal(await page.getByText(secret).count(), 0, 'the secret is not shown again');
 
     // hello-world from a file: the upload, the install, its health turning green — no reload.

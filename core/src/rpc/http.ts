@@ -228,6 +228,26 @@ export class HttpSurface {
     }
   }
 
+  /** The capability in a path under `/app/<id>`, when it starts with one. */
+  #capabilityIn(rest: string): string | undefined {
+    const first = rest.split('/')[1] ?? '';
+    return this.#o.appCapabilities && AppCapabilities.isCapability(first) ? first : undefined;
+  }
+
+  /** Who asks for a package's page: the caller a capability was made for, or as the request says. */
+  #appTransport(
+    req: http.IncomingMessage,
+    surface: Surface,
+    id: string,
+    capability: string | undefined,
+  ): Transport {
+    const transport = this.#transport(req, surface, {});
+    if (!capability) return transport;
+    const identity = this.#o.appCapabilities!.verify(capability, id);
+    if (!identity) throw new ExpiredAppLink(id);
+    return { ...transport, identify: () => identity };
+  }
+
   /**
    * `/app/<id>/…`: a package's web UI, for a caller who may operate the box; sandboxed,
    * so a browser moves from the box's cookie to a capability path (app-capability.ts).
@@ -241,21 +261,16 @@ export class HttpSurface {
     search: string,
   ): void {
     const caps = this.#o.appCapabilities;
-    const first = rest.split('/')[1] ?? '';
-    const capability = caps && AppCapabilities.isCapability(first) ? first : undefined;
+    const capability = this.#capabilityIn(rest);
     const readOnly = req.method === 'GET' || req.method === 'HEAD';
     let target: AppTarget;
-    let transport = this.#transport(req, surface, {});
+    let transport: Transport;
     try {
-      if (capability) {
-        const identity = caps!.verify(capability, id);
-        if (!identity) throw new ExpiredAppLink(id);
-        transport = { ...transport, identify: () => identity };
-        if (req.method === 'OPTIONS' && req.headers.origin === 'null') {
-          req.resume();
-          answerPreflight(req, res);
-          return;
-        }
+      transport = this.#appTransport(req, surface, id, capability);
+      if (capability && req.method === 'OPTIONS' && req.headers.origin === 'null') {
+        req.resume();
+        answerPreflight(req, res);
+        return;
       }
       this.#o.dispatcher.authorize('operate', transport, { readOnly });
       target = this.#o.apps!(id);
@@ -286,8 +301,7 @@ export class HttpSurface {
       res.end();
       return;
     }
-    const prefix = capability ? `/app/${id}/${capability}` : `/app/${id}`;
-    const path = (capability ? rest.slice(capability.length + 1) || '/' : rest) + search;
+    const { prefix, path } = appRoute(id, rest, search, capability);
     proxyToApp(
       req,
       res,
@@ -405,17 +419,11 @@ export class HttpSurface {
     rest: string,
     search: string,
   ): void {
-    const caps = this.#o.appCapabilities;
-    const first = rest.split('/')[1] ?? '';
-    const capability = caps && AppCapabilities.isCapability(first) ? first : undefined;
-    let transport = this.#transport(req, surface, {});
+    const capability = this.#capabilityIn(rest);
     let target: AppTarget;
     try {
-      if (capability) {
-        const identity = caps!.verify(capability, id);
-        if (!identity) throw new ExpiredAppLink(id);
-        transport = { ...transport, identify: () => identity };
-      } else if (req.headers.origin !== undefined && !isSameOrigin(req)) {
+      const transport = this.#appTransport(req, surface, id, capability);
+      if (!capability && req.headers.origin !== undefined && !isSameOrigin(req)) {
         socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
         return;
       }
@@ -428,8 +436,7 @@ export class HttpSurface {
       );
       return;
     }
-    const prefix = capability ? `/app/${id}/${capability}` : `/app/${id}`;
-    const path = (capability ? rest.slice(capability.length + 1) || '/' : rest) + search;
+    const { prefix, path } = appRoute(id, rest, search, capability);
     proxyUpgradeToApp(
       req,
       socket,
@@ -438,6 +445,14 @@ export class HttpSurface {
       this.#o.log,
     );
   }
+}
+
+/** Where the browser sees a package's pages, and the path to ask the package for. */
+function appRoute(id: string, rest: string, search: string, capability: string | undefined) {
+  return {
+    prefix: capability ? `/app/${id}/${capability}` : `/app/${id}`,
+    path: (capability ? rest.slice(capability.length + 1) || '/' : rest) + search,
+  };
 }
 
 class ExpiredAppLink extends HearthError {

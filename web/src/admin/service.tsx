@@ -2,7 +2,7 @@ import { useEffect, useState } from 'preact/hooks';
 import type { Manifest } from '../../../sdk/src/manifest.ts';
 import { api } from '../lib/api.ts';
 import { bytes, duration, when } from '../lib/format.ts';
-import { useAction, useLive, useLoad } from '../lib/hooks.ts';
+import { useAction, useLive, useLoad, useStreamed } from '../lib/hooks.ts';
 import type { Live } from '../lib/live.ts';
 import { navigate } from '../lib/router.ts';
 import { Alert, Badge, Button, Confirm, ErrorNote, Loading, LogBox, PageHead } from '../ui/kit.tsx';
@@ -276,33 +276,15 @@ function Actions(props: {
 const MAX_LINES = 2000;
 
 function Logs({ live, id }: { live: Live; id: string }) {
-  const [lines, setLines] = useState<string[]>([]);
   const [follow, setFollow] = useState(true);
   const [query, setQuery] = useState('');
-  const [error, setError] = useState<unknown>(undefined);
-  const status = useLive(live, (l) => l.status);
-
-  useEffect(() => {
-    if (status !== 'live') return;
-    let cancel: (() => void) | undefined;
-    let gone = false;
-    live
-      .stream('package.logs', { id, lines: 200, follow }, (line) => {
-        if (typeof line === 'string') setLines((ls) => [...ls, line].slice(-MAX_LINES));
-      })
-      .then(
-        (s) => {
-          if (gone) return s.cancel();
-          setLines(s.initial.lines);
-          cancel = s.cancel;
-        },
-        (e: unknown) => !gone && setError(e),
-      );
-    return () => {
-      gone = true;
-      cancel?.();
-    };
-  }, [id, follow, status]);
+  const { items: lines, error } = useStreamed(
+    live,
+    'package.logs',
+    { id, lines: 200, follow },
+    { initial: (r) => r.lines, item: (x) => (typeof x === 'string' ? x : undefined), max: MAX_LINES },
+    [id, follow],
+  );
 
   const q = query.trim().toLowerCase();
   const shown = q ? lines.filter((l) => l.toLowerCase().includes(q)) : lines;

@@ -1,4 +1,5 @@
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
+import type { MethodName, ParamsOf, ResultOf } from './api.ts';
 import type { Live } from './live.ts';
 
 /** Re-renders when the live state or connection changes; `pick` reads what the screen needs. */
@@ -73,4 +74,48 @@ export function useAction<A extends unknown[]>(
     [run],
   );
   return { busy, error, run: go, clear: () => setError(undefined) };
+}
+
+/**
+ * The items of a call that answers some now and streams the rest (logs with `follow`): the
+ * first from `o.initial(answer)`, then each new one (`o.item` picks it, or drops it), the
+ * newest `o.max` kept. Opened again when `deps` change and when the line to the box is back.
+ */
+export function useStreamed<N extends MethodName, T>(
+  live: Live,
+  method: N,
+  params: ParamsOf<N>,
+  o: { initial: (answer: ResultOf<N>) => T[]; item: (data: unknown) => T | undefined; max: number },
+  deps: unknown[],
+): { items: T[]; error: unknown } {
+  const [items, setItems] = useState<T[]>([]);
+  const [error, setError] = useState<unknown>(undefined);
+  const status = useLive(live, (l) => l.status);
+  const opts = useRef(o);
+  opts.current = o;
+  useEffect(() => {
+    if (status !== 'live') return;
+    let cancel: (() => void) | undefined;
+    let gone = false;
+    const keep = (xs: T[]) => xs.slice(-opts.current.max);
+    live
+      .stream(method, params, (data) => {
+        const item = opts.current.item(data);
+        if (item !== undefined) setItems((xs) => keep([...xs, item]));
+      })
+      .then(
+        (s) => {
+          if (gone) return s.cancel();
+          setError(undefined);
+          setItems(keep(opts.current.initial(s.initial)));
+          cancel = s.cancel;
+        },
+        (e: unknown) => !gone && setError(e),
+      );
+    return () => {
+      gone = true;
+      cancel?.();
+    };
+  }, [...deps, status]);
+  return { items, error };
 }

@@ -292,3 +292,27 @@ export function TableBox(props: { label: string; children: ComponentChildren }) 
     </div>
   );
 }
+
+/** A labelled list to choose one of `options` (value → words); `blank` adds a first “none” choice. */
+export function SelectField<K extends string>(props: {
+  label: ComponentChildren;
+  options: Record<K, string>;
+  value: K | '';
+  onChange: (value: K | '') => void;
+  blank?: string;
+}) {
+  return (
+    <Field label={props.label}>
+      {(id) => (
+        <select id={id} value={props.value} onChange={(e) => props.onChange(e.currentTarget.value as K | '')}>
+          {props.blank !== undefined ? <option value="">{props.blank}</option> : null}
+          {(Object.keys(props.options) as K[]).map((k) => (
+            <option key={k} value={k}>
+              {props.options[k]}
+            </option>
+          ))}
+        </select>
+      )}
+    </Field>
+  );
+}

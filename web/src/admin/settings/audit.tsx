@@ -2,7 +2,7 @@ import { useState } from 'preact/hooks';
 import { api, type ParamsOf } from '../../lib/api.ts';
 import { dateTime } from '../../lib/format.ts';
 import { useLoad } from '../../lib/hooks.ts';
-import { Button, Empty, ErrorNote, Loading, TableBox } from '../../ui/kit.tsx';
+import { Button, Empty, ErrorNote, Loading, SelectField, TableBox } from '../../ui/kit.tsx';
 
 type CallerKind = NonNullable<ParamsOf<'audit.list'>['callerKind']>;
 
@@ -13,6 +13,8 @@ const CALLERS: Record<CallerKind, string> = {
   local: 'Root on the box',
 };
 
+const OUTCOMES = { ok: 'Succeeded', error: 'Failed' } as const;
+
 const T = {
   title: 'Audit log',
   filter: 'Filter',
@@ -22,8 +24,6 @@ const T = {
   anyone: 'Anyone',
   outcome: 'Outcome',
   any: 'Any',
-  ok: 'Succeeded',
-  error: 'Failed',
   apply: 'Show',
   when: 'When',
   what: 'Operation',
@@ -78,33 +78,20 @@ export function Audit() {
             {T.methodHint}
           </span>
         </div>
-        <div class="field">
-          <label for="audit-caller">{T.caller}</label>
-          <select
-            id="audit-caller"
-            value={callerKind}
-            onChange={(e) => setCallerKind(e.currentTarget.value as CallerKind | '')}
-          >
-            <option value="">{T.anyone}</option>
-            {(Object.keys(CALLERS) as CallerKind[]).map((k) => (
-              <option key={k} value={k}>
-                {CALLERS[k]}
-              </option>
-            ))}
-          </select>
-        </div>
-        <div class="field">
-          <label for="audit-outcome">{T.outcome}</label>
-          <select
-            id="audit-outcome"
-            value={outcome}
-            onChange={(e) => setOutcome(e.currentTarget.value as 'ok' | 'error' | '')}
-          >
-            <option value="">{T.any}</option>
-            <option value="ok">{T.ok}</option>
-            <option value="error">{T.error}</option>
-          </select>
-        </div>
+        <SelectField
+          label={T.caller}
+          options={CALLERS}
+          blank={T.anyone}
+          value={callerKind}
+          onChange={setCallerKind}
+        />
+        <SelectField
+          label={T.outcome}
+          options={OUTCOMES}
+          blank={T.any}
+          value={outcome}
+          onChange={setOutcome}
+        />
         <div class="buttons">
           <Button type="submit">{T.apply}</Button>
         </div>
@@ -136,7 +123,11 @@ export function Audit() {
                   <td class="mono">
                     {a.address} · {a.surface}
                   </td>
-                  <td>{a.outcome === 'ok' ? T.ok : `${T.error}${a.errorCode ? `: ${a.errorCode}` : ''}`}</td>
+                  <td>
+                    {a.outcome === 'ok'
+                      ? OUTCOMES.ok
+                      : `${OUTCOMES.error}${a.errorCode ? `: ${a.errorCode}` : ''}`}
+                  </td>
                 </tr>
               ))}
             </tbody>

@@ -2,7 +2,8 @@ import { useState } from 'preact/hooks';
 import { api, type ParamsOf } from '../../lib/api.ts';
 import { when } from '../../lib/format.ts';
 import { useAction, useLoad } from '../../lib/hooks.ts';
-import { Alert, Button, Confirm, Empty, ErrorNote, Loading, TextField } from '../../ui/kit.tsx';
+import { Alert, Button, ErrorNote, SelectField, TextField } from '../../ui/kit.tsx';
+import { RemovableList } from './listing.tsx';
 
 type Level = NonNullable<ParamsOf<'notification.channel.add'>['minLevel']>;
 type Security = NonNullable<ParamsOf<'notification.channel.add'>['security']>;
@@ -52,24 +53,26 @@ const T = {
   removeTitle: (n: string) => `Stop sending to ${n}?`,
 };
 
+/** The form's fields as typed, before they become params. */
+const BLANK = {
+  name: '',
+  server: '',
+  port: '',
+  username: '',
+  password: '',
+  from: '',
+  to: '',
+  url: '',
+  accessToken: '',
+};
+
 export function Channels() {
   const [channels, reload] = useLoad(() => api.call('notification.channel.list'));
   const [kind, setKind] = useState<'email' | 'webhook'>('webhook');
-  const [f, setF] = useState({
-    name: '',
-    server: '',
-    port: '',
-    username: '',
-    password: '',
-    from: '',
-    to: '',
-    url: '',
-    accessToken: '',
-  });
+  const [f, setF] = useState(BLANK);
   const [minLevel, setMinLevel] = useState<Level>('warning');
   const [security, setSecurity] = useState<Security>('starttls');
   const [tested, setTested] = useState<Record<number, { delivered: boolean; detail: string }>>({});
-  const [removing, setRemoving] = useState<{ id: number; name: string } | undefined>(undefined);
   const set = (k: keyof typeof f) => (v: string) => setF((x) => ({ ...x, [k]: v }));
   const opt = (v: string) => (v.trim() === '' ? undefined : v.trim());
 
@@ -91,27 +94,12 @@ export function Channels() {
           }
         : { ...common, url: f.url.trim(), ...(opt(f.accessToken) ? { accessToken: f.accessToken } : {}) };
     await api.call('notification.channel.add', params);
-    setF({
-      name: '',
-      server: '',
-      port: '',
-      username: '',
-      password: '',
-      from: '',
-      to: '',
-      url: '',
-      accessToken: '',
-    });
+    setF(BLANK);
     reload();
   });
   const test = useAction(async (id: number) => {
     const r = await api.call('notification.channel.test', { id });
     setTested((t) => ({ ...t, [id]: r }));
-    reload();
-  });
-  const remove = useAction(async (id: number) => {
-    await api.call('notification.channel.remove', { id });
-    setRemoving(undefined);
     reload();
   });
 
@@ -163,20 +151,12 @@ export function Channels() {
           ) : (
             <>
               <TextField label={T.server} value={f.server} onInput={set('server')} autocomplete="off" />
-              <div class="field">
-                <label for="security">{T.security}</label>
-                <select
-                  id="security"
-                  value={security}
-                  onChange={(e) => setSecurity(e.currentTarget.value as Security)}
-                >
-                  {(Object.keys(SECURITY) as Security[]).map((s) => (
-                    <option key={s} value={s}>
-                      {SECURITY[s]}
-                    </option>
-                  ))}
-                </select>
-              </div>
+              <SelectField
+                label={T.security}
+                options={SECURITY}
+                value={security}
+                onChange={(v) => v && setSecurity(v)}
+              />
               <TextField
                 label={T.port}
                 inputMode="numeric"
@@ -204,20 +184,12 @@ export function Channels() {
               <TextField label={T.to} hint={T.toHint} value={f.to} onInput={set('to')} autocomplete="off" />
             </>
           )}
-          <div class="field">
-            <label for="min-level">{T.minLevel}</label>
-            <select
-              id="min-level"
-              value={minLevel}
-              onChange={(e) => setMinLevel(e.currentTarget.value as Level)}
-            >
-              {(Object.keys(LEVELS) as Level[]).map((l) => (
-                <option key={l} value={l}>
-                  {LEVELS[l]}
-                </option>
-              ))}
-            </select>
-          </div>
+          <SelectField
+            label={T.minLevel}
+            options={LEVELS}
+            value={minLevel}
+            onChange={(v) => v && setMinLevel(v)}
+          />
           <TextField label={T.name} value={f.name} onInput={set('name')} autocomplete="off" />
           <ErrorNote error={add.error} />
           <div class="buttons">
@@ -227,59 +199,39 @@ export function Channels() {
           </div>
         </form>
       </section>
-      <section aria-labelledby="channels-title">
-        <h2 id="channels-title">{T.list}</h2>
-        <ErrorNote error={test.error} />
-        {channels.state === 'loading' ? <Loading /> : null}
-        {channels.state === 'failed' ? <ErrorNote error={channels.error} /> : null}
-        {channels.state === 'ready' && channels.value.length === 0 ? (
-          <Empty title={T.empty}>
-            <p>{T.emptyBody}</p>
-          </Empty>
-        ) : null}
-        {channels.state === 'ready' && channels.value.length > 0 ? (
-          <ul class="card list">
-            {channels.value.map((c) => (
-              <li key={c.id}>
-                <strong>{c.name}</strong>{' '}
-                <span class="badge">{c.kind === 'email' ? T.email : T.webhook}</span>
-                <div class="muted small">
-                  {T.lastDelivered} {c.lastDeliveredAt ? when(c.lastDeliveredAt) : T.never}
-                  {c.lastError ? ` · ${T.lastError}: ${c.lastError.message}` : ''}
-                </div>
-                {tested[c.id] ? (
-                  <Alert kind={tested[c.id]!.delivered ? 'success' : 'error'}>
-                    {T.tested(tested[c.id]!.delivered, tested[c.id]!.detail)}
-                  </Alert>
-                ) : null}
-                <div class="buttons">
-                  <Button busy={test.busy} onClick={() => test.run(c.id)} aria-label={`${T.test}: ${c.name}`}>
-                    {T.test}
-                  </Button>
-                  <Button
-                    onClick={() => setRemoving({ id: c.id, name: c.name })}
-                    aria-label={`${T.remove}: ${c.name}`}
-                  >
-                    {T.remove}
-                  </Button>
-                </div>
-              </li>
-            ))}
-          </ul>
-        ) : null}
-      </section>
-      <Confirm
-        open={removing !== undefined}
-        title={T.removeTitle(removing?.name ?? '')}
-        confirmLabel={T.remove}
-        danger
-        busy={remove.busy}
-        error={remove.error}
-        onCancel={() => setRemoving(undefined)}
-        onConfirm={() => removing && void remove.run(removing.id)}
-      >
-        {null}
-      </Confirm>
+      <ErrorNote error={test.error} />
+      <RemovableList
+        title={T.list}
+        load={channels}
+        empty={{ title: T.empty, body: T.emptyBody }}
+        keyOf={(c) => String(c.id)}
+        nameOf={(c) => c.name}
+        render={(c) => (
+          <>
+            <div>
+              <strong>{c.name}</strong> <span class="badge">{c.kind === 'email' ? T.email : T.webhook}</span>
+            </div>
+            <div class="muted small">
+              {T.lastDelivered} {c.lastDeliveredAt ? when(c.lastDeliveredAt) : T.never}
+              {c.lastError ? ` · ${T.lastError}: ${c.lastError.message}` : ''}
+            </div>
+            {tested[c.id] ? (
+              <Alert kind={tested[c.id]!.delivered ? 'success' : 'error'}>
+                {T.tested(tested[c.id]!.delivered, tested[c.id]!.detail)}
+              </Alert>
+            ) : null}
+          </>
+        )}
+        buttons={(c) => (
+          <Button busy={test.busy} onClick={() => test.run(c.id)} aria-label={`${T.test}: ${c.name}`}>
+            {T.test}
+          </Button>
+        )}
+        removeLabel={T.remove}
+        confirmTitle={T.removeTitle}
+        remove={(c) => api.call('notification.channel.remove', { id: c.id })}
+        onRemoved={reload}
+      />
     </>
   );
 }

@@ -2,7 +2,8 @@ import { useState } from 'preact/hooks';
 import { api } from '../../lib/api.ts';
 import { when } from '../../lib/format.ts';
 import { useAction, useLoad } from '../../lib/hooks.ts';
-import { Button, Confirm, Empty, ErrorNote, Loading, TextField } from '../../ui/kit.tsx';
+import { Button, ErrorNote, TextField } from '../../ui/kit.tsx';
+import { RemovableList } from './listing.tsx';
 
 const T = {
   add: 'Trust a publisher',
@@ -25,16 +26,10 @@ export function Signers() {
   const [signers, reload] = useLoad(() => api.call('package.signer.list'));
   const [name, setName] = useState('');
   const [key, setKey] = useState('');
-  const [removing, setRemoving] = useState<{ key: string; name: string } | undefined>(undefined);
   const add = useAction(async () => {
     await api.call('package.signer.add', { name, publicKey: key.trim() });
     setName('');
     setKey('');
-    reload();
-  });
-  const remove = useAction(async (k: string) => {
-    await api.call('package.signer.remove', { key: k });
-    setRemoving(undefined);
     reload();
   });
   return (
@@ -66,46 +61,26 @@ export function Signers() {
           </div>
         </form>
       </section>
-      <section aria-labelledby="signers-title">
-        <h2 id="signers-title">{T.list}</h2>
-        {signers.state === 'loading' ? <Loading /> : null}
-        {signers.state === 'failed' ? <ErrorNote error={signers.error} /> : null}
-        {signers.state === 'ready' && signers.value.length === 0 ? (
-          <Empty title={T.empty}>
-            <p>{T.emptyBody}</p>
-          </Empty>
-        ) : null}
-        {signers.state === 'ready' && signers.value.length > 0 ? (
-          <ul class="card list">
-            {signers.value.map((s) => (
-              <li key={s.publicKey}>
-                <strong>{s.name}</strong>
-                <div class="muted small">
-                  {T.fingerprint} <span class="mono">{s.fingerprint}</span> · {T.added} {when(s.addedAt)}
-                </div>
-                <Button
-                  onClick={() => setRemoving({ key: s.publicKey, name: s.name })}
-                  aria-label={`${T.remove}: ${s.name}`}
-                >
-                  {T.remove}
-                </Button>
-              </li>
-            ))}
-          </ul>
-        ) : null}
-      </section>
-      <Confirm
-        open={removing !== undefined}
-        title={T.removeTitle(removing?.name ?? '')}
-        confirmLabel={T.remove}
-        danger
-        busy={remove.busy}
-        error={remove.error}
-        onCancel={() => setRemoving(undefined)}
-        onConfirm={() => removing && void remove.run(removing.key)}
-      >
-        <p>{T.removeBody}</p>
-      </Confirm>
+      <RemovableList
+        title={T.list}
+        load={signers}
+        empty={{ title: T.empty, body: T.emptyBody }}
+        keyOf={(s) => s.publicKey}
+        nameOf={(s) => s.name}
+        render={(s) => (
+          <>
+            <strong>{s.name}</strong>
+            <div class="muted small">
+              {T.fingerprint} <span class="mono">{s.fingerprint}</span> · {T.added} {when(s.addedAt)}
+            </div>
+          </>
+        )}
+        removeLabel={T.remove}
+        confirmTitle={T.removeTitle}
+        confirmBody={<p>{T.removeBody}</p>}
+        remove={(s) => api.call('package.signer.remove', { key: s.publicKey })}
+        onRemoved={reload}
+      />
     </>
   );
 }

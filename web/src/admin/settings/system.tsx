@@ -1,8 +1,8 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 import type { EventKind } from '../../../../core/src/events/events.ts';
 import { api, type ResultOf } from '../../lib/api.ts';
 import { bytes, dateTime, duration, when } from '../../lib/format.ts';
-import { useAction, useLive, useLoad } from '../../lib/hooks.ts';
+import { useAction, useLive, useLoad, useStreamed } from '../../lib/hooks.ts';
 import type { Live } from '../../lib/live.ts';
 import { Alert, Badge, Button, Empty, ErrorNote, Loading, LogBox } from '../../ui/kit.tsx';
 import { stateOf } from '../shell.tsx';
@@ -168,31 +168,14 @@ function Containers() {
 type Entry = ResultOf<'server.logs'>['entries'][number];
 
 function DaemonLogs({ live }: { live: Live }) {
-  const [entries, setEntries] = useState<Entry[]>([]);
   const [follow, setFollow] = useState(false);
-  const [error, setError] = useState<unknown>(undefined);
-  const status = useLive(live, (l) => l.status);
-  useEffect(() => {
-    if (status !== 'live') return;
-    let cancel: (() => void) | undefined;
-    let gone = false;
-    live
-      .stream('server.logs', { lines: 100, follow }, (e) =>
-        setEntries((x) => [...x, e as Entry].slice(-1000)),
-      )
-      .then(
-        (s) => {
-          if (gone) return s.cancel();
-          setEntries(s.initial.entries);
-          cancel = s.cancel;
-        },
-        (e: unknown) => !gone && setError(e),
-      );
-    return () => {
-      gone = true;
-      cancel?.();
-    };
-  }, [follow, status]);
+  const { items: entries, error } = useStreamed(
+    live,
+    'server.logs',
+    { lines: 100, follow },
+    { initial: (r) => r.entries, item: (x) => x as Entry, max: 1000 },
+    [follow],
+  );
   return (
     <section class="card" aria-labelledby="daemon-logs-title">
       <h2 id="daemon-logs-title">{T.logs}</h2>

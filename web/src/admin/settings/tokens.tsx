@@ -3,7 +3,8 @@ import type { Scope } from '../../../../core/src/calls.ts';
 import { api, type ResultOf } from '../../lib/api.ts';
 import { when } from '../../lib/format.ts';
 import { useAction, useLoad } from '../../lib/hooks.ts';
-import { Alert, Button, Confirm, CopyBox, Empty, ErrorNote, Loading, TextField } from '../../ui/kit.tsx';
+import { Alert, Button, CopyBox, ErrorNote, TextField } from '../../ui/kit.tsx';
+import { RemovableList } from './listing.tsx';
 
 /** Every scope, with what it lets a token do: a new scope in the core fails to compile here. */
 const SCOPES: Record<Scope, { name: string; what: string }> = {
@@ -37,15 +38,9 @@ export function Tokens() {
   const [name, setName] = useState('');
   const [scope, setScope] = useState<Scope>('read');
   const [made, setMade] = useState<ResultOf<'auth.token.create'> | undefined>(undefined);
-  const [revoking, setRevoking] = useState<{ id: string; name: string } | undefined>(undefined);
   const create = useAction(async () => {
     setMade(await api.call('auth.token.create', { name, scope }));
     setName('');
-    reload();
-  });
-  const revoke = useAction(async (id: string) => {
-    await api.call('auth.token.revoke', { id });
-    setRevoking(undefined);
     reload();
   });
   return (
@@ -93,48 +88,28 @@ export function Tokens() {
           </Alert>
         ) : null}
       </section>
-      <section aria-labelledby="tokens-title">
-        <h2 id="tokens-title">{T.tokens}</h2>
-        {tokens.state === 'loading' ? <Loading /> : null}
-        {tokens.state === 'failed' ? <ErrorNote error={tokens.error} /> : null}
-        {tokens.state === 'ready' && tokens.value.length === 0 ? (
-          <Empty title={T.empty}>
-            <p>{T.emptyBody}</p>
-          </Empty>
-        ) : null}
-        {tokens.state === 'ready' && tokens.value.length > 0 ? (
-          <ul class="card list">
-            {tokens.value.map((t) => (
-              <li key={t.id} data-token={t.id}>
-                <div>
-                  <strong>{t.name}</strong> <span class="badge">{SCOPES[t.scope].name}</span>
-                </div>
-                <div class="muted small">
-                  {T.created} {when(t.createdAt)} · {T.used} {t.lastUsedAt ? when(t.lastUsedAt) : T.never}
-                </div>
-                <Button
-                  onClick={() => setRevoking({ id: t.id, name: t.name })}
-                  aria-label={`${T.revoke}: ${t.name}`}
-                >
-                  {T.revoke}
-                </Button>
-              </li>
-            ))}
-          </ul>
-        ) : null}
-      </section>
-      <Confirm
-        open={revoking !== undefined}
-        title={T.revokeTitle(revoking?.name ?? '')}
-        confirmLabel={T.revoke}
-        danger
-        busy={revoke.busy}
-        error={revoke.error}
-        onCancel={() => setRevoking(undefined)}
-        onConfirm={() => revoking && void revoke.run(revoking.id)}
-      >
-        <p>{T.revokeBody}</p>
-      </Confirm>
+      <RemovableList
+        title={T.tokens}
+        load={tokens}
+        empty={{ title: T.empty, body: T.emptyBody }}
+        keyOf={(t) => t.id}
+        nameOf={(t) => t.name}
+        render={(t) => (
+          <>
+            <div>
+              <strong>{t.name}</strong> <span class="badge">{SCOPES[t.scope].name}</span>
+            </div>
+            <div class="muted small">
+              {T.created} {when(t.createdAt)} · {T.used} {t.lastUsedAt ? when(t.lastUsedAt) : T.never}
+            </div>
+          </>
+        )}
+        removeLabel={T.revoke}
+        confirmTitle={T.revokeTitle}
+        confirmBody={<p>{T.revokeBody}</p>}
+        remove={(t) => api.call('auth.token.revoke', { id: t.id })}
+        onRemoved={reload}
+      />
     </>
   );
 }
