@@ -374,7 +374,7 @@ test(
   'the real adapter keeps the contract the in-memory fake of the unit tests keeps',
   { skip },
   async (t) => {
-    const { lxc, dir, specFor } = await containerHost(t);
+    const { lxc, dir, specFor, mounts, lxcPath } = await containerHost(t);
     await checkLxcContract(
       lxc,
       (name) =>
@@ -382,6 +382,7 @@ test(
           volumes: [{ source: path.join(dir, 'contract-volumes', 'data'), target: '/data' }],
         }),
       `hearth-contract-${process.pid}`,
+      async () => (await mounts.listMounts(lxcPath)).map((m) => m.mountPoint),
     );
   },
 );
