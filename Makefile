@@ -122,6 +122,9 @@ test-arm64: deps build qemu-binfmt ## the arm64 binary under qemu-user
 UNIT_TESTS := $(shell find core sdk build -name '*.test.ts' ! -name '*.integration.test.ts' ! -name '*.e2e.test.ts' ! -name '*.vm.test.ts' 2>/dev/null | sort)
 INTEGRATION_TESTS := $(shell find core build sdk -name '*.integration.test.ts' -o -name '*.e2e.test.ts' 2>/dev/null | sort)
 TEST_FLAGS ?= --test-concurrency=2
+# HEARTH_REQUIRE_ALL=1 (set by .ci/run): a skipped test fails the run unless another
+# target runs it (build/require-all-reporter.ts names each one).
+TEST_REPORTERS := $(if $(filter 1,$(HEARTH_REQUIRE_ALL)),--test-reporter=spec --test-reporter-destination=stdout --test-reporter=./build/require-all-reporter.ts --test-reporter-destination=stderr)
 
 .PHONY: check
 check: deps ## typecheck, lint, and the boundaries (build/check-boundaries.ts)
@@ -204,7 +207,7 @@ test-unit: deps ## pure tests only (milliseconds each)
 
 .PHONY: test
 test: deps check build services qemu-binfmt ## the default run: typecheck, lint, unit, integration and e2e tests against the built binaries
-	$(ARM64_ENV) HEARTH_BIN=$(OUT)/hearth-x86_64 HEARTH_FAULT_SEED=$(FAULT_SEED) $(NODE) --test $(TEST_FLAGS) $(UNIT_TESTS) $(INTEGRATION_TESTS)
+	$(ARM64_ENV) HEARTH_BIN=$(OUT)/hearth-x86_64 HEARTH_FAULT_SEED=$(FAULT_SEED) $(NODE) --test $(TEST_FLAGS) $(TEST_REPORTERS) $(UNIT_TESTS) $(INTEGRATION_TESTS)
 
 # --- images ------------------------------------------------------------------
 # debian/ → out/debs/hearth_<version>_<arch>.deb; image-recipe/ turns it, Debian 13

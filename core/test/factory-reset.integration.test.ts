@@ -6,14 +6,17 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseMountInfo } from '../src/host/lxc-parse.ts';
 import { type TestDaemon, untilHealthy } from './daemon.ts';
 import { leaseNetwork, lxcSkipReason, packagesDaemon } from './lxc-harness.ts';
+import { required } from './required.ts';
 import { SERVICES } from './services.ts';
 
 const NETWORK = leaseNetwork();
 
-const skip =
+const skip = required(
   lxcSkipReason() ||
-  (process.env['HEARTH_BIN'] ? false : 'needs the built binary (HEARTH_BIN): run `make test`') ||
-  (fs.existsSync(path.join(SERVICES, 'hello-world.hpk')) ? false : 'needs `make services`');
+    (process.env['HEARTH_BIN'] ? false : 'needs the built binary (HEARTH_BIN): run `make test`') ||
+    (fs.existsSync(path.join(SERVICES, 'hello-world.hpk')) ? false : 'needs `make services`'),
+  'the factory reset test',
+);
 
 describe('a factory reset with a package running', { skip }, () => {
   let d: TestDaemon;

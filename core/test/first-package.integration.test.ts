@@ -8,6 +8,7 @@ import { hostLxc } from '../src/host/lxc.ts';
 import { hostMounts } from '../src/host/mounts.ts';
 import { setUp, startTestDaemon, type TestDaemon } from './daemon.ts';
 import { leaseNetwork, log, lxcSkipReason, restoreAfter } from './lxc-harness.ts';
+import { required } from './required.ts';
 import { IMAGE_CACHE, REPO } from './services.ts';
 
 /**
@@ -29,10 +30,12 @@ export function guideCommands(markdown: string): string[] {
   return commands;
 }
 
-const skip =
+const skip = required(
   lxcSkipReason() ||
-  (process.env['HEARTH_BIN'] ? false : 'needs the built binary (HEARTH_BIN): run `make test`') ||
-  (fs.existsSync(path.join(REPO, 'out/hearth-sdk')) ? false : 'needs out/hearth-sdk: run `make build`');
+    (process.env['HEARTH_BIN'] ? false : 'needs the built binary (HEARTH_BIN): run `make test`') ||
+    (fs.existsSync(path.join(REPO, 'out/hearth-sdk')) ? false : 'needs out/hearth-sdk: run `make build`'),
+  'the first-package guide test',
+);
 
 const undo: (() => unknown)[] = [];
 after(async () => {

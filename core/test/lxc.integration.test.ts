@@ -24,6 +24,7 @@ import {
   timed,
   upBridge,
 } from './lxc-harness.ts';
+import { required } from './required.ts';
 
 /**
  * Real LXC on this machine: an unprivileged container from a busybox squashfs, on its
@@ -31,7 +32,7 @@ import {
  * container's address, never beyond the machine.
  */
 
-const skip = lxcSkipReason();
+const skip = required(lxcSkipReason(), 'the LXC adapter tests');
 
 // Per run, so a real hearth0 / 10.73.0.0/24 / table hearth is never touched.
 const leased = leaseNetwork();

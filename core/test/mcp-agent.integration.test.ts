@@ -6,6 +6,7 @@ import { ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/typ
 import type { TestDaemon } from './daemon.ts';
 import { leaseNetwork, lxcSkipReason, packagesDaemon } from './lxc-harness.ts';
 import { httpConnect, textOf } from './mcp-clients.ts';
+import { required } from './required.ts';
 import { SERVICES } from './services.ts';
 
 /**
@@ -14,10 +15,12 @@ import { SERVICES } from './services.ts';
  */
 const NETWORK = leaseNetwork();
 
-const skip =
+const skip = required(
   lxcSkipReason() ||
-  (process.env['HEARTH_BIN'] ? false : 'needs the built binary (HEARTH_BIN): run `make test`') ||
-  (fs.existsSync(path.join(SERVICES, 'hello-world.hpk')) ? false : 'needs `make services`');
+    (process.env['HEARTH_BIN'] ? false : 'needs the built binary (HEARTH_BIN): run `make test`') ||
+    (fs.existsSync(path.join(SERVICES, 'hello-world.hpk')) ? false : 'needs `make services`'),
+  'the MCP agent test',
+);
 
 type Health = Record<string, { status: string; message: string }>;
 

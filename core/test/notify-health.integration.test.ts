@@ -16,6 +16,7 @@ import {
   startSmtpSink,
   testTls,
 } from './outbound-receivers.ts';
+import { required } from './required.ts';
 import { SERVICES } from './services.ts';
 
 /**
@@ -25,11 +26,13 @@ import { SERVICES } from './services.ts';
  */
 const NETWORK = leaseNetwork();
 
-const skip =
+const skip = required(
   lxcSkipReason() ||
-  smtpSinkSkipReason() ||
-  (process.env['HEARTH_BIN'] ? false : 'needs the built binary (HEARTH_BIN): run `make test`') ||
-  (fs.existsSync(path.join(SERVICES, 'hello-world.hpk')) ? false : 'needs `make services`');
+    smtpSinkSkipReason() ||
+    (process.env['HEARTH_BIN'] ? false : 'needs the built binary (HEARTH_BIN): run `make test`') ||
+    (fs.existsSync(path.join(SERVICES, 'hello-world.hpk')) ? false : 'needs `make services`'),
+  'the health notification test',
+);
 
 describe('a failing health check leaves the box by mail and webhook', { skip }, () => {
   const { dir, cleanup } = scratchDir();

@@ -19,6 +19,7 @@ import {
   lxcSkipReason,
   packagesDaemon,
 } from './lxc-harness.ts';
+import { required } from './required.ts';
 import { packVariant, SERVICES } from './services.ts';
 
 /**
@@ -27,10 +28,12 @@ import { packVariant, SERVICES } from './services.ts';
  */
 const NETWORK = leaseNetwork();
 
-const skip =
+const skip = required(
   lxcSkipReason() ||
-  (process.env['HEARTH_BIN'] ? false : 'needs the built binary (HEARTH_BIN): run `make test`') ||
-  (fs.existsSync(path.join(SERVICES, 'hello-world.hpk')) ? false : 'needs `make services`');
+    (process.env['HEARTH_BIN'] ? false : 'needs the built binary (HEARTH_BIN): run `make test`') ||
+    (fs.existsSync(path.join(SERVICES, 'hello-world.hpk')) ? false : 'needs `make services`'),
+  'the packages tests on real LXC',
+);
 
 describe('service packages on real LXC', { skip }, () => {
   let d: TestDaemon;
@@ -348,7 +351,12 @@ describe('service packages on real LXC', { skip }, () => {
 
   test(
     'radicale: installs, turns healthy and answers CalDAV',
-    { skip: fs.existsSync(path.join(SERVICES, 'radicale.hpk')) ? false : 'needs `make services`' },
+    {
+      skip: required(
+        fs.existsSync(path.join(SERVICES, 'radicale.hpk')) ? false : 'needs `make services`',
+        'the radicale test',
+      ),
+    },
     async () => {
       const pkg = await admin.call('package.install', { path: path.join(SERVICES, 'radicale.hpk') });
       await healthy('radicale', 90_000);

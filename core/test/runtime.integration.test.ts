@@ -18,6 +18,7 @@ import {
   lxcSkipReason,
   timed,
 } from './lxc-harness.ts';
+import { required } from './required.ts';
 
 /**
  * `hearth container-runtime` against a test host: an RpcPeer on a unix socket answering
@@ -315,11 +316,14 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-const hostSkip = !fs.existsSync(BUSYBOX)
-  ? 'needs busybox-static'
-  : process.getuid?.() !== 0
-    ? 'needs root (a daemon runs as nobody)'
-    : false;
+const hostSkip = required(
+  !fs.existsSync(BUSYBOX)
+    ? 'needs busybox-static'
+    : process.getuid?.() !== 0
+      ? 'needs root (a daemon runs as nobody)'
+      : false,
+  'the runtime tests on this host',
+);
 
 async function hostSetup(t: test.TestContext, o: { stubborn?: boolean } = {}) {
   const cleanup = cleanups(t);
@@ -620,14 +624,16 @@ test('package code that cannot be loaded: exit 1 with the reason', { skip: hostS
 
 // --- the runtime in a real container --------------------------------------------------------
 
-const containerSkip =
+const containerSkip = required(
   lxcSkipReason() ||
-  (fs.existsSync(HEARTH_BIN)
-    ? false
-    : `needs the built binary ${HEARTH_BIN} (make build, or set HEARTH_BIN)`) ||
-  (fs.existsSync('/usr/sbin/init.lxc.static')
-    ? false
-    : 'needs /usr/sbin/init.lxc.static (apt-get install lxc)');
+    (fs.existsSync(HEARTH_BIN)
+      ? false
+      : `needs the built binary ${HEARTH_BIN} (make build, or set HEARTH_BIN)`) ||
+    (fs.existsSync('/usr/sbin/init.lxc.static')
+      ? false
+      : 'needs /usr/sbin/init.lxc.static (apt-get install lxc)'),
+  'the runtime tests in a container',
+);
 
 /**
  * VmRSS, private and anonymous memory (kB) of a process, from the host's /proc. Private
