@@ -545,6 +545,26 @@ test(
 );
 
 test(
+  'a runtime whose daemons were shut down ends when a host registers it again (its host died before stopping the container)',
+  { skip: hostSkip },
+  async (t) => {
+    const { host, launch } = await hostSetup(t);
+    const rt = launch();
+    await host.waitFor('effects.daemonState', daemon('worker', 'running'));
+    assert.deepEqual(await host.call('runtime.shutdown', { timeoutSeconds: 2 }), { ok: true });
+    await host.close();
+    const mark = host.calls.length;
+    await host.listen();
+    await host.waitFor('effects.register', () => true, { since: mark });
+    assert.deepEqual(await rt.exited, { code: 0, signal: null });
+    assert.ok(
+      rt.out.some((l) => /registered again after the daemons were shut down/.test(l)),
+      rt.out.join('\n'),
+    );
+  },
+);
+
+test(
   'SIGTERM to the runtime stops the daemons in reverse order and exits 0',
   { skip: hostSkip },
   async (t) => {
