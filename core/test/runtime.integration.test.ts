@@ -268,7 +268,7 @@ interface Runtime {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-function startRuntime(env: Record<string, string>): Runtime {
+function startRuntime(env: Record<string, string>, onLine: (line: string) => void = () => {}): Runtime {
   const child = spawn(process.execPath, [MAIN, 'container-runtime'], {
     env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -281,6 +281,7 @@ function startRuntime(env: Record<string, string>): Runtime {
       const lines = (rest + chunk).split('\n');
       rest = lines.pop()!;
       out.push(...lines);
+      for (const line of lines) onLine(line);
     });
   }
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
@@ -347,8 +348,16 @@ async function hostSetup(t: test.TestContext, o: { stubborn?: boolean } = {}) {
   cleanup(() => host.close());
   const pids = new Set<number>();
   const launch = () => {
-    const rt = startRuntime({ HEARTH_SOCKET: socket, HEARTH_CODE: path.join(codeDir, 'index.js') });
-    // Whatever happens, nothing is left running: the runtime, then every daemon group it had.
+    // Every daemon from the moment it is spawned (the runtime says so), also one restarted
+    // after the last status: whatever happens, nothing is left running.
+    const rt = startRuntime(
+      { HEARTH_SOCKET: socket, HEARTH_CODE: path.join(codeDir, 'index.js') },
+      (line) => {
+        const spawned = /daemon spawned .*\bpid=(\d+)/.exec(line);
+        if (spawned) pids.add(Number(spawned[1]));
+      },
+    );
+    // The runtime, then every daemon group it had.
     cleanup(async () => {
       if (rt.child.exitCode === null && rt.child.signalCode === null) rt.child.kill('SIGKILL');
       await rt.exited;
