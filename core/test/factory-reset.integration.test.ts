@@ -28,8 +28,9 @@ describe('a factory reset with a package running', { skip }, () => {
 
   test('stops and removes its container, unmounts its images and erases its data', async () => {
     const admin = d.client({ bearer: d.localToken });
+    const installed = Date.now();
     await admin.call('package.install', { path: path.join(SERVICES, 'hello-world.hpk') });
-    await untilHealthy(admin, 'hello-world', { timeoutMs: 90_000, pollMs: 500 });
+    await untilHealthy(admin, 'hello-world', { since: installed, timeoutMs: 90_000, pollMs: 500 });
     const plan = await admin.call('server.reset', { dryRun: true });
     assert.deepEqual(plan.packages, [{ id: 'hello-world', title: 'Hello World' }]);
     assert.match(plan.erases.join('\n'), /1 package with all their data: Hello World/);

@@ -76,11 +76,13 @@ describe('a failing health check leaves the box by mail and webhook', { skip }, 
       to: ['owner@example.com'],
     });
     await admin.call('notification.channel.add', { kind: 'webhook', url: `${receiver.url}/hearth` });
+    const installed = Date.now();
     await admin.call('package.install', { path: path.join(SERVICES, 'hello-world.hpk') });
-    await untilHealthy(admin, 'hello-world', { timeoutMs: 60_000, pollMs: 100 });
+    await untilHealthy(admin, 'hello-world', { since: installed, timeoutMs: 60_000, pollMs: 100 });
 
     const lxc = hostLxc({ lxcPath: path.join(d.root, 'run/hearth/lxc'), mounts: hostMounts(log), log });
     const init = (await lxc.info('hearth-hello-world')).pid!;
+    const killed = Date.now();
     process.kill(descendantRunning(init, 'httpd\0-f'), 'SIGKILL');
 
     const title = 'Hello World: Web page is failing';
@@ -93,7 +95,7 @@ describe('a failing health check leaves the box by mail and webhook', { skip }, 
     assert.equal(hook.headers['x-hearth-source'], 'package:hello-world');
 
     // The runtime starts the web server again; being healthy again is a success, below the default level.
-    await untilHealthy(admin, 'hello-world', { timeoutMs: 60_000, pollMs: 100 });
+    await untilHealthy(admin, 'hello-world', { since: killed, timeoutMs: 60_000, pollMs: 100 });
     const recovered = 'Hello World: Web page is healthy again';
     const titles = (await admin.call('notification.list', {})).map((n) => n.title);
     assert.ok(titles.includes(recovered), titles.join(', '));

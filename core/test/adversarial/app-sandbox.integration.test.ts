@@ -69,8 +69,9 @@ describe('a package’s page under /app/', { skip }, () => {
       ],
       path.join(work, 'hostile.hpk'),
     );
+    const installed = Date.now();
     await admin.call('package.install', { path: file });
-    await untilHealthy(admin, 'hello-world', { timeoutMs: 90_000, pollMs: 500 });
+    await untilHealthy(admin, 'hello-world', { since: installed, timeoutMs: 90_000, pollMs: 500 });
     await admin.call('package.action.run', {
       id: 'hello-world',
       action: 'set-greeting',
