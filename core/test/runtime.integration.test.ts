@@ -531,7 +531,6 @@ test(
       ['stubborn', 'worker', 'web'],
     );
     assert.match(String(exited[0]!.params['message']), /SIGKILL/);
-    assert.ok(times['shutdown']! >= 1000, 'stubborn had its whole timeout');
     await sleep(100);
     assert.deepEqual(pids.filter(alive), [], 'no daemon left');
     s = await status();
@@ -803,7 +802,6 @@ test(
     assert.deepEqual(await host.call('runtime.shutdown', { timeoutSeconds: 2 }), { ok: true });
     times['runtime.shutdown'] = Math.round(performance.now() - t1);
     await timed(times, 'lxc stop', () => lxc.stop(name, { timeoutS: 10 }));
-    assert.ok(times['lxc stop']! < 5000, `stop took ${times['lxc stop']} ms`);
     assert.equal((await lxc.info(name)).state, 'STOPPED');
     await lxc.destroy(name);
     assert.deepEqual(await mounts.listMounts(dir), []);
