@@ -89,10 +89,24 @@ describe('the hearth CLI against a real daemon', () => {
     assert.equal(unknown.code, 2);
     assert.equal(
       unknown.stderr,
-      "hearth: unknown command 'servr info' — hint: hearth --help lists the commands\n",
+      "hearth: unknown command 'servr info' — did you mean 'hearth server info'? — hint: hearth --help lists the commands\n",
     );
     const flag = await d.cli(['server', 'info', '--verbose'], { env });
     assert.equal(flag.code, 2);
+    const typo = await d.cli(['notification', 'list', '--unseen-onyl'], { env });
+    assert.equal(typo.code, 2);
+    assert.match(typo.stderr, /unknown flag --unseen-onyl — did you mean --unseen-only\?/);
+    // A method's main param goes without its flag; a missing one is named by its flag.
+    const positional = await d.cli(['package', 'get', 'no-such-package'], { env });
+    assert.equal(positional.code, 1, positional.stderr);
+    assert.match(positional.stderr, /no-such-package/);
+    assert.doesNotMatch(positional.stderr, /unknown command/);
+    const missing = await d.cli(['package', 'get'], { env });
+    assert.equal(missing.code, 2);
+    assert.equal(
+      missing.stderr,
+      'hearth: hearth package get needs --id — hint: for example: hearth package get <id>  (or --id <id>)\n',
+    );
     const nowhere = await runHearth(['--root', path.join(home, 'no-such-root'), 'server', 'info'], { env });
     assert.equal(nowhere.code, 69);
     assert.match(nowhere.stderr, /no Hearth daemon is running here .* — hint: start it/);

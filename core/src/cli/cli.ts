@@ -15,7 +15,7 @@ import { migrate, openDatabase } from '../state/db.ts';
 import { MIGRATIONS } from '../state/migrations.ts';
 import type { ContainerRow, ServerStatus } from '../status/status.ts';
 import { COMMIT, VERSION } from '../version.ts';
-import { type ParamInfo, paramsOf, parseParams, UsageError } from './args.ts';
+import { checkRequired, closest, type ParamInfo, paramsOf, parseParams, UsageError } from './args.ts';
 import { formatResult } from './format.ts';
 import { renderPs, renderStatus } from './operator.ts';
 import { promptSecret } from './prompt.ts';
@@ -155,20 +155,43 @@ async function dispatch(args: string[], g: Globals, out: NodeJS.WritableStream):
   const words = args.filter(
     (a, i) => !a.startsWith('-') && args.slice(0, i).every((b) => !b.startsWith('-')),
   );
-  const method = METHODS.find((m) => m.name === words.join('.')) as MethodDef | undefined;
+  // The longest run of words that names a method; a word after it is its main param's value.
+  let named = words.length;
+  while (named > 0 && !METHODS.some((m) => m.name === words.slice(0, named).join('.'))) named--;
+  const method = named > 0 ? (methodNamed(words.slice(0, named).join('.')) as MethodDef) : undefined;
   if (!method) {
     const group = METHODS.filter((m) => m.name.startsWith(`${words.join('.')}.`));
     if (group.length > 0) {
       out.write(groupHelp(words, group as MethodDef[]));
       return g.help ? EXIT.ok : EXIT.usage;
     }
-    throw new UsageError(`unknown command '${words.join(' ')}'`, 'hearth --help lists the commands');
+    const commands = [...METHODS.map((m) => m.name.replaceAll('.', ' ')), ...OWN_COMMANDS];
+    // Compared over as many words as each command has: `package instal x.hpk` is still near.
+    const near = closestCommand(words, commands);
+    throw new UsageError(
+      `unknown command '${words.join(' ')}'${near ? ` — did you mean 'hearth ${near}'?` : ''}`,
+      'hearth --help lists the commands',
+    );
   }
   if (g.help) {
     out.write(methodHelp(method));
     return EXIT.ok;
   }
-  return callMethod(method, args.slice(words.length), g, out);
+  return callMethod(method, args.slice(named), g, out);
+}
+
+/** The CLI's own commands, beside the registry's methods. */
+const OWN_COMMANDS = ['help', 'version', 'settings', 'db', 'sdk', 'login', 'logout', 'status', 'ps', 'mcp'];
+
+function closestCommand(words: string[], commands: string[]): string | undefined {
+  let best: string | undefined;
+  for (let n = Math.min(words.length, 4); n > 0 && !best; n--) {
+    best = closest(
+      words.slice(0, n).join(' '),
+      commands.filter((c) => c.split(' ').length === n),
+    );
+  }
+  return best;
 }
 
 const methodNamed = (name: string) => METHODS.find((m) => m.name === name) as MethodDef;
@@ -182,6 +205,7 @@ async function callMethod(
 ): Promise<number> {
   const info = paramsOf(jsonSchemaOf(method.params, 'input'));
   const params = parseParams(flags, info);
+  checkRequired(params, info, `hearth ${method.name.replaceAll('.', ' ')}`);
   for (const p of info) {
     if (p.secret && p.required && params[p.key] === undefined) {
       params[p.key] = await promptSecret(`${p.key === 'new' ? 'New password' : capitalise(p.key)}: `);
