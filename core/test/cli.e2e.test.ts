@@ -5,6 +5,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { hearthCommand, PASSWORD, runHearth, startTestDaemon, type TestDaemon } from './daemon.ts';
+import { required } from './required.ts';
+import { SERVICES } from './services.ts';
+
+const HELLO = path.join(SERVICES, 'hello-world.hpk');
 
 describe('the hearth CLI against a real daemon', () => {
   let d: TestDaemon;
@@ -111,6 +115,18 @@ describe('the hearth CLI against a real daemon', () => {
     assert.equal(nowhere.code, 69);
     assert.match(nowhere.stderr, /no Hearth daemon is running here .* — hint: start it/);
   });
+
+  test(
+    'hearth sdk inspect honours --json like every other command',
+    { skip: required(fs.existsSync(HELLO) ? false : 'needs `make services`', 'the sdk --json test') },
+    async () => {
+      const json = await runHearth(['sdk', 'inspect', HELLO, '--json'], { env });
+      assert.equal(json.code, 0, json.stderr);
+      assert.equal((JSON.parse(json.stdout) as { manifest: { id: string } }).manifest.id, 'hello-world');
+      const text = await runHearth(['sdk', 'inspect', HELLO], { env });
+      assert.throws(() => JSON.parse(text.stdout));
+    },
+  );
 
   test('help is generated from the registry', async () => {
     const top = await runHearth(['--help'], { env });

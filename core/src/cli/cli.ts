@@ -120,7 +120,11 @@ async function dispatch(args: string[], g: Globals, out: NodeJS.WritableStream):
       return dbCommand(more, g, out);
     case 'sdk':
       // The package author's tools, also in the box's binary (pack needs esbuild: use hearth-sdk).
-      return runSdkCli(more, { name: 'hearth sdk', stdout: out });
+      // --json was taken as a global flag: the SDK's commands take it as their own.
+      return runSdkCli(g.json && ['inspect', 'verify'].includes(more[0] ?? '') ? [...more, '--json'] : more, {
+        name: 'hearth sdk',
+        stdout: out,
+      });
     case 'login':
       return login(g, out);
     case 'logout':
@@ -258,9 +262,10 @@ async function follow(
   out: NodeJS.WritableStream,
 ): Promise<number> {
   const ws = await WsClient.connect(target);
-  const result = (await ws.call(name, params)) as { stream: string; entries?: unknown[] };
+  const result = (await ws.call(name, params)) as { stream: string; entries?: unknown[]; lines?: unknown[] };
   const print = (item: unknown) => out.write(g.json ? `${JSON.stringify(item)}\n` : `${oneLine(item)}\n`);
-  for (const e of result.entries ?? []) print(e);
+  // What there was already (server.logs: entries; package.logs: lines), then what comes.
+  for (const e of result.entries ?? result.lines ?? []) print(e);
   await new Promise<void>((resolve) => {
     ws.onStream(result.stream, print, (reason) => {
       if (reason) process.stderr.write(`hearth: ${printable(reason.message)}\n`);
