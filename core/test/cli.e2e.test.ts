@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { hearthCommand, PASSWORD, runHearth, startTestDaemon, type TestDaemon } from './daemon.ts';
+import { hearthCommand, PASSWORD, runHearth, setUp, startTestDaemon, type TestDaemon } from './daemon.ts';
 import { required } from './required.ts';
 import { SERVICES } from './services.ts';
 
@@ -166,4 +166,45 @@ describe('the hearth CLI against a real daemon', () => {
     child.kill('SIGINT');
     assert.equal(await exit, 0);
   });
+});
+
+test('a destructive command asks on a terminal, and does nothing unless told yes', async (t) => {
+  const d = await startTestDaemon();
+  t.after(() => d.cleanup());
+  await setUp(d);
+  const admin = d.client({ bearer: d.localToken });
+  const key = Buffer.alloc(32, 7).toString('base64');
+  await admin.call('package.signer.add', { publicKey: key, name: 'someone' });
+  const quote = (a: string) => `'${a.replaceAll("'", "'\\''")}'`;
+  // script(1) gives the command a terminal; what it reads comes from here.
+  const onTerminal = (args: string[], answer: string) =>
+    new Promise<{ code: number | null; output: string }>((resolve) => {
+      const child = spawn(
+        'script',
+        ['-qec', [...hearthCommand(), '--root', d.root, ...args].map(quote).join(' '), '/dev/null'],
+        { stdio: ['pipe', 'pipe', 'pipe'] },
+      );
+      let output = '';
+      child.stdout.on('data', (b: Buffer) => {
+        output += b.toString();
+        if (/\[y\/N\]/.test(output) && !child.stdin.writableEnded) child.stdin.end(`${answer}\n`);
+      });
+      child.once('close', (code) => resolve({ code, output }));
+    });
+  const no = await onTerminal(['package', 'signer', 'remove', key], 'n');
+  assert.notEqual(no.code, 0, no.output);
+  assert.match(
+    no.output,
+    /hearth package signer remove .*: Stop trusting a package signer .* Go ahead\? \[y\/N\]/,
+  );
+  assert.match(no.output, /nothing was done/);
+  assert.equal((await admin.call('package.signer.list')).length, 1);
+  const yes = await onTerminal(['package', 'signer', 'remove', key], 'y');
+  assert.equal(yes.code, 0, yes.output);
+  assert.equal((await admin.call('package.signer.list')).length, 0);
+  // Without a terminal (a script) or with --yes nothing is asked.
+  await admin.call('package.signer.add', { publicKey: key, name: 'someone' });
+  const piped = await runHearth(['--root', d.root, 'package', 'signer', 'remove', key]);
+  assert.equal(piped.code, 0, piped.stderr);
+  assert.equal((await admin.call('package.signer.list')).length, 0);
 });

@@ -15,10 +15,18 @@ import { migrate, openDatabase } from '../state/db.ts';
 import { MIGRATIONS } from '../state/migrations.ts';
 import type { ContainerRow, ServerStatus } from '../status/status.ts';
 import { COMMIT, VERSION } from '../version.ts';
-import { checkRequired, closest, type ParamInfo, paramsOf, parseParams, UsageError } from './args.ts';
+import {
+  checkRequired,
+  closest,
+  mainParam,
+  type ParamInfo,
+  paramsOf,
+  parseParams,
+  UsageError,
+} from './args.ts';
 import { formatResult } from './format.ts';
 import { renderPs, renderStatus } from './operator.ts';
-import { promptSecret } from './prompt.ts';
+import { confirm, promptSecret } from './prompt.ts';
 import { forgetSession, resolveTarget, saveSession } from './target.ts';
 import { printable, printableStream } from './terminal.ts';
 
@@ -31,6 +39,8 @@ interface Globals {
   token: string | undefined;
   root: string;
   runtimeDir: string | undefined;
+  /** --yes: no question before a destructive command. */
+  yes: boolean;
 }
 
 /** The front door of every command but `daemon`: returns the exit code. */
@@ -69,6 +79,7 @@ export function splitGlobals(argv: string[]): { globals: Globals; rest: string[]
   const globals: Globals = {
     json: false,
     help: false,
+    yes: false,
     // An empty variable counts as unset.
     host: process.env['HEARTH_HOST'] || undefined,
     token: process.env['HEARTH_TOKEN'] || undefined,
@@ -87,6 +98,7 @@ export function splitGlobals(argv: string[]): { globals: Globals; rest: string[]
       return v;
     };
     if (flag === '--json') globals.json = true;
+    else if (flag === '--yes' || flag === '-y') globals.yes = true;
     else if (flag === '--help' || flag === '-h') globals.help = true;
     else if (flag === '--host') globals.host = value();
     else if (flag === '--token') globals.token = value();
@@ -209,7 +221,20 @@ async function callMethod(
 ): Promise<number> {
   const info = paramsOf(jsonSchemaOf(method.params, 'input'));
   const params = parseParams(flags, info);
-  checkRequired(params, info, `hearth ${method.name.replaceAll('.', ' ')}`);
+  const command = `hearth ${method.name.replaceAll('.', ' ')}`;
+  checkRequired(params, info, command);
+  // A person at a terminal is asked before what cannot be undone; scripts (no terminal)
+  // and --yes are not. The MCP surface asks through its client instead.
+  if (method.annotations.destructive && !g.yes && process.stdin.isTTY && process.stderr.isTTY) {
+    const main = mainParam(info);
+    const what = main && params[main.key] !== undefined ? ` ${printable(String(params[main.key]))}` : '';
+    if (
+      !(await confirm(
+        `${command}${what}: ${printable(method.description.split(/(?<=\.) /)[0] ?? '')} Go ahead? [y/N] `,
+      ))
+    )
+      throw new UsageError('nothing was done', 'answer y to go ahead, or give --yes');
+  }
   for (const p of info) {
     if (p.secret && p.required && params[p.key] === undefined) {
       params[p.key] = await promptSecret(`${p.key === 'new' ? 'New password' : capitalise(p.key)}: `);
@@ -371,7 +396,8 @@ function topHelp(): string {
     '  --json               print the result as JSON',
     '  --host URL           talk to another box (default: this box, over its local socket)',
     '  --token TOKEN        use an API token (or $HEARTH_TOKEN)',
-    '  --root DIR           the root the local daemon runs under (default /)',
+    '  --root DIR           the root the local daemon runs under (default /, or $HEARTH_ROOT)',
+    '  --yes, -y            do not ask before a command that cannot be undone',
     '  --help               explain a command',
     '',
   ].join('\n');
