@@ -128,6 +128,22 @@ describe('the hearth CLI against a real daemon', () => {
     },
   );
 
+  test(
+    'a package from an unknown signer: the hint is the command that trusts it',
+    { skip: required(fs.existsSync(HELLO) ? false : 'needs `make services`', 'the unknown signer test') },
+    async (t) => {
+      const box = await startTestDaemon();
+      t.after(() => box.cleanup());
+      await setUp(box);
+      const r = await box.cli(['package', 'install', HELLO], { env });
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(
+        r.stderr,
+        /^hearth: the package is signed by (\S+), which is not a trusted signer — hint: if you trust its author: hearth package signer add --public-key \1 --name <who>, then install again .*--allow-untrusted\n$/,
+      );
+    },
+  );
+
   test('help is generated from the registry', async () => {
     const top = await runHearth(['--help'], { env });
     assert.equal(top.code, 0);

@@ -67,11 +67,23 @@ export async function runCli(
 
 export function describeError(e: unknown): string {
   if (e instanceof UsageError || e instanceof HearthError || e instanceof RpcError) {
-    const hint = e instanceof RpcError ? e.hint : e.hint;
+    const hint = e instanceof RpcError ? (cliHint(e) ?? e.hint) : e.hint;
     return `hearth: ${e.message}${hint ? ` — hint: ${hint}` : ''}`;
   }
   const detail = process.env['HEARTH_DEBUG'] && e instanceof Error ? `\n${e.stack}` : '';
   return `hearth: internal error: ${e instanceof Error ? e.message : String(e)}${detail}`;
+}
+
+/** The hint in the CLI's words where the fix is a command (the box's own hints name none). */
+function cliHint(e: RpcError): string | undefined {
+  if (e.code === 'hpk_unknown_signer') {
+    const key = /signed by (\S+), which/.exec(e.message)?.[1] ?? '<public key>';
+    return (
+      `if you trust its author: hearth package signer add --public-key ${key} --name <who>, then install again ` +
+      "(a checkout's make services signs with its development key); or install with --allow-untrusted"
+    );
+  }
+  return undefined;
 }
 
 /** Takes the CLI's own flags out of argv; a method param may not share a name with one (args.test.ts). */
