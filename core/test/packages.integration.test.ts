@@ -141,7 +141,15 @@ describe('service packages on real LXC', { skip }, () => {
     const lines: string[] = [];
     ws.onStream(followed.stream, (line) => lines.push(String(line)));
     since = Date.now();
-    await admin.call('package.start', { id: 'hello-world' });
+    const started = await admin.call('package.start', { id: 'hello-world' });
+    assert.equal(started.status, 'running');
+    // "running" in the answer means ready: an action works at once, with no wait of ours.
+    const atOnce = await admin.call('package.action.run', {
+      id: 'hello-world',
+      action: 'set-greeting',
+      input: { greeting: 'Hi from the test, set while stopped' },
+    });
+    assert.match(JSON.stringify(atOnce.result), /now says/);
     await healthy('hello-world', since);
     assert.match(await httpGet(url, 10_000), /set while stopped/, 'the volume kept the page');
     for (let i = 0; i < 50 && !lines.some((l) => l.includes('hearth: starting')); i++) await sleep(100);

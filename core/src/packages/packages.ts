@@ -35,6 +35,9 @@ import { type InstalledPackage, PackageRows } from './rows.ts';
 import type { Signers } from './signers.ts';
 import { type Drift, PackageViews } from './views.ts';
 
+/** How long an answer waits for a started package's runtime to connect. */
+const READY_TIMEOUT_MS = 30_000;
+
 export { DependencyUnmet, HearthTooOld, UpdateFailed } from './errors.ts';
 export type { Drift } from './views.ts';
 
@@ -219,7 +222,7 @@ export class Packages {
       await this.#loop.hold(m.id, () => this.#loop.run(planRemove(m.id, false))).catch(() => {});
       throw failed;
     }
-    return this.get(m.id);
+    return this.#ready(m.id);
   }
 
   /**
@@ -341,6 +344,18 @@ export class Packages {
     this.#rows.setDesired(id, desired);
     this.#loop.crashes.delete(id);
     await this.reconcile();
+    return this.#ready(id);
+  }
+
+  /**
+   * A package that should run and whose container runs, once its runtime has connected
+   * (what actions and health go through), at most READY_TIMEOUT_MS: "running" in an answer
+   * then means an action works. A runtime that does not come is the loop's to see.
+   */
+  async #ready(id: string): Promise<InstalledPackage> {
+    const pkg = this.get(id);
+    if (pkg.desired === 'running' && this.status(pkg) === 'running')
+      await this.#o.channels.waitForPeer(id, READY_TIMEOUT_MS).catch(() => {});
     return this.get(id);
   }
 
@@ -361,7 +376,7 @@ export class Packages {
     this.#loop.crashes.delete(id);
     await this.#loop.hold(id, () => this.#loop.run(planRestart(id, this.status(pkg) === 'running')));
     this.#views.publish(id);
-    return this.get(id);
+    return this.#ready(id);
   }
 
   uninstall(id: string, options: { keepData: boolean; force: boolean }): Promise<void> {
