@@ -12,6 +12,7 @@ import { hostLxc } from '../src/host/lxc.ts';
 import { hostMounts } from '../src/host/mounts.ts';
 import { PASSWORD } from './daemon.ts';
 import { leaseNetwork, log, lxcSkipReason, restoreAfter } from './lxc-harness.ts';
+import { readerEnv, runShell, shellCommands } from './reader-shell.ts';
 import { required } from './required.ts';
 import { IMAGE_CACHE, REPO } from './services.ts';
 
@@ -24,26 +25,10 @@ import { IMAGE_CACHE, REPO } from './services.ts';
  */
 const GUIDE = path.join(REPO, 'docs/first-package.md');
 const NETWORK = leaseNetwork();
-const NPM_CLI = path.join(
-  path.dirname(path.dirname(path.dirname(process.execPath))),
-  `npm-${/^npm\s+(\S+)/m.exec(fs.readFileSync(path.join(REPO, 'build/toolchain.lock'), 'utf8'))![1]}`,
-  'bin/npm-cli.js',
-);
 const SDK_VERSION = (
   JSON.parse(fs.readFileSync(path.join(REPO, 'sdk/package.json'), 'utf8')) as { version: string }
 ).version;
 const TARBALL = path.join(REPO, `out/hearth-sdk-${SDK_VERSION}.tgz`);
-
-/** The commands of the guide: lines starting with `$ ` inside ```sh blocks. */
-export function guideCommands(markdown: string): string[] {
-  const commands: string[] = [];
-  let inShell = false;
-  for (const line of markdown.split('\n')) {
-    if (line.startsWith('```')) inShell = line.trim() === '```sh' && !inShell;
-    else if (inShell && line.startsWith('$ ')) commands.push(line.slice(2));
-  }
-  return commands;
-}
 
 /**
  * What `make dev` would run and print, from make itself (`-n`: nothing is built or run
@@ -118,53 +103,21 @@ test('the first-package guide works as written', { skip, timeout: 300_000 }, asy
     password: PASSWORD,
   });
 
-  // A fresh shell: Node 24 and npm (here the build's pinned ones) and the system's PATH;
-  // nothing of this test's environment.
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'hearth-reader-'));
   undo.push(() => fs.rmSync(work, { recursive: true, force: true }));
-  const tools = path.join(work, '.tools');
-  fs.mkdirSync(tools);
-  for (const [name, cli] of [
-    ['npm', 'npm-cli.js'],
-    ['npx', 'npx-cli.js'],
-  ])
-    fs.writeFileSync(
-      path.join(tools, name!),
-      `#!/bin/sh\nexec ${process.execPath} ${path.join(path.dirname(NPM_CLI), cli!)} "$@"\n`,
-      { mode: 0o755 },
-    );
-  // What keeps the run on this machine, not part of the guide: the template's image
-  // recipe is hello-world's, found in the build cache rather than downloaded, and npm
-  // takes zod and esbuild from its cache (make deps filled it).
+  // Not part of the guide but of this machine: the template's image recipe is
+  // hello-world's, found in the build cache rather than downloaded.
   fs.mkdirSync(path.join(work, 'cache'));
   fs.symlinkSync(IMAGE_CACHE, path.join(work, 'cache/hearth-sdk'));
-  const env = {
-    PATH: `${path.dirname(process.execPath)}:${tools}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
-    HOME: work,
-    LANG: 'C.UTF-8',
-    XDG_CACHE_HOME: path.join(work, 'cache'),
-    npm_config_offline: 'true',
-    npm_config_cache: path.join(os.homedir(), '.npm'),
-    npm_config_update_notifier: 'false',
-  };
+  const env = readerEnv(work, { XDG_CACHE_HOME: path.join(work, 'cache') });
 
-  const commands = guideCommands(fs.readFileSync(GUIDE, 'utf8'));
+  const commands = shellCommands(fs.readFileSync(GUIDE, 'utf8'));
   assert.ok(commands.length >= 15, 'the guide has its commands');
   const script = [
     'set -eu',
     ...[paste, ...commands].map((c) => `echo "+ ${c.replaceAll('"', '\\"').replaceAll('$', '\\$')}"\n${c}`),
   ].join('\n');
-  const { code, output } = await new Promise<{ code: number | null; output: string }>((resolve) => {
-    const sh = spawn('bash', ['-c', script], { cwd: work, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    sh.stdout.on('data', (b: Buffer) => {
-      out += b.toString();
-    });
-    sh.stderr.on('data', (b: Buffer) => {
-      out += b.toString();
-    });
-    sh.on('close', (c) => resolve({ code: c, output: out }));
-  });
+  const { code, output } = await runShell(script, work, env);
   assert.equal(
     code,
     0,
