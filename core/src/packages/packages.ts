@@ -35,9 +35,6 @@ import { type InstalledPackage, PackageRows } from './rows.ts';
 import type { Signers } from './signers.ts';
 import { type Drift, PackageViews } from './views.ts';
 
-/** How long an answer waits for a started package's runtime to connect. */
-const READY_TIMEOUT_MS = 30_000;
-
 export { DependencyUnmet, HearthTooOld, UpdateFailed } from './errors.ts';
 export type { Drift } from './views.ts';
 
@@ -347,15 +344,11 @@ export class Packages {
     return this.#ready(id);
   }
 
-  /**
-   * A package that should run and whose container runs, once its runtime has connected
-   * (what actions and health go through), at most READY_TIMEOUT_MS: "running" in an answer
-   * then means an action works. A runtime that does not come is the loop's to see.
-   */
+  /** Once its runtime has connected (at most 30 s): "running" in an answer means an action works. */
   async #ready(id: string): Promise<InstalledPackage> {
     const pkg = this.get(id);
     if (pkg.desired === 'running' && this.status(pkg) === 'running')
-      await this.#o.channels.waitForPeer(id, READY_TIMEOUT_MS).catch(() => {});
+      await this.#o.channels.waitForPeer(id, 30_000).catch(() => {}); // one that never comes: the loop's to see
     return this.get(id);
   }
 
