@@ -108,8 +108,13 @@ $(OUT)/hearth-sdk: Makefile | $(NODE_DIR)/.ok
 	printf '#!/bin/sh\n# hearth-sdk from a Hearth checkout (made by make build)\nexec %s %s "$$@"\n' '$(NODE)' '$(CURDIR)/sdk/src/bin.ts' > $@
 	chmod +x $@
 
+# `hearth` under its own name for this machine's architecture, as a box has it installed.
+HOST_ARCH := $(subst aarch64,arm64,$(shell uname -m))
+$(OUT)/hearth: | $(OUT)/hearth-$(HOST_ARCH)
+	ln -sfn hearth-$(HOST_ARCH) $@
+
 .PHONY: build
-build: deps $(ADDONS) $(BINARIES) $(OUT)/hearth-sdk ## the hearth binaries: out/hearth-x86_64 and out/hearth-arm64, and out/hearth-sdk
+build: deps $(ADDONS) $(BINARIES) $(OUT)/hearth $(OUT)/hearth-sdk ## the hearth binaries: out/hearth-x86_64 and out/hearth-arm64 (out/hearth: this machine's), and out/hearth-sdk
 
 # --- arm64 under qemu-user -----------------------------------------------------
 
@@ -132,6 +137,9 @@ test-arm64: deps build qemu-binfmt ## the arm64 binary under qemu-user
 UNIT_TESTS := $(shell find core sdk build web -name '*.test.ts' ! -name '*.integration.test.ts' ! -name '*.e2e.test.ts' ! -name '*.vm.test.ts' ! -name '*.web.test.ts' 2>/dev/null | sort)
 INTEGRATION_TESTS := $(shell find core build sdk -name '*.integration.test.ts' -o -name '*.e2e.test.ts' 2>/dev/null | sort)
 TEST_FLAGS ?= --test-concurrency=2
+# HEARTH_REQUIRE_ALL=1 (set by .ci/run): a skipped test fails the run unless another
+# target runs it (build/require-all-reporter.ts names each one).
+TEST_REPORTERS := $(if $(filter 1,$(HEARTH_REQUIRE_ALL)),--test-reporter=spec --test-reporter-destination=stdout --test-reporter=./build/require-all-reporter.ts --test-reporter-destination=stderr)
 
 .PHONY: check
 check: deps ## typecheck, lint, and the boundaries (build/check-boundaries.ts)
@@ -149,6 +157,15 @@ SERVICES := $(notdir $(wildcard services/*))
 SERVICE_KEY := $(CACHE)/keys/dev-signing.key
 SERVICE_PACKAGES := $(SERVICES:%=$(OUT)/services/%.hpk)
 SDK_SOURCES := $(shell find sdk/src -name '*.ts' ! -name '*.test.ts' 2>/dev/null)
+
+SDK_VERSION := $(shell sed -n 's/^  "version": "\(.*\)",$$/\1/p' sdk/package.json)
+SDK_TARBALL := $(OUT)/hearth-sdk-$(SDK_VERSION).tgz
+
+$(SDK_TARBALL): $(SDK_SOURCES) sdk/package.json sdk/README.md sdk/manifest.schema.json $(wildcard sdk/template/*) build/sdk-pack.ts package.json | node_modules/.ok
+	$(NODE) build/sdk-pack.ts $@ $(NPM_DIR)/bin/npm-cli.js
+
+.PHONY: sdk-pack
+sdk-pack: deps $(SDK_TARBALL) ## the SDK as an npm tarball, out/hearth-sdk-<version>.tgz: `npm install` it anywhere, no checkout needed
 
 $(SERVICE_KEY): | node_modules/.ok
 	@mkdir -p $(@D)
@@ -175,7 +192,7 @@ FUZZ_TESTS := core/test/adversarial/ws-frames.e2e.test.ts core/test/fuzz.e2e.tes
 
 .PHONY: test-web
 test-web: deps build services ## every web screen × light/dark × phone/desktop under axe-core, screenshots in out/test-artifacts/web
-	HEARTH_BIN=$(OUT)/hearth-x86_64 $(NODE) --test $(TEST_FLAGS) $(shell find core -name '*.web.test.ts' | sort)
+	HEARTH_BIN=$(OUT)/hearth-x86_64 $(NODE) --test $(TEST_FLAGS) $(TEST_REPORTERS) $(shell find core -name '*.web.test.ts' | sort)
 
 .PHONY: test-fuzz
 test-fuzz: deps build ## the WebSocket frame and params fuzzers at length, random seeds (HEARTH_FUZZ_RUNS, default 20000)
@@ -197,17 +214,22 @@ docs: deps ## regenerate docs/settings.md from the settings table
 
 DEV_ROOT ?= /tmp/hearth-dev
 DEV_PORT ?= 8080
+# More daemon flags (the first-package test gives its own bridge and subnet).
+DEV_FLAGS ?=
 
 .PHONY: dev
-dev: deps build ## build, then run the daemon in setup mode on a scratch root at http://localhost:$(DEV_PORT)
+dev: deps build $(SDK_TARBALL) ## build, then run the daemon in setup mode on a scratch root at http://localhost:$(DEV_PORT)
 	@mkdir -p $(DEV_ROOT)
 	@echo
 	@echo "  Hearth (development) on http://localhost:$(DEV_PORT)"
 	@echo "  data under $(DEV_ROOT) (make dev DEV_ROOT=… to change; rm -rf it to start over)"
-	@echo "  CLI:  $(OUT)/hearth-x86_64 --root $(DEV_ROOT) setup status"
 	@echo "  stop: Ctrl-C"
 	@echo
-	exec $(OUT)/hearth-x86_64 daemon --root $(DEV_ROOT) --port $(DEV_PORT) --listen 127.0.0.1 --dev
+	@echo "  For the CLI (hearth) and the SDK ($(notdir $(SDK_TARBALL))) in another shell, paste:"
+	@echo '    export PATH="$(OUT):$$PATH" HEARTH_ROOT=$(DEV_ROOT)'
+	@echo "  then try: hearth setup status    (a first package: docs/first-package.md)"
+	@echo
+	exec $(OUT)/hearth daemon --root $(DEV_ROOT) --port $(DEV_PORT) --listen 127.0.0.1 --dev $(DEV_FLAGS)
 
 .PHONY: format
 format: deps ## format the sources in place
@@ -218,8 +240,8 @@ test-unit: deps ## pure tests only (milliseconds each)
 	$(NODE) --test $(TEST_FLAGS) $(UNIT_TESTS)
 
 .PHONY: test
-test: deps check build services qemu-binfmt ## the default run: typecheck, lint, unit, integration and e2e tests against the built binaries
-	$(ARM64_ENV) HEARTH_BIN=$(OUT)/hearth-x86_64 HEARTH_FAULT_SEED=$(FAULT_SEED) $(NODE) --test $(TEST_FLAGS) $(UNIT_TESTS) $(INTEGRATION_TESTS)
+test: deps check build services $(SDK_TARBALL) qemu-binfmt ## the default run: typecheck, lint, unit, integration and e2e tests against the built binaries
+	$(ARM64_ENV) HEARTH_BIN=$(OUT)/hearth-x86_64 HEARTH_FAULT_SEED=$(FAULT_SEED) $(NODE) --test $(TEST_FLAGS) $(TEST_REPORTERS) $(UNIT_TESTS) $(INTEGRATION_TESTS)
 
 # --- images ------------------------------------------------------------------
 # debian/ → out/debs/hearth_<version>_<arch>.deb; image-recipe/ turns it, Debian 13

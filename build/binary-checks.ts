@@ -9,6 +9,7 @@ import path from 'node:path';
 import { type TestContext, test } from 'node:test';
 import { promisify } from 'node:util';
 import { MIGRATIONS } from '../core/src/state/migrations.ts';
+import { required } from '../core/test/required.ts';
 
 const run = promisify(execFile);
 
@@ -35,7 +36,10 @@ function tempDir(t: TestContext, prefix: string): string {
 /** Registers the checks every build of `hearth` must pass. */
 export function checkBinary(target: BinaryUnderTest): void {
   const missing = !fs.existsSync(target.bin);
-  const skip = missing ? `${target.bin} is missing: run \`make build\`` : false;
+  const skip = required(
+    missing ? `${target.bin} is missing: run \`make build\`` : false,
+    `${target.arch}: the binary checks`,
+  );
 
   async function hearth(t: TestContext, args: string[]): Promise<string> {
     // A private TMPDIR shows whether the addon's temporary copy is cleaned up.

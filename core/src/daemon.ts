@@ -293,7 +293,7 @@ export async function startDaemon(settings: Settings, hooks: DaemonHooks = {}): 
   const surface = new HttpSurface({
     mcp: (req, res, where) => mcp.handle(req, res, where),
     apps: (id) => packages.service.appTarget(id),
-    icons: (id) => packages.service.icon(id),
+    icons: (id) => packages.service.views.icon(id),
     appCapabilities: new AppCapabilities((caller) => auth.identifyCaller(caller)),
     dispatcher,
     identify: (c) => auth.identify(c),

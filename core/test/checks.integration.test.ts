@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import { RpcError } from '../src/client/client.ts';
 import { run } from '../src/host/run.ts';
 import { setUp, startTestDaemon } from './daemon.ts';
+import { required } from './required.ts';
 import { SERVICES } from './services.ts';
 
 /**
@@ -14,10 +15,12 @@ import { SERVICES } from './services.ts';
  */
 const MiB = 1048576;
 const hpk = path.join(SERVICES, 'hello-world.hpk');
-const skip =
+const skip = required(
   (process.getuid?.() !== 0 || !fs.existsSync('/dev/loop-control') ? 'needs root and loop devices' : false) ||
-  (process.env['HEARTH_BIN'] ? false : 'needs the built binary (HEARTH_BIN): run `make test`') ||
-  (fs.existsSync(hpk) ? false : 'needs `make services`');
+    (process.env['HEARTH_BIN'] ? false : 'needs the built binary (HEARTH_BIN): run `make test`') ||
+    (fs.existsSync(hpk) ? false : 'needs `make services`'),
+  'the free-space check test',
+);
 
 test(
   'a filled data drive fails the free-space check, refuses an install clearly, and recovers',

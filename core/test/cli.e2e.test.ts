@@ -4,7 +4,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { hearthCommand, PASSWORD, runHearth, startTestDaemon, type TestDaemon } from './daemon.ts';
+import { hearthCommand, PASSWORD, runHearth, setUp, startTestDaemon, type TestDaemon } from './daemon.ts';
+import { required } from './required.ts';
+import { SERVICES } from './services.ts';
+
+const HELLO = path.join(SERVICES, 'hello-world.hpk');
 
 describe('the hearth CLI against a real daemon', () => {
   let d: TestDaemon;
@@ -89,14 +93,56 @@ describe('the hearth CLI against a real daemon', () => {
     assert.equal(unknown.code, 2);
     assert.equal(
       unknown.stderr,
-      "hearth: unknown command 'servr info' — hint: hearth --help lists the commands\n",
+      "hearth: unknown command 'servr info' — did you mean 'hearth server info'? — hint: hearth --help lists the commands\n",
     );
     const flag = await d.cli(['server', 'info', '--verbose'], { env });
     assert.equal(flag.code, 2);
+    const typo = await d.cli(['notification', 'list', '--unseen-onyl'], { env });
+    assert.equal(typo.code, 2);
+    assert.match(typo.stderr, /unknown flag --unseen-onyl — did you mean --unseen-only\?/);
+    // A method's main param goes without its flag; a missing one is named by its flag.
+    const positional = await d.cli(['package', 'get', 'no-such-package'], { env });
+    assert.equal(positional.code, 1, positional.stderr);
+    assert.match(positional.stderr, /no-such-package/);
+    assert.doesNotMatch(positional.stderr, /unknown command/);
+    const missing = await d.cli(['package', 'get'], { env });
+    assert.equal(missing.code, 2);
+    assert.equal(
+      missing.stderr,
+      'hearth: hearth package get needs --id — hint: for example: hearth package get <id>  (or --id <id>)\n',
+    );
     const nowhere = await runHearth(['--root', path.join(home, 'no-such-root'), 'server', 'info'], { env });
     assert.equal(nowhere.code, 69);
     assert.match(nowhere.stderr, /no Hearth daemon is running here .* — hint: start it/);
   });
+
+  test(
+    'hearth sdk inspect honours --json like every other command',
+    { skip: required(fs.existsSync(HELLO) ? false : 'needs `make services`', 'the sdk --json test') },
+    async () => {
+      const json = await runHearth(['sdk', 'inspect', HELLO, '--json'], { env });
+      assert.equal(json.code, 0, json.stderr);
+      assert.equal((JSON.parse(json.stdout) as { manifest: { id: string } }).manifest.id, 'hello-world');
+      const text = await runHearth(['sdk', 'inspect', HELLO], { env });
+      assert.throws(() => JSON.parse(text.stdout));
+    },
+  );
+
+  test(
+    'a package from an unknown signer: the hint is the command that trusts it',
+    { skip: required(fs.existsSync(HELLO) ? false : 'needs `make services`', 'the unknown signer test') },
+    async (t) => {
+      const box = await startTestDaemon();
+      t.after(() => box.cleanup());
+      await setUp(box);
+      const r = await box.cli(['package', 'install', HELLO], { env });
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(
+        r.stderr,
+        /^hearth: the package is signed by (\S+), which is not a trusted signer — hint: if you trust its author: hearth package signer add --public-key \1 --name <who>, then install again .*--allow-untrusted\n$/,
+      );
+    },
+  );
 
   test('help is generated from the registry', async () => {
     const top = await runHearth(['--help'], { env });
@@ -136,4 +182,45 @@ describe('the hearth CLI against a real daemon', () => {
     child.kill('SIGINT');
     assert.equal(await exit, 0);
   });
+});
+
+test('a destructive command asks on a terminal, and does nothing unless told yes', async (t) => {
+  const d = await startTestDaemon();
+  t.after(() => d.cleanup());
+  await setUp(d);
+  const admin = d.client({ bearer: d.localToken });
+  const key = Buffer.alloc(32, 7).toString('base64');
+  await admin.call('package.signer.add', { publicKey: key, name: 'someone' });
+  const quote = (a: string) => `'${a.replaceAll("'", "'\\''")}'`;
+  // script(1) gives the command a terminal; what it reads comes from here.
+  const onTerminal = (args: string[], answer: string) =>
+    new Promise<{ code: number | null; output: string }>((resolve) => {
+      const child = spawn(
+        'script',
+        ['-qec', [...hearthCommand(), '--root', d.root, ...args].map(quote).join(' '), '/dev/null'],
+        { stdio: ['pipe', 'pipe', 'pipe'] },
+      );
+      let output = '';
+      child.stdout.on('data', (b: Buffer) => {
+        output += b.toString();
+        if (/\[y\/N\]/.test(output) && !child.stdin.writableEnded) child.stdin.end(`${answer}\n`);
+      });
+      child.once('close', (code) => resolve({ code, output }));
+    });
+  const no = await onTerminal(['package', 'signer', 'remove', key], 'n');
+  assert.notEqual(no.code, 0, no.output);
+  assert.match(
+    no.output,
+    /hearth package signer remove .*: Stop trusting a package signer .* Go ahead\? \[y\/N\]/,
+  );
+  assert.match(no.output, /nothing was done/);
+  assert.equal((await admin.call('package.signer.list')).length, 1);
+  const yes = await onTerminal(['package', 'signer', 'remove', key], 'y');
+  assert.equal(yes.code, 0, yes.output);
+  assert.equal((await admin.call('package.signer.list')).length, 0);
+  // Without a terminal (a script) or with --yes nothing is asked.
+  await admin.call('package.signer.add', { publicKey: key, name: 'someone' });
+  const piped = await runHearth(['--root', d.root, 'package', 'signer', 'remove', key]);
+  assert.equal(piped.code, 0, piped.stderr);
+  assert.equal((await admin.call('package.signer.list')).length, 0);
 });

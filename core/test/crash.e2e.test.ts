@@ -34,7 +34,15 @@ test('kill -9 during a burst of writes: the database is intact, nothing acknowle
       }
     }
   });
-  while (acknowledged.length < 300) await sleep(5);
+  // Writers that all stop early (the daemon failed) end the wait too; the deadline is a guard.
+  let writing = writers.length;
+  for (const w of writers) void w.finally(() => writing--);
+  const deadline = Date.now() + 60_000;
+  while (acknowledged.length < 300) {
+    assert.ok(writing > 0, `the writers stopped after ${acknowledged.length} writes:\n${first.output()}`);
+    assert.ok(Date.now() < deadline, `only ${acknowledged.length} writes acknowledged in 60 s`);
+    await sleep(5);
+  }
   await first.kill();
   await Promise.all(writers);
 

@@ -190,26 +190,28 @@ export async function setUp(d: TestDaemon): Promise<string> {
 }
 
 /**
- * Polls package.get until every health check of `id` reports success; past `timeoutMs`
- * it fails with the checks, the status and the package's last log lines.
+ * Polls package.get until every health check of `id` reports success in a result taken at
+ * or after `since` (ms; the daemon runs on this machine's clock): a result from before a
+ * crash, a restart or an update says nothing about now. Past `timeoutMs` it fails with the
+ * checks, the status and the package's last log lines.
  */
 export async function untilHealthy(
-  client: HearthClient,
+  client: Pick<HearthClient, 'call'>,
   id: string,
-  o: { timeoutMs: number; pollMs: number },
+  o: { since: number; timeoutMs: number; pollMs: number },
 ): Promise<void> {
   const deadline = Date.now() + o.timeoutMs;
   for (;;) {
     const pkg = (await client.call('package.get', { id })) as {
-      health?: Record<string, { status: string }>;
+      health?: Record<string, { status: string; at: number }>;
       status: string;
     };
     const checks = Object.values(pkg.health ?? {});
-    if (checks.length > 0 && checks.every((c) => c.status === 'success')) return;
+    if (checks.length > 0 && checks.every((c) => c.status === 'success' && c.at >= o.since)) return;
     if (Date.now() > deadline) {
       const logs = await client.call('package.logs', { id, lines: 50 }).catch(() => ({ lines: [] }));
       throw new Error(
-        `${id} is not healthy (${JSON.stringify(pkg.health)}, ${pkg.status}):\n${logs.lines.join('\n')}`,
+        `${id} is not healthy since ${new Date(o.since).toISOString()} (${JSON.stringify(pkg.health)}, ${pkg.status}):\n${logs.lines.join('\n')}`,
       );
     }
     await sleep(o.pollMs);

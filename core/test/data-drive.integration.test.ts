@@ -12,6 +12,7 @@ import { run } from '../src/host/run.ts';
 import { silentLogger } from '../src/log/log.ts';
 import { PASSWORD, startTestDaemon, type TestDaemon } from './daemon.ts';
 import { notifySocket } from './notify-socket.ts';
+import { required } from './required.ts';
 
 /*
  * The data drive chosen at setup, on loop devices: sparse files in a temp dir attached
@@ -22,7 +23,10 @@ import { notifySocket } from './notify-socket.ts';
  */
 
 const GiB = 1024 ** 3;
-const canRun = process.getuid?.() === 0 && fs.existsSync('/dev/loop-control');
+const skip = required(
+  process.getuid?.() === 0 && fs.existsSync('/dev/loop-control') ? false : 'needs root and loop devices',
+  'the data drive tests',
+);
 const files = fs.mkdtempSync(path.join(os.tmpdir(), 'hearth-data-drive-test-'));
 const attached: string[] = [];
 const mounts = hostMounts(silentLogger);
@@ -101,7 +105,7 @@ after(async () => {
   fs.rmSync(files, { recursive: true, force: true });
 });
 
-describe('the data drive', { skip: !canRun && 'needs root and loop devices' }, () => {
+describe('the data drive', { skip }, () => {
   let d: TestDaemon | undefined;
   let empty: string;
   let photos: string;
@@ -167,7 +171,7 @@ describe('the data drive', { skip: !canRun && 'needs root and loop devices' }, (
   });
 });
 
-describe('setting up onto a data drive', { skip: !canRun && 'needs root and loop devices' }, () => {
+describe('setting up onto a data drive', { skip }, () => {
   let first: TestDaemon | undefined;
   let second: TestDaemon | undefined;
   let drive: string;
@@ -304,7 +308,7 @@ describe('setting up onto a data drive', { skip: !canRun && 'needs root and loop
   });
 });
 
-describe('a kill -9 while the state moves', { skip: !canRun && 'needs root and loop devices' }, () => {
+describe('a kill -9 while the state moves', { skip }, () => {
   let d: TestDaemon | undefined;
   after(() => cleanupDaemon(d));
 
@@ -368,7 +372,7 @@ describe('a kill -9 while the state moves', { skip: !canRun && 'needs root and l
   });
 });
 
-describe('the data-drive check', { skip: !canRun && 'needs root and loop devices' }, () => {
+describe('the data-drive check', { skip }, () => {
   let d: TestDaemon | undefined;
   after(() => cleanupDaemon(d));
 

@@ -6,14 +6,17 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseMountInfo } from '../src/host/lxc-parse.ts';
 import { type TestDaemon, untilHealthy } from './daemon.ts';
 import { leaseNetwork, lxcSkipReason, packagesDaemon } from './lxc-harness.ts';
+import { required } from './required.ts';
 import { SERVICES } from './services.ts';
 
 const NETWORK = leaseNetwork();
 
-const skip =
+const skip = required(
   lxcSkipReason() ||
-  (process.env['HEARTH_BIN'] ? false : 'needs the built binary (HEARTH_BIN): run `make test`') ||
-  (fs.existsSync(path.join(SERVICES, 'hello-world.hpk')) ? false : 'needs `make services`');
+    (process.env['HEARTH_BIN'] ? false : 'needs the built binary (HEARTH_BIN): run `make test`') ||
+    (fs.existsSync(path.join(SERVICES, 'hello-world.hpk')) ? false : 'needs `make services`'),
+  'the factory reset test',
+);
 
 describe('a factory reset with a package running', { skip }, () => {
   let d: TestDaemon;
@@ -25,8 +28,9 @@ describe('a factory reset with a package running', { skip }, () => {
 
   test('stops and removes its container, unmounts its images and erases its data', async () => {
     const admin = d.client({ bearer: d.localToken });
+    const installed = Date.now();
     await admin.call('package.install', { path: path.join(SERVICES, 'hello-world.hpk') });
-    await untilHealthy(admin, 'hello-world', { timeoutMs: 90_000, pollMs: 500 });
+    await untilHealthy(admin, 'hello-world', { since: installed, timeoutMs: 90_000, pollMs: 500 });
     const plan = await admin.call('server.reset', { dryRun: true });
     assert.deepEqual(plan.packages, [{ id: 'hello-world', title: 'Hello World' }]);
     assert.match(plan.erases.join('\n'), /1 package with all their data: Hello World/);

@@ -1,38 +1,58 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { HearthClient } from '../src/client/client.ts';
+import { nodeTransport } from '../src/client/node-transport.ts';
 import { hostBridge } from '../src/host/bridge.ts';
 import { hostLxc } from '../src/host/lxc.ts';
 import { hostMounts } from '../src/host/mounts.ts';
-import { setUp, startTestDaemon, type TestDaemon } from './daemon.ts';
+import { PASSWORD } from './daemon.ts';
 import { leaseNetwork, log, lxcSkipReason, restoreAfter } from './lxc-harness.ts';
+import { readerEnv, runShell, shellCommands } from './reader-shell.ts';
+import { required } from './required.ts';
 import { IMAGE_CACHE, REPO } from './services.ts';
 
 /**
- * docs/first-package.md, run as written: every `$ ` line of its shell blocks, in order,
- * in one shell, in a scratch directory whose out/ holds `hearth` (the built binary) and
- * `hearth-sdk`, against a real daemon with real containers.
+ * docs/first-package.md, run as written from a fresh shell in a scratch directory outside
+ * the checkout: first the line `make dev` prints for the reader to paste, then every `$ `
+ * line of the guide's shell blocks, in order, in one shell — against a daemon started
+ * with `make dev`'s own command line (its root and port this test's, and a network of its
+ * own), with real containers. The SDK comes from the `make sdk-pack` tarball.
  */
 const GUIDE = path.join(REPO, 'docs/first-package.md');
 const NETWORK = leaseNetwork();
+const SDK_VERSION = (
+  JSON.parse(fs.readFileSync(path.join(REPO, 'sdk/package.json'), 'utf8')) as { version: string }
+).version;
+const TARBALL = path.join(REPO, `out/hearth-sdk-${SDK_VERSION}.tgz`);
 
-/** The commands of the guide: lines starting with `$ ` inside ```sh blocks. */
-export function guideCommands(markdown: string): string[] {
-  const commands: string[] = [];
-  let inShell = false;
-  for (const line of markdown.split('\n')) {
-    if (line.startsWith('```')) inShell = line.trim() === '```sh' && !inShell;
-    else if (inShell && line.startsWith('$ ')) commands.push(line.slice(2));
-  }
-  return commands;
+/**
+ * What `make dev` would run and print, from make itself (`-n`: nothing is built or run
+ * here): the daemon's command line and the `export` line for the reader's shell.
+ */
+function makeDev(vars: Record<string, string>): { argv: string[]; paste: string } {
+  const dry = execFileSync(
+    'make',
+    ['-n', '-s', 'dev', ...Object.entries(vars).map(([k, v]) => `${k}=${v}`)],
+    { cwd: REPO, encoding: 'utf8' },
+  ).split('\n');
+  const exec = dry.find((l) => l.startsWith('exec '));
+  const paste = dry.map((l) => /^echo '\s*(export .*)'$/.exec(l)?.[1]).find(Boolean);
+  assert.ok(exec && paste, `make -n dev:\n${dry.join('\n')}`);
+  return { argv: exec.slice('exec '.length).trim().split(/\s+/), paste };
 }
 
-const skip =
+const skip = required(
   lxcSkipReason() ||
-  (process.env['HEARTH_BIN'] ? false : 'needs the built binary (HEARTH_BIN): run `make test`') ||
-  (fs.existsSync(path.join(REPO, 'out/hearth-sdk')) ? false : 'needs out/hearth-sdk: run `make build`');
+    (process.env['HEARTH_BIN'] ? false : 'needs the built binary (HEARTH_BIN): run `make test`') ||
+    (fs.existsSync(path.join(REPO, 'out/hearth')) ? false : 'needs out/hearth: run `make build`') ||
+    (fs.existsSync(TARBALL) ? false : `needs ${path.relative(REPO, TARBALL)}: run \`make sdk-pack\``),
+  'the first-package guide test',
+);
 
 const undo: (() => unknown)[] = [];
 after(async () => {
@@ -40,51 +60,72 @@ after(async () => {
 });
 
 test('the first-package guide works as written', { skip, timeout: 300_000 }, async () => {
-  const d: TestDaemon = await startTestDaemon({
-    args: ['--bridge', NETWORK.bridge, '--subnet', NETWORK.subnet, '--nft-table', NETWORK.nftTable],
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'hearth-guide-'));
+  fs.chmodSync(root, 0o711);
+  undo.push(() => fs.rmSync(root, { recursive: true, force: true }));
+  const { argv, paste } = makeDev({
+    DEV_ROOT: root,
+    DEV_PORT: '0',
+    DEV_FLAGS: `--bridge ${NETWORK.bridge} --subnet ${NETWORK.subnet} --nft-table ${NETWORK.nftTable}`,
   });
-  undo.push(() => d.cleanup());
+  // Its own process group, killed whatever happens (tracked from the spawn).
+  const daemon = spawn(argv[0]!, argv.slice(1), { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  let daemonOutput = '';
+  for (const stream of [daemon.stdout, daemon.stderr])
+    stream.on('data', (b: Buffer) => {
+      daemonOutput += b.toString();
+    });
   undo.push(async () => {
-    await d.kill();
-    const lxc = hostLxc({ lxcPath: path.join(d.root, 'run/hearth/lxc'), mounts: hostMounts(log), log });
+    const lxc = hostLxc({ lxcPath: path.join(root, 'run/hearth/lxc'), mounts: hostMounts(log), log });
     for (const c of await lxc.list().catch(() => [])) await lxc.destroy(c.name);
-    await hostMounts(log).unmountAll(d.root);
+    await hostMounts(log).unmountAll(root);
     await hostBridge(log).teardown(NETWORK);
   });
+  undo.push(async () => {
+    if (daemon.exitCode !== null || daemon.signalCode !== null) return;
+    const exited = new Promise((resolve) => daemon.once('exit', resolve));
+    process.kill(-daemon.pid!, 'SIGKILL');
+    await exited;
+  });
   restoreAfter((u) => undo.push(u), ['/etc/subuid', '/etc/subgid', '/proc/sys/net/ipv4/ip_forward']);
-  await setUp(d);
 
-  const work = fs.mkdtempSync(path.join(d.root, 'guide-'));
-  fs.mkdirSync(path.join(work, 'out'));
-  fs.symlinkSync(process.env['HEARTH_BIN']!, path.join(work, 'out/hearth'));
-  fs.symlinkSync(path.join(REPO, 'out/hearth-sdk'), path.join(work, 'out/hearth-sdk'));
-  // The template's image recipe is hello-world's: found in the build cache, not downloaded.
+  // The reader finishes the setup wizard at the address make dev printed.
+  const infoFile = path.join(root, 'run/hearth/daemon.json');
+  for (const deadline = Date.now() + 30_000; !fs.existsSync(infoFile); await sleep(50))
+    assert.ok(
+      Date.now() < deadline && daemon.exitCode === null,
+      `make dev's daemon did not start:\n${daemonOutput}`,
+    );
+  const { port } = JSON.parse(fs.readFileSync(infoFile, 'utf8')) as { port: number };
+  const url = `http://127.0.0.1:${port}`;
+  const { token } = await new HearthClient(nodeTransport({ url })).call('setup.execute', {
+    hostname: 'testbox',
+    password: PASSWORD,
+  });
+
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'hearth-reader-'));
+  undo.push(() => fs.rmSync(work, { recursive: true, force: true }));
+  // Not part of the guide but of this machine: the template's image recipe is
+  // hello-world's, found in the build cache rather than downloaded.
   fs.mkdirSync(path.join(work, 'cache'));
   fs.symlinkSync(IMAGE_CACHE, path.join(work, 'cache/hearth-sdk'));
+  const env = readerEnv(work, { XDG_CACHE_HOME: path.join(work, 'cache') });
 
-  const commands = guideCommands(fs.readFileSync(GUIDE, 'utf8'));
+  const commands = shellCommands(fs.readFileSync(GUIDE, 'utf8'));
   assert.ok(commands.length >= 15, 'the guide has its commands');
   const script = [
     'set -eu',
-    ...commands.map((c) => `echo "+ ${c.replaceAll('"', '\\"').replaceAll('$', '\\$')}"\n${c}`),
+    ...[paste, ...commands].map((c) => `echo "+ ${c.replaceAll('"', '\\"').replaceAll('$', '\\$')}"\n${c}`),
   ].join('\n');
-  const { code, output } = await new Promise<{ code: number | null; output: string }>((resolve) => {
-    const sh = spawn('bash', ['-c', script], {
-      cwd: work,
-      env: { ...process.env, HEARTH_ROOT: d.root, XDG_CACHE_HOME: path.join(work, 'cache'), HOME: work },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    sh.stdout.on('data', (b: Buffer) => {
-      out += b.toString();
-    });
-    sh.stderr.on('data', (b: Buffer) => {
-      out += b.toString();
-    });
-    sh.on('close', (c) => resolve({ code: c, output: out }));
-  });
-  assert.equal(code, 0, output);
+  const { code, output } = await runShell(script, work, env);
+  assert.equal(
+    code,
+    0,
+    `${output}\n--- make dev's daemon ---\n${daemonOutput.split('\n').slice(-30).join('\n')}`,
+  );
   assert.match(output, /Hello from my first package!/, 'the edited page was served');
   assert.match(output, /It works!/, 'the action changed the page');
-  assert.deepEqual(await d.client({ bearer: d.localToken }).call('package.list'), []);
+  assert.ok(!fs.existsSync(path.join(work, 'my-packages', 'out')), 'nothing of the checkout was needed');
+  const admin = new HearthClient(nodeTransport({ url, bearer: token }));
+  assert.deepEqual(await admin.call('package.list'), []);
 });

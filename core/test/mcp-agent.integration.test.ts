@@ -6,6 +6,7 @@ import { ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/typ
 import type { TestDaemon } from './daemon.ts';
 import { leaseNetwork, lxcSkipReason, packagesDaemon } from './lxc-harness.ts';
 import { httpConnect, textOf } from './mcp-clients.ts';
+import { required } from './required.ts';
 import { SERVICES } from './services.ts';
 
 /**
@@ -14,12 +15,14 @@ import { SERVICES } from './services.ts';
  */
 const NETWORK = leaseNetwork();
 
-const skip =
+const skip = required(
   lxcSkipReason() ||
-  (process.env['HEARTH_BIN'] ? false : 'needs the built binary (HEARTH_BIN): run `make test`') ||
-  (fs.existsSync(path.join(SERVICES, 'hello-world.hpk')) ? false : 'needs `make services`');
+    (process.env['HEARTH_BIN'] ? false : 'needs the built binary (HEARTH_BIN): run `make test`') ||
+    (fs.existsSync(path.join(SERVICES, 'hello-world.hpk')) ? false : 'needs `make services`'),
+  'the MCP agent test',
+);
 
-type Health = Record<string, { status: string; message: string }>;
+type Health = Record<string, { status: string; message: string; at: number }>;
 
 describe('an agent operates hello-world through MCP', { skip }, () => {
   let d: TestDaemon;
@@ -97,25 +100,37 @@ describe('an agent operates hello-world through MCP', { skip }, () => {
         assert.match((logs.contents[0] as { text: string }).text, /hearth: starting/);
 
         const seen: string[] = [];
+        const before = (await readJson(uri)) as { health: Health };
+        const restartedAt = Date.now();
         const restarted = await agent.callTool({ name: 'package.restart', arguments: { id } });
         assert.equal(restarted.isError, undefined, textOf(restarted));
+        const answer = restarted.structuredContent as { id: string; status: string };
+        assert.deepEqual([answer.id, answer.status], [id, 'running'], textOf(restarted));
+        // Healthy again by checks the new runtime ran: the results from before the restart
+        // (still "success") must not count.
         for (;;) {
           const next = changed();
           const pkg = (await readJson(uri)) as { health?: Health; status: string };
-          // Between the stop and the new runtime's first report the package has no health yet.
-          const statuses = Object.values(pkg.health ?? {}).map((c) => c.status);
-          seen.push(`${pkg.status}:${statuses.join(',')}`);
-          if (statuses.length > 0 && statuses.every((s) => s === 'success') && pkg.status === 'running')
+          const checks = Object.values(pkg.health ?? {});
+          seen.push(`${pkg.status}:${checks.map((c) => `${c.status}@${c.at - restartedAt}`).join(',')}`);
+          if (
+            pkg.status === 'running' &&
+            checks.length > 0 &&
+            checks.every((c) => c.status === 'success' && c.at >= restartedAt)
+          )
             break;
           await next;
         }
+        assert.ok(
+          Object.values(before.health).every((c) => c.at < restartedAt),
+          `the results before the restart are older than it: ${seen.join(' → ')}`,
+        );
         const audit = await d
           .client({ bearer: d.localToken })
           .call('audit.list', { method: 'package.restart', limit: 1 });
         assert.equal(audit[0]!.surface, 'mcp');
         assert.equal(audit[0]!.callerName, 'house agent');
         assert.equal(audit[0]!.outcome, 'ok');
-        assert.ok(seen.length > 0, `states seen: ${seen.join(' → ')}`);
       } finally {
         await agent.close();
       }

@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { hearthCommand, setUp, startTestDaemon, type TestDaemon } from './daemon.ts';
+import { readerEnv, runShell, shellCommands } from './reader-shell.ts';
 
 /**
  * The MCP Inspector's CLI (`@modelcontextprotocol/inspector --cli`, a pinned devDependency
@@ -83,4 +85,49 @@ test('the Inspector CLI reaches the same tools through the stdio bridge', async 
   );
   assert.equal(called.code, 0, called.stderr);
   assert.deepEqual(JSON.parse(called.stdout).structuredContent, { message: 'hi' });
+});
+
+test('docs/mcp.md as written: the token command on the box, then the Inspector command with it', async (t) => {
+  const doc = fs.readFileSync(path.join(REPO, 'docs/mcp.md'), 'utf8');
+  const [create, inspector, ...more] = shellCommands(doc, { bare: true });
+  assert.deepEqual(more, [], 'the doc has the two commands this test runs');
+  assert.match(create!, /^hearth auth token create /);
+  // The version the doc pins is the one installed here (and so in npm's cache).
+  const pinned = (
+    JSON.parse(fs.readFileSync(path.join(PACKAGE, 'package.json'), 'utf8')) as { version: string }
+  ).version;
+  assert.match(
+    inspector!,
+    new RegExp(`^npx @modelcontextprotocol/inspector@${pinned.replaceAll('.', '\\.')} `),
+  );
+
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'hearth-mcp-reader-'));
+  t.after(() => fs.rmSync(home, { recursive: true, force: true }));
+  // On the box: hearth is installed, and this box's daemon is under the test's root.
+  const bin = fs.mkdtempSync(path.join(home, 'bin-'));
+  const [command, ...pre] = hearthCommand();
+  fs.writeFileSync(path.join(bin, 'hearth'), `#!/bin/sh\nexec ${[command, ...pre].join(' ')} "$@"\n`, {
+    mode: 0o755,
+  });
+  const env = readerEnv(home, { HEARTH_ROOT: d.root });
+  env['PATH'] = `${bin}:${env['PATH']}`;
+  const made = await runShell(create!, home, env);
+  assert.equal(made.code, 0, made.output);
+  const token = /\b(hth_[A-Za-z0-9_-]+)/.exec(made.output)?.[1];
+  assert.ok(token, made.output);
+  // The doc's placeholders: the box's address and the token just made. Run in the
+  // checkout, where the pinned version is installed (a devDependency), npx takes it from
+  // there; anywhere else it downloads that same version, which a test may not.
+  const listed = await runShell(
+    inspector!.replaceAll('http://hearth.local', d.url).replaceAll('hth_…', token),
+    REPO,
+    env,
+  );
+  assert.equal(listed.code, 0, listed.output);
+  const tools = (JSON.parse(listed.stdout) as { tools: { name: string }[] }).tools;
+  assert.ok(
+    tools.some((x) => x.name === 'package.restart'),
+    'an operate token sees package.restart',
+  );
+  assert.ok(!tools.some((x) => x.name === 'package.uninstall'), 'and not what needs admin');
 });

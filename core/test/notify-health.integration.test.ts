@@ -16,6 +16,7 @@ import {
   startSmtpSink,
   testTls,
 } from './outbound-receivers.ts';
+import { required } from './required.ts';
 import { SERVICES } from './services.ts';
 
 /**
@@ -25,11 +26,13 @@ import { SERVICES } from './services.ts';
  */
 const NETWORK = leaseNetwork();
 
-const skip =
+const skip = required(
   lxcSkipReason() ||
-  smtpSinkSkipReason() ||
-  (process.env['HEARTH_BIN'] ? false : 'needs the built binary (HEARTH_BIN): run `make test`') ||
-  (fs.existsSync(path.join(SERVICES, 'hello-world.hpk')) ? false : 'needs `make services`');
+    smtpSinkSkipReason() ||
+    (process.env['HEARTH_BIN'] ? false : 'needs the built binary (HEARTH_BIN): run `make test`') ||
+    (fs.existsSync(path.join(SERVICES, 'hello-world.hpk')) ? false : 'needs `make services`'),
+  'the health notification test',
+);
 
 describe('a failing health check leaves the box by mail and webhook', { skip }, () => {
   const { dir, cleanup } = scratchDir();
@@ -73,11 +76,13 @@ describe('a failing health check leaves the box by mail and webhook', { skip }, 
       to: ['owner@example.com'],
     });
     await admin.call('notification.channel.add', { kind: 'webhook', url: `${receiver.url}/hearth` });
+    const installed = Date.now();
     await admin.call('package.install', { path: path.join(SERVICES, 'hello-world.hpk') });
-    await untilHealthy(admin, 'hello-world', { timeoutMs: 60_000, pollMs: 100 });
+    await untilHealthy(admin, 'hello-world', { since: installed, timeoutMs: 60_000, pollMs: 100 });
 
     const lxc = hostLxc({ lxcPath: path.join(d.root, 'run/hearth/lxc'), mounts: hostMounts(log), log });
     const init = (await lxc.info('hearth-hello-world')).pid!;
+    const killed = Date.now();
     process.kill(descendantRunning(init, 'httpd\0-f'), 'SIGKILL');
 
     const title = 'Hello World: Web page is failing';
@@ -90,7 +95,7 @@ describe('a failing health check leaves the box by mail and webhook', { skip }, 
     assert.equal(hook.headers['x-hearth-source'], 'package:hello-world');
 
     // The runtime starts the web server again; being healthy again is a success, below the default level.
-    await untilHealthy(admin, 'hello-world', { timeoutMs: 60_000, pollMs: 100 });
+    await untilHealthy(admin, 'hello-world', { since: killed, timeoutMs: 60_000, pollMs: 100 });
     const recovered = 'Hello World: Web page is healthy again';
     const titles = (await admin.call('notification.list', {})).map((n) => n.title);
     assert.ok(titles.includes(recovered), titles.join(', '));

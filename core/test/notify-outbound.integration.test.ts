@@ -16,6 +16,7 @@ import {
   startSmtpSink,
   testTls,
 } from './outbound-receivers.ts';
+import { required } from './required.ts';
 
 /**
  * Notifications leaving the box, end to end: a real daemon with channels configured
@@ -29,7 +30,7 @@ const TOKEN = 'tk_test_receiver_token';
 // The retries of a failed delivery come 0.2, 0.8 and 3.2 s after it.
 const RETRY_SECONDS = '0.2';
 
-const skip = smtpSinkSkipReason();
+const skip = required(smtpSinkSkipReason(), 'the outbound notification tests');
 
 const rejectsWith = (p: Promise<unknown>, code: string, message?: RegExp) =>
   assert.rejects(p, (e: unknown) => {

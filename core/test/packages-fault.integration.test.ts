@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -8,16 +9,24 @@ import { loadSigningKey } from '#sdk/keys.ts';
 import { RpcError } from '../src/client/client.ts';
 import { hostBridge } from '../src/host/bridge.ts';
 import { hostLxc } from '../src/host/lxc.ts';
+import { vethName } from '../src/host/lxc-parse.ts';
 import { hostMounts } from '../src/host/mounts.ts';
 import { setUp, startTestDaemon, type TestDaemon } from './daemon.ts';
+import { type HostTraces, hostTraces, tracesProblems } from './host-traces.ts';
 import { leaseNetwork, log, lxcSkipReason, restoreAfter } from './lxc-harness.ts';
+import { required } from './required.ts';
 import { DEV_KEY, packVariant, SERVICES } from './services.ts';
 
 /**
- * Fault test: kill -9 of the daemon at a random moment of an install, start, stop, update
- * (up and down) or uninstall of hello-world, then a restart on the same root. After the
- * start-up reconcile the package must be either whole and in its desired state or gone,
- * with no container, mount or directory left behind.
+ * Fault test: kill -9 of the daemon at a random moment of an install, start, stop, restart,
+ * update (up and down), uninstall, or an action of a stopped package (hello-world), then a
+ * restart on the same root. After the start-up reconcile the package must be either whole
+ * and in its desired state or gone, with no container, directory, mount, link, loop
+ * device, cgroup or nft rule left behind; and the owner's data must be there: before each
+ * operation a random sentinel file goes into the package's volume, and after it the file
+ * must hold the same bytes (an update rolled back brings the snapshot back, which has it).
+ * Every kind of operation must have been cut (killed before it answered) at least
+ * MIN_CUT times, or the run proves nothing about it.
  *
  * HEARTH_FAULT_RUNS (default 50), HEARTH_FAULT_SEED (default random, printed),
  * HEARTH_FAULT_MAX_DELAY_MS (default 1500): how long after sending the operation the kill comes.
@@ -26,16 +35,23 @@ import { DEV_KEY, packVariant, SERVICES } from './services.ts';
 const V10 = path.join(SERVICES, 'hello-world.hpk');
 // Its own (lxc-harness.ts): `make test-fault` runs long beside whatever else runs.
 const NETWORK = leaseNetwork();
-const ID = 'fault-hello';
+// Of this process's own too: LXC's cgroups are named after the container, machine-wide.
+const ID = `fault-hello-${NETWORK.bridge.replace(/\D/g, '')}`;
 const RUNS = Number(process.env['HEARTH_FAULT_RUNS'] ?? 50);
 const SEED = Number(process.env['HEARTH_FAULT_SEED'] ?? Math.floor(Math.random() * 2 ** 31));
 const MAX_DELAY_MS = Number(process.env['HEARTH_FAULT_MAX_DELAY_MS'] ?? 1500);
 const SETTLE_MS = 30_000;
+/** How long after settling the box may still differ from what it should be before it counts. */
+const LEAK_MS = 15_000;
+/** Cut runs each kind of operation must have had. */
+const MIN_CUT = Math.max(1, Math.floor(RUNS / 60));
 
-const skip =
+const skip = required(
   lxcSkipReason() ||
-  (process.env['HEARTH_BIN'] ? false : 'needs the built binary (HEARTH_BIN): run `make test`') ||
-  (fs.existsSync(V10) ? false : 'needs `make services`');
+    (process.env['HEARTH_BIN'] ? false : 'needs the built binary (HEARTH_BIN): run `make test`') ||
+    (fs.existsSync(V10) ? false : 'needs `make services`'),
+  'the fault test',
+);
 
 /** mulberry32: small, seedable, good enough to pick operations and delays. */
 function rng(seed: number) {
@@ -56,19 +72,23 @@ type Desired = 'running' | 'stopped';
 /**
  * What the test believes is on the box. `data` is what the www volume's version.txt says
  * (undefined: no such file — a fresh install); the 1.1.0 migration writes it up and down.
+ * `sentinel` is what the owner's file in the volume holds (undefined: no volume).
  */
 interface Model {
   pkg?: { version: Version; desired: Desired };
   /** Absent with its volumes kept (uninstall with keepData). */
   kept: boolean;
   data: string | undefined;
+  sentinel?: string | undefined;
 }
 
 type Op =
   | { kind: 'install'; start: boolean }
-  | { kind: 'start' | 'stop' }
+  | { kind: 'start' | 'stop' | 'restart' | 'action' }
   | { kind: 'update'; to: Version }
   | { kind: 'uninstall'; keepData: boolean };
+type OpKind = Op['kind'];
+const KINDS: OpKind[] = ['install', 'start', 'stop', 'restart', 'action', 'update', 'uninstall'];
 
 const describeOp = (op: Op) =>
   op.kind === 'install'
@@ -77,7 +97,9 @@ const describeOp = (op: Op) =>
       ? `update → ${op.to}`
       : op.kind === 'uninstall'
         ? `uninstall${op.keepData ? ' keepData' : ''}`
-        : op.kind;
+        : op.kind === 'action'
+          ? 'action while stopped'
+          : op.kind;
 
 /** The states an operation may leave behind, whether the kill came before, during or after it. */
 function outcomes(m: Model, op: Op): Model[] {
@@ -85,15 +107,31 @@ function outcomes(m: Model, op: Op): Model[] {
     case 'install':
       return [
         m,
-        { pkg: { version: '1.0.0', desired: op.start ? 'running' : 'stopped' }, kept: false, data: m.data },
+        {
+          pkg: { version: '1.0.0', desired: op.start ? 'running' : 'stopped' },
+          kept: false,
+          data: m.data,
+          sentinel: m.sentinel,
+        },
       ];
     case 'start':
     case 'stop':
       return [m, { ...m, pkg: { ...m.pkg!, desired: op.kind === 'start' ? 'running' : 'stopped' } }];
+    // Neither changes what should be: the package ends as it was, whenever the kill came.
+    case 'restart':
+    case 'action':
+      return [m];
     case 'update':
       return [m, { ...m, pkg: { ...m.pkg!, version: op.to }, data: op.to }];
     case 'uninstall':
-      return [m, { kept: op.keepData, data: op.keepData ? m.data : undefined }];
+      return [
+        m,
+        {
+          kept: op.keepData,
+          data: op.keepData ? m.data : undefined,
+          sentinel: op.keepData ? m.sentinel : undefined,
+        },
+      ];
   }
 }
 
@@ -194,6 +232,14 @@ describe('package operations survive kill -9 of the daemon', { skip }, () => {
         return c.call('package.start', { id: ID });
       case 'stop':
         return c.call('package.stop', { id: ID });
+      case 'restart':
+        return c.call('package.restart', { id: ID });
+      case 'action':
+        return c.call('package.action.run', {
+          id: ID,
+          action: 'set-greeting',
+          input: { greeting: 'set while stopped' },
+        });
       case 'update':
         return c.call('package.update', { path: op.to === '1.1.0' ? v11 : v10 });
       case 'uninstall':
@@ -236,6 +282,39 @@ describe('package operations survive kill -9 of the daemon', { skip }, () => {
     return { seen, settled: false, ms: Date.now() - t0 };
   }
 
+  const container = `hearth-${ID}`;
+  const traces = () =>
+    hostTraces({
+      root,
+      container,
+      veth: vethName(path.join(root, 'run/hearth/lxc', container)),
+      bridge: NETWORK.bridge,
+      nftTable: NETWORK.nftTable,
+    });
+
+  /** The owner's file in the package's volume: random bytes, owned as the container's root would own them. */
+  function writeSentinel(run: number): string | undefined {
+    const www = path.join(root, 'var/lib/hearth/packages', ID, 'volumes/www');
+    if (!fs.existsSync(www)) return undefined;
+    const text = `run ${run}: ${crypto.randomBytes(16).toString('hex')}\n`;
+    const file = path.join(www, 'sentinel.txt');
+    fs.writeFileSync(file, text);
+    const owner = fs.statSync(www);
+    fs.chownSync(file, owner.uid, owner.gid);
+    return text;
+  }
+
+  function readSentinel(): string | undefined {
+    try {
+      return fs.readFileSync(
+        path.join(root, 'var/lib/hearth/packages', ID, 'volumes/www/sentinel.txt'),
+        'utf8',
+      );
+    } catch {
+      return undefined;
+    }
+  }
+
   /** Every way the box differs from "whole and in its desired state, or gone without a trace". */
   async function check(
     m: Model,
@@ -244,6 +323,7 @@ describe('package operations survive kill -9 of the daemon', { skip }, () => {
     op: Op,
   ): Promise<{ problems: string[]; now: Model }> {
     const problems: string[] = [];
+    const host: HostTraces = await traces();
     const base = path.join(root, 'var/lib/hearth/packages', ID);
     const lxcDir = path.join(root, 'run/hearth/lxc');
     const entries = fs.existsSync(base) ? fs.readdirSync(base).sort() : undefined;
@@ -287,6 +367,16 @@ describe('package operations survive kill -9 of the daemon', { skip }, () => {
       if (fs.existsSync(path.join(lxcDir, `hearth-${ID}`)))
         problems.push(`orphan ${path.join(lxcDir, `hearth-${ID}`)}`);
     }
+    now.sentinel = readSentinel();
+    problems.push(
+      ...tracesProblems(host, {
+        running: p?.desired === 'running',
+        container,
+        veth: vethName(path.join(lxcDir, container)),
+        // One NAT rule, once the first container made the bridge (it stays for the next).
+        nftRules: p || host.nftRules !== undefined ? 1 : undefined,
+      }),
+    );
     const match = allowed.find((a) => sameState(a, now));
     if (!match) {
       problems.push(
@@ -297,6 +387,10 @@ describe('package operations survive kill -9 of the daemon', { skip }, () => {
       if (now.data !== match.data)
         problems.push(
           `www/version.txt says ${now.data ?? '(none)'}, expected ${match.data ?? '(none)'} (${describeOp(op)})`,
+        );
+      if (now.sentinel !== match.sentinel)
+        problems.push(
+          `the owner's file in the volume holds ${JSON.stringify(now.sentinel ?? '(no file)')}, expected ${JSON.stringify(match.sentinel ?? '(no file)')} (${describeOp(op)})`,
         );
       if (!now.pkg && match.kept !== now.kept)
         problems.push(
@@ -337,6 +431,8 @@ describe('package operations survive kill -9 of the daemon', { skip }, () => {
 
   /** After a violation: back to nothing, so the next runs still test something. */
   async function wipe() {
+    // Whatever the daemon is still doing first: an uninstall meanwhile would be refused.
+    await settle();
     try {
       await admin().call('package.uninstall', { id: ID });
     } catch {}
@@ -355,17 +451,31 @@ describe('package operations survive kill -9 of the daemon', { skip }, () => {
       let m: Model = { kept: false, data: undefined };
       const violations: string[] = [];
       const counts: Record<string, number> = {};
+      const cut: Record<OpKind, number> = Object.fromEntries(KINDS.map((k) => [k, 0])) as Record<
+        OpKind,
+        number
+      >;
       const t0 = Date.now();
       for (let run = 1; run <= RUNS; run++) {
         const started = Date.now();
-        let op: Op;
-        if (!m.pkg) op = { kind: 'install', start: r.chance(0.85) };
-        else {
-          const x = r.next();
-          if (x < 0.25) op = { kind: m.pkg.desired === 'running' ? 'stop' : 'start' };
-          else if (x < 0.65) op = { kind: 'update', to: m.pkg.version === '1.0.0' ? '1.1.0' : '1.0.0' };
-          else op = { kind: 'uninstall', keepData: r.chance(0.5) };
-        }
+        // What may come next; half the time the kind cut least so far, so each gets its share.
+        const kinds: OpKind[] = !m.pkg
+          ? ['install']
+          : m.pkg.desired === 'running'
+            ? ['stop', 'restart', 'update', 'update', 'uninstall']
+            : ['start', 'action', 'update', 'update', 'uninstall'];
+        const kind = r.chance(0.5)
+          ? kinds.reduce((a, b) => (cut[b] < cut[a] ? b : a))
+          : kinds[r.int(kinds.length)]!;
+        const op: Op =
+          kind === 'install'
+            ? { kind, start: r.chance(0.85) }
+            : kind === 'update'
+              ? { kind, to: m.pkg!.version === '1.0.0' ? '1.1.0' : '1.0.0' }
+              : kind === 'uninstall'
+                ? { kind, keepData: r.chance(0.5) }
+                : { kind };
+        m = { ...m, sentinel: writeSentinel(run) };
         // Half the kills uniform over the window, half bunched early, where operations are still at work.
         const u = r.next();
         // An update takes about 1.2–1.5 s: a longer window lets some finish, so downgrades happen too.
@@ -387,14 +497,21 @@ describe('package operations survive kill -9 of the daemon', { skip }, () => {
         d = await d.restart();
         const { seen, settled, ms } = await settle();
         let allowed = outcomes(m, op);
-        // An answer that came before the kill pins the outcome.
-        if (atKill === 'ok') allowed = [allowed[1]!];
+        // An answer that came before the kill pins the outcome (restart and action have one).
+        if (atKill === 'ok') allowed = [allowed.at(-1)!];
         else if (atKill !== 'pending' && !atKill.startsWith('lost')) allowed = [allowed[0]!];
-        const { problems, now } = await check(m, seen, allowed, op);
+        let { problems, now } = await check(m, seen, allowed, op);
+        // A step may still be finishing when the API and LXC already agree (the unmounts
+        // after a container stopped): what is still wrong past the deadline is a leak.
+        for (const deadline = Date.now() + LEAK_MS; problems.length > 0 && Date.now() < deadline; ) {
+          await sleep(250);
+          ({ problems, now } = await check(m, (await settle()).seen, allowed, op));
+        }
         if (!settled) problems.unshift(`did not settle in ${SETTLE_MS} ms: ${JSON.stringify(seen)}`);
         const label = `run ${run}: ${describeOp(op)} from ${m.pkg ? `${m.pkg.version}/${m.pkg.desired}` : m.kept ? 'absent (kept data)' : 'absent'}, kill after ${delay} ms (answer: ${atKill})`;
         const key = `${describeOp(op)} ${atKill === 'ok' ? 'done' : atKill === 'pending' ? 'cut' : 'failed'}`;
         counts[key] = (counts[key] ?? 0) + 1;
+        if (atKill === 'pending') cut[op.kind]++;
         if (problems.length > 0) {
           const tail =
             before.split('\n').slice(-25).join('\n') +
@@ -417,6 +534,12 @@ describe('package operations survive kill -9 of the daemon', { skip }, () => {
         `# ${RUNS} runs in ${Math.round((Date.now() - t0) / 1000)} s (seed ${SEED}): ${JSON.stringify(counts)}`,
       );
       assert.deepEqual(violations, [], `seed ${SEED}: ${violations.length} runs broke an invariant`);
+      const short = KINDS.filter((k) => cut[k] < MIN_CUT);
+      assert.deepEqual(
+        short,
+        [],
+        `seed ${SEED}: operations cut fewer than ${MIN_CUT} times: ${JSON.stringify(cut)}`,
+      );
     },
   );
 });

@@ -19,6 +19,7 @@ import {
   lxcSkipReason,
   packagesDaemon,
 } from './lxc-harness.ts';
+import { required } from './required.ts';
 import { packVariant, SERVICES } from './services.ts';
 
 /**
@@ -27,10 +28,12 @@ import { packVariant, SERVICES } from './services.ts';
  */
 const NETWORK = leaseNetwork();
 
-const skip =
+const skip = required(
   lxcSkipReason() ||
-  (process.env['HEARTH_BIN'] ? false : 'needs the built binary (HEARTH_BIN): run `make test`') ||
-  (fs.existsSync(path.join(SERVICES, 'hello-world.hpk')) ? false : 'needs `make services`');
+    (process.env['HEARTH_BIN'] ? false : 'needs the built binary (HEARTH_BIN): run `make test`') ||
+    (fs.existsSync(path.join(SERVICES, 'hello-world.hpk')) ? false : 'needs `make services`'),
+  'the packages tests on real LXC',
+);
 
 describe('service packages on real LXC', { skip }, () => {
   let d: TestDaemon;
@@ -72,12 +75,15 @@ describe('service packages on real LXC', { skip }, () => {
     }
   });
 
-  const healthy = (id: string, timeoutMs = 60_000) => untilHealthy(admin, id, { timeoutMs, pollMs: 100 });
+  /** Healthy by checks run at or after `since` (what happened before it says nothing). */
+  const healthy = (id: string, since: number, timeoutMs = 60_000) =>
+    untilHealthy(admin, id, { since, timeoutMs, pollMs: 100 });
 
   test('hello-world: install → healthy → page → action → stop → start → uninstall with and without data', async () => {
+    let since = Date.now();
     const pkg = await admin.call('package.install', { path: path.join(SERVICES, 'hello-world.hpk') });
     assert.equal(pkg.id, 'hello-world');
-    await healthy('hello-world');
+    await healthy('hello-world', since);
     const url = `http://${pkg.address}:8080/`;
     assert.match(await httpGet(url, 10_000), /Hello from Hearth!/);
 
@@ -134,8 +140,17 @@ describe('service packages on real LXC', { skip }, () => {
     };
     const lines: string[] = [];
     ws.onStream(followed.stream, (line) => lines.push(String(line)));
-    await admin.call('package.start', { id: 'hello-world' });
-    await healthy('hello-world');
+    since = Date.now();
+    const started = await admin.call('package.start', { id: 'hello-world' });
+    assert.equal(started.status, 'running');
+    // "running" in the answer means ready: an action works at once, with no wait of ours.
+    const atOnce = await admin.call('package.action.run', {
+      id: 'hello-world',
+      action: 'set-greeting',
+      input: { greeting: 'Hi from the test, set while stopped' },
+    });
+    assert.match(JSON.stringify(atOnce.result), /now says/);
+    await healthy('hello-world', since);
     assert.match(await httpGet(url, 10_000), /set while stopped/, 'the volume kept the page');
     for (let i = 0; i < 50 && !lines.some((l) => l.includes('hearth: starting')); i++) await sleep(100);
     assert.ok(
@@ -147,6 +162,7 @@ describe('service packages on real LXC', { skip }, () => {
 
     // A restart is a stop of ours and a start: it answers running, in a new init, and the
     // loop counts no crash (no backoff, no "stopped on its own"), twice in a row.
+    since = Date.now();
     for (let i = 0; i < 2; i++) {
       const before = (await lxc.info('hearth-hello-world')).pid;
       const restarted = await admin.call('package.restart', { id: 'hello-world' });
@@ -155,15 +171,15 @@ describe('service packages on real LXC', { skip }, () => {
       assert.equal(after.state, 'RUNNING');
       assert.ok(after.pid && after.pid !== before, `init ${before} → ${after.pid}`);
     }
-    await healthy('hello-world');
+    await healthy('hello-world', since);
     assert.doesNotMatch(d.output(), /container stopped on its own/);
 
     // A crash: the container's init dies. The reconcile loop starts it again.
     const { pid } = await lxc.info('hearth-hello-world');
     assert.ok(pid);
+    since = Date.now();
     process.kill(pid, 'SIGKILL');
-    await sleep(500);
-    await healthy('hello-world', 30_000);
+    await healthy('hello-world', since, 30_000);
     assert.match(await httpGet(url, 15_000), /Hi from the test/);
     const stats = await admin.call('package.stats', { id: 'hello-world' });
     assert.equal(stats.running, true);
@@ -172,8 +188,9 @@ describe('service packages on real LXC', { skip }, () => {
     await admin.call('package.uninstall', { id: 'hello-world', keepData: true });
     const base = path.join(d.root, 'var/lib/hearth/packages/hello-world');
     assert.deepEqual(fs.readdirSync(base), ['volumes']);
+    since = Date.now();
     await admin.call('package.install', { path: path.join(SERVICES, 'hello-world.hpk') });
-    await healthy('hello-world');
+    await healthy('hello-world', since);
     assert.match(await httpGet(url, 10_000), /Hi from the test/, 'reinstalled onto the kept data');
 
     await admin.call('package.uninstall', { id: 'hello-world' });
@@ -184,8 +201,9 @@ describe('service packages on real LXC', { skip }, () => {
   });
 
   test('a package that keeps crashing: server.ps, server.status, one notification, and the fixup stops it', async () => {
+    const installed = Date.now();
     await admin.call('package.install', { path: path.join(SERVICES, 'hello-world.hpk') });
-    await healthy('hello-world');
+    await healthy('hello-world', installed);
     const [row] = (await admin.call('server.ps', {})).filter((r) => r.package === 'hello-world');
     assert.ok(row, 'hello-world is listed');
     assert.equal(row.state, 'running');
@@ -244,12 +262,13 @@ describe('service packages on real LXC', { skip }, () => {
     const hpk = path.join(SERVICES, 'hello-world.hpk');
     const token = (await admin.call('auth.token.create', { name: 'laptop', scope: 'admin' })).token;
     // --host: the CLI is elsewhere, so the file travels as an upload.
+    let since = Date.now();
     const cli = await runHearth(['--host', d.url, 'package', 'install', '--path', hpk, '--json'], {
       env: { HEARTH_TOKEN: token },
     });
     assert.equal(cli.code, 0, cli.stderr);
     assert.equal(JSON.parse(cli.stdout).id, 'hello-world');
-    await healthy('hello-world');
+    await healthy('hello-world', since);
     const [installed] = await admin.call('audit.list', { method: 'package.install', limit: 1 });
     assert.match(JSON.stringify(installed?.params), /"upload":"up_/);
     await admin.call('package.uninstall', { id: 'hello-world' });
@@ -261,9 +280,10 @@ describe('service packages on real LXC', { skip }, () => {
       const steps: string[] = [];
       const sha256 = createHash('sha256').update(fs.readFileSync(hpk)).digest('hex');
       const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hello-world.hpk`;
+      since = Date.now();
       await ws.call('package.install', { url, sha256 }, { onProgress: (p) => steps.push(p.step) });
       assert.deepEqual([...new Set(steps)], ['download', 'verify', 'unpack', 'start']);
-      await healthy('hello-world');
+      await healthy('hello-world', since);
     } finally {
       await ws.close();
       server.close();
@@ -273,8 +293,9 @@ describe('service packages on real LXC', { skip }, () => {
   });
 
   test('a health check that starts failing runs the alert command once and notifies; recovery notifies too', async () => {
+    const installed = Date.now();
     await admin.call('package.install', { path: path.join(SERVICES, 'hello-world.hpk') });
-    await healthy('hello-world');
+    await healthy('hello-world', installed);
     const since = Date.now();
     // The web server dies inside the container; its runtime starts it again a second later.
     const init = (await lxc.info('hearth-hello-world')).pid!;
@@ -283,7 +304,7 @@ describe('service packages on real LXC', { skip }, () => {
     while (!fs.existsSync(alertLog) && Date.now() < deadline) await sleep(100);
     const [line, ...more] = fs.readFileSync(alertLog, 'utf8').trim().split('\n');
     assert.match(line ?? '', /^hello-world\|web\|.+/);
-    await healthy('hello-world');
+    await healthy('hello-world', since);
     assert.deepEqual(more, [], 'one alert for one failure');
     const titles = (await admin.call('notification.list', {}))
       .filter((n) => n.at >= since)
@@ -308,8 +329,9 @@ describe('service packages on real LXC', { skip }, () => {
     );
 
   test('hello-world: an update migrates the data; a failing migration rolls back to the old version and data', async () => {
+    let since = Date.now();
     const pkg = await admin.call('package.install', { path: path.join(SERVICES, 'hello-world.hpk') });
-    await healthy('hello-world');
+    await healthy('hello-world', since);
     const url = `http://${pkg.address}:8080/`;
     await admin.call('package.action.run', {
       id: 'hello-world',
@@ -321,9 +343,10 @@ describe('service packages on real LXC', { skip }, () => {
       '1.1.0',
       "await writeFile('/data/www/migrated.txt', 'migrated to 1.1.0');",
     );
+    since = Date.now();
     const updated = await admin.call('package.update', { path: v11 });
     assert.equal(updated.version, '1.1.0');
-    await healthy('hello-world');
+    await healthy('hello-world', since);
     assert.match(await httpGet(url, 10_000), /Before the update/);
     assert.equal(await httpGet(`${url}migrated.txt`, 10_000), 'migrated to 1.1.0');
 
@@ -331,6 +354,7 @@ describe('service packages on real LXC', { skip }, () => {
       '1.2.0',
       "await writeFile('/data/www/index.html', 'half-migrated'); throw new Error('refusing to migrate');",
     );
+    since = Date.now();
     await assert.rejects(admin.call('package.update', { path: v12 }), (e: unknown) => {
       assert.ok(e instanceof RpcError && e.code === 'update_failed', String(e));
       assert.match(e.message, /back at 1\.1\.0 .*refusing to migrate/);
@@ -338,7 +362,7 @@ describe('service packages on real LXC', { skip }, () => {
     });
     const back = await admin.call('package.get', { id: 'hello-world' });
     assert.equal(back.version, '1.1.0');
-    await healthy('hello-world');
+    await healthy('hello-world', since);
     assert.match(await httpGet(url, 10_000), /Before the update/, 'the data from before the failed update');
     assert.equal(await httpGet(`${url}migrated.txt`, 10_000), 'migrated to 1.1.0');
     const versions = fs.readdirSync(path.join(d.root, 'var/lib/hearth/packages/hello-world/versions'));
@@ -348,10 +372,16 @@ describe('service packages on real LXC', { skip }, () => {
 
   test(
     'radicale: installs, turns healthy and answers CalDAV',
-    { skip: fs.existsSync(path.join(SERVICES, 'radicale.hpk')) ? false : 'needs `make services`' },
+    {
+      skip: required(
+        fs.existsSync(path.join(SERVICES, 'radicale.hpk')) ? false : 'needs `make services`',
+        'the radicale test',
+      ),
+    },
     async () => {
+      const since = Date.now();
       const pkg = await admin.call('package.install', { path: path.join(SERVICES, 'radicale.hpk') });
-      await healthy('radicale', 90_000);
+      await healthy('radicale', since, 90_000);
       await admin.call('package.action.run', {
         id: 'radicale',
         action: 'set-password',

@@ -48,17 +48,31 @@ test('entries are listed newest first, with filters and paging', () => {
   );
 });
 
-test('retention drops entries by age, then keeps the newest maxEntries', () => {
+test('retention by age: entries older than retentionDays go, however few there are', () => {
   let now = 0;
   const audit = make(() => now, 100);
-  for (let i = 0; i < 150; i++) audit.record(entry(i));
+  for (let i = 0; i < 5; i++) audit.record(entry(i));
   now = 40 * DAY;
+  audit.record(entry(now - 30 * DAY));
+  audit.record(entry(now - 30 * DAY - 1));
   audit.record(entry(now));
-  for (let i = 0; i < 120; i++) audit.record(entry(now + i));
-  audit.prune();
+  // Well under maxEntries: only the age rule can remove anything.
+  assert.equal(audit.prune(), 6);
+  assert.deepEqual(
+    audit.list({ limit: 1000 }).map((e) => e.at),
+    [now, now - 30 * DAY],
+  );
+});
+
+test('retention by count: past maxEntries the oldest go, the newest maxEntries stay', () => {
+  const now = 40 * DAY;
+  const audit = make(() => now, 100);
+  for (let i = 0; i < 150; i++) audit.record(entry(now - 1000 + i));
+  // All within the age limit: only the count rule can remove anything.
+  assert.equal(audit.prune(), 50);
   const left = audit.list({ limit: 1000 });
   assert.equal(left.length, 100);
-  assert.ok(left.every((e) => e.at >= now));
+  assert.equal(Math.min(...left.map((e) => e.at)), now - 1000 + 50);
 });
 
 const anonymousCall = (at: number, address: string, method = 'auth.login'): AuditEntry => ({

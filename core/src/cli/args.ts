@@ -64,16 +64,65 @@ function typeOf(s: JsonSchema): string {
 }
 
 /**
- * Turns `--name value` flags into a method's params, converting each value by the type
- * its schema gives. `--params '{…}'` passes raw JSON that flags then override.
+ * The param a command takes without its flag (`hearth package get hello-world`,
+ * `hearth package install x.hpk`): `id`, else `path`, else the only required one.
+ */
+export function mainParam(params: ParamInfo[]): ParamInfo | undefined {
+  const scalar = params.filter((p) => !['boolean', 'array', 'object', 'json'].includes(p.type) && !p.secret);
+  return (
+    scalar.find((p) => p.key === 'id') ??
+    scalar.find((p) => p.key === 'path') ??
+    (params.filter((p) => p.required).length === 1 ? scalar.find((p) => p.required) : undefined)
+  );
+}
+
+/** The closest of `candidates` to `word`, if it is close enough to be a typo of it. */
+export function closest(word: string, candidates: readonly string[]): string | undefined {
+  let best: { c: string; d: number } | undefined;
+  for (const c of candidates) {
+    const d = editDistance(word, c);
+    if (!best || d < best.d) best = { c, d };
+  }
+  return best && best.d <= Math.max(1, Math.floor(Math.max(word.length, best.c.length) / 3))
+    ? best.c
+    : undefined;
+}
+
+function editDistance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++)
+      next[j] = Math.min(row[j]! + 1, next[j - 1]! + 1, row[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    row = next;
+  }
+  return row[b.length]!;
+}
+
+/**
+ * Turns `--name value` flags (and the main param's value without its flag) into a
+ * method's params, converting each value by the type its schema gives. `--params '{…}'`
+ * passes raw JSON that flags then override.
  */
 export function parseParams(argv: string[], params: ParamInfo[]): Record<string, unknown> {
   const byFlag = new Map(params.map((p) => [p.flag, p]));
+  const main = mainParam(params);
+  let positional = false;
   const out: Record<string, unknown> = {};
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (!arg.startsWith('--')) {
-      throw new UsageError(`unexpected argument '${arg}'`, 'values go after a flag, like --name value');
+      if (main && !positional) {
+        positional = true;
+        out[main.key] = convert(arg, main);
+        continue;
+      }
+      throw new UsageError(
+        `unexpected argument '${arg}'`,
+        main
+          ? `only ${main.flag} goes without its flag; the rest like --name value`
+          : 'values go after a flag, like --name value',
+      );
     }
     const eq = arg.indexOf('=');
     const flag = eq === -1 ? arg : arg.slice(0, eq);
@@ -90,10 +139,11 @@ export function parseParams(argv: string[], params: ParamInfo[]): Record<string,
     }
     const p = byFlag.get(flag);
     if (!p) {
-      const known = params.map((x) => x.flag).join(', ');
+      const known = params.map((x) => x.flag);
+      const near = closest(flag, known);
       throw new UsageError(
-        `unknown flag ${flag}`,
-        known ? `this command takes ${known}` : 'this command takes no flags',
+        `unknown flag ${flag}${near ? ` — did you mean ${near}?` : ''}`,
+        known.length > 0 ? `this command takes ${known.join(', ')}` : 'this command takes no flags',
       );
     }
     if (p.type === 'boolean') {
@@ -146,4 +196,18 @@ function parseJsonValue(raw: string | undefined, flag: string): Record<string, u
   } catch {
     throw new UsageError(`${flag} needs JSON`, `for example ${flag} '{"key": "value"}'`);
   }
+}
+
+/** A param the method needs that the command line did not give, as a usage error. */
+export function checkRequired(params: Record<string, unknown>, info: ParamInfo[], command: string): void {
+  const missing = info.filter((p) => p.required && !p.secret && params[p.key] === undefined);
+  if (missing.length === 0) return;
+  const main = mainParam(info);
+  const first = missing[0]!;
+  throw new UsageError(
+    `${command} needs ${missing.map((p) => p.flag).join(', ')}`,
+    first === main
+      ? `for example: ${command} <${first.key}>  (or ${first.flag} <${first.key}>)`
+      : `hearth ${command.replace(/^hearth /, '')} --help says what each one is`,
+  );
 }

@@ -15,10 +15,18 @@ import { migrate, openDatabase } from '../state/db.ts';
 import { MIGRATIONS } from '../state/migrations.ts';
 import type { ContainerRow, ServerStatus } from '../status/status.ts';
 import { COMMIT, VERSION } from '../version.ts';
-import { type ParamInfo, paramsOf, parseParams, UsageError } from './args.ts';
+import {
+  checkRequired,
+  closest,
+  mainParam,
+  type ParamInfo,
+  paramsOf,
+  parseParams,
+  UsageError,
+} from './args.ts';
 import { formatResult } from './format.ts';
 import { renderPs, renderStatus } from './operator.ts';
-import { promptSecret } from './prompt.ts';
+import { confirm, promptSecret } from './prompt.ts';
 import { forgetSession, resolveTarget, saveSession } from './target.ts';
 import { printable, printableStream } from './terminal.ts';
 
@@ -31,6 +39,8 @@ interface Globals {
   token: string | undefined;
   root: string;
   runtimeDir: string | undefined;
+  /** --yes: no question before a destructive command. */
+  yes: boolean;
 }
 
 /** The front door of every command but `daemon`: returns the exit code. */
@@ -57,11 +67,23 @@ export async function runCli(
 
 export function describeError(e: unknown): string {
   if (e instanceof UsageError || e instanceof HearthError || e instanceof RpcError) {
-    const hint = e instanceof RpcError ? e.hint : e.hint;
+    const hint = e instanceof RpcError ? (cliHint(e) ?? e.hint) : e.hint;
     return `hearth: ${e.message}${hint ? ` — hint: ${hint}` : ''}`;
   }
   const detail = process.env['HEARTH_DEBUG'] && e instanceof Error ? `\n${e.stack}` : '';
   return `hearth: internal error: ${e instanceof Error ? e.message : String(e)}${detail}`;
+}
+
+/** The hint in the CLI's words where the fix is a command (the box's own hints name none). */
+function cliHint(e: RpcError): string | undefined {
+  if (e.code === 'hpk_unknown_signer') {
+    const key = /signed by (\S+), which/.exec(e.message)?.[1] ?? '<public key>';
+    return (
+      `if you trust its author: hearth package signer add --public-key ${key} --name <who>, then install again ` +
+      "(a checkout's make services signs with its development key); or install with --allow-untrusted"
+    );
+  }
+  return undefined;
 }
 
 /** Takes the CLI's own flags out of argv; a method param may not share a name with one (args.test.ts). */
@@ -69,6 +91,7 @@ export function splitGlobals(argv: string[]): { globals: Globals; rest: string[]
   const globals: Globals = {
     json: false,
     help: false,
+    yes: false,
     // An empty variable counts as unset.
     host: process.env['HEARTH_HOST'] || undefined,
     token: process.env['HEARTH_TOKEN'] || undefined,
@@ -87,6 +110,7 @@ export function splitGlobals(argv: string[]): { globals: Globals; rest: string[]
       return v;
     };
     if (flag === '--json') globals.json = true;
+    else if (flag === '--yes' || flag === '-y') globals.yes = true;
     else if (flag === '--help' || flag === '-h') globals.help = true;
     else if (flag === '--host') globals.host = value();
     else if (flag === '--token') globals.token = value();
@@ -120,7 +144,11 @@ async function dispatch(args: string[], g: Globals, out: NodeJS.WritableStream):
       return dbCommand(more, g, out);
     case 'sdk':
       // The package author's tools, also in the box's binary (pack needs esbuild: use hearth-sdk).
-      return runSdkCli(more, { name: 'hearth sdk', stdout: out });
+      // --json was taken as a global flag: the SDK's commands take it as their own.
+      return runSdkCli(g.json && ['inspect', 'verify'].includes(more[0] ?? '') ? [...more, '--json'] : more, {
+        name: 'hearth sdk',
+        stdout: out,
+      });
     case 'login':
       return login(g, out);
     case 'logout':
@@ -155,20 +183,43 @@ async function dispatch(args: string[], g: Globals, out: NodeJS.WritableStream):
   const words = args.filter(
     (a, i) => !a.startsWith('-') && args.slice(0, i).every((b) => !b.startsWith('-')),
   );
-  const method = METHODS.find((m) => m.name === words.join('.')) as MethodDef | undefined;
+  // The longest run of words that names a method; a word after it is its main param's value.
+  let named = words.length;
+  while (named > 0 && !METHODS.some((m) => m.name === words.slice(0, named).join('.'))) named--;
+  const method = named > 0 ? (methodNamed(words.slice(0, named).join('.')) as MethodDef) : undefined;
   if (!method) {
     const group = METHODS.filter((m) => m.name.startsWith(`${words.join('.')}.`));
     if (group.length > 0) {
       out.write(groupHelp(words, group as MethodDef[]));
       return g.help ? EXIT.ok : EXIT.usage;
     }
-    throw new UsageError(`unknown command '${words.join(' ')}'`, 'hearth --help lists the commands');
+    const commands = [...METHODS.map((m) => m.name.replaceAll('.', ' ')), ...OWN_COMMANDS];
+    // Compared over as many words as each command has: `package instal x.hpk` is still near.
+    const near = closestCommand(words, commands);
+    throw new UsageError(
+      `unknown command '${words.join(' ')}'${near ? ` — did you mean 'hearth ${near}'?` : ''}`,
+      'hearth --help lists the commands',
+    );
   }
   if (g.help) {
     out.write(methodHelp(method));
     return EXIT.ok;
   }
-  return callMethod(method, args.slice(words.length), g, out);
+  return callMethod(method, args.slice(named), g, out);
+}
+
+/** The CLI's own commands, beside the registry's methods. */
+const OWN_COMMANDS = ['help', 'version', 'settings', 'db', 'sdk', 'login', 'logout', 'status', 'ps', 'mcp'];
+
+function closestCommand(words: string[], commands: string[]): string | undefined {
+  let best: string | undefined;
+  for (let n = Math.min(words.length, 4); n > 0 && !best; n--) {
+    best = closest(
+      words.slice(0, n).join(' '),
+      commands.filter((c) => c.split(' ').length === n),
+    );
+  }
+  return best;
 }
 
 const methodNamed = (name: string) => METHODS.find((m) => m.name === name) as MethodDef;
@@ -182,6 +233,20 @@ async function callMethod(
 ): Promise<number> {
   const info = paramsOf(jsonSchemaOf(method.params, 'input'));
   const params = parseParams(flags, info);
+  const command = `hearth ${method.name.replaceAll('.', ' ')}`;
+  checkRequired(params, info, command);
+  // A person at a terminal is asked before what cannot be undone; scripts (no terminal)
+  // and --yes are not. The MCP surface asks through its client instead.
+  if (method.annotations.destructive && !g.yes && process.stdin.isTTY && process.stderr.isTTY) {
+    const main = mainParam(info);
+    const what = main && params[main.key] !== undefined ? ` ${printable(String(params[main.key]))}` : '';
+    if (
+      !(await confirm(
+        `${command}${what}: ${printable(method.description.split(/(?<=\.) /)[0] ?? '')} Go ahead? [y/N] `,
+      ))
+    )
+      throw new UsageError('nothing was done', 'answer y to go ahead, or give --yes');
+  }
   for (const p of info) {
     if (p.secret && p.required && params[p.key] === undefined) {
       params[p.key] = await promptSecret(`${p.key === 'new' ? 'New password' : capitalise(p.key)}: `);
@@ -234,9 +299,10 @@ async function follow(
   out: NodeJS.WritableStream,
 ): Promise<number> {
   const ws = await WsClient.connect(target);
-  const result = (await ws.call(name, params)) as { stream: string; entries?: unknown[] };
+  const result = (await ws.call(name, params)) as { stream: string; entries?: unknown[]; lines?: unknown[] };
   const print = (item: unknown) => out.write(g.json ? `${JSON.stringify(item)}\n` : `${oneLine(item)}\n`);
-  for (const e of result.entries ?? []) print(e);
+  // What there was already (server.logs: entries; package.logs: lines), then what comes.
+  for (const e of result.entries ?? result.lines ?? []) print(e);
   await new Promise<void>((resolve) => {
     ws.onStream(result.stream, print, (reason) => {
       if (reason) process.stderr.write(`hearth: ${printable(reason.message)}\n`);
@@ -342,7 +408,8 @@ function topHelp(): string {
     '  --json               print the result as JSON',
     '  --host URL           talk to another box (default: this box, over its local socket)',
     '  --token TOKEN        use an API token (or $HEARTH_TOKEN)',
-    '  --root DIR           the root the local daemon runs under (default /)',
+    '  --root DIR           the root the local daemon runs under (default /, or $HEARTH_ROOT)',
+    '  --yes, -y            do not ask before a command that cannot be undone',
     '  --help               explain a command',
     '',
   ].join('\n');

@@ -35,3 +35,10 @@ test('humanBytes', () => {
   assert.equal(humanBytes(512), '512 B');
   assert.equal(humanBytes(5 * 1024 ** 3), '5.0 GiB');
 });
+
+test('log lines print as they were written, one a line', () => {
+  assert.equal(formatResult({ lines: ['hearth: starting', '[web] up'] }), 'hearth: starting\n[web] up\n');
+  assert.equal(formatResult({ lines: [] }), '');
+  // Not log lines: other keys beside them.
+  assert.match(formatResult({ lines: ['a'], other: 1 }), /^other/m);
+});

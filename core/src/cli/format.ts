@@ -5,6 +5,8 @@
  */
 export function formatResult(value: unknown): string {
   if (value === undefined || value === null) return '';
+  // Log lines (`{ lines: [...] }`, package.logs) read as they were written, one a line.
+  if (isLogLines(value)) return value.lines.map((l) => `${l}\n`).join('');
   if (Array.isArray(value)) return formatList(value);
   if (typeof value === 'object') {
     const all = flatten(value as Record<string, unknown>);
@@ -72,4 +74,12 @@ export function humanBytes(n: number): string {
     i++;
   }
   return i === 0 ? `${x} B` : `${x.toFixed(1)} ${units[i]}`;
+}
+
+function isLogLines(v: unknown): v is { lines: string[] } {
+  if (!isRecord(v) || !Array.isArray(v['lines'])) return false;
+  return (
+    Object.keys(v).every((k) => k === 'lines' || k === 'stream') &&
+    (v['lines'] as unknown[]).every((l) => typeof l === 'string')
+  );
 }

@@ -29,3 +29,14 @@ export async function promptSecret(question: string): Promise<string> {
     process.stderr.write('\n');
   }
 }
+
+/** A yes-or-no question on the terminal; only y or yes is a yes. */
+export async function confirm(question: string): Promise<boolean> {
+  const rl = readline.createInterface({ input: process.stdin, output: process.stderr, terminal: true });
+  try {
+    const answer = await new Promise<string>((resolve) => rl.question(question, resolve));
+    return /^(y|yes)$/i.test(answer.trim());
+  } finally {
+    rl.close();
+  }
+}

@@ -56,6 +56,9 @@ export function forgetSession(host: string): void {
   writeSessions(all);
 }
 
+/** Where `make dev` keeps its daemon unless told otherwise (the Makefile's DEV_ROOT). */
+const DEV_ROOT = '/tmp/hearth-dev';
+
 /**
  * Where the CLI sends its calls and with which credential: a remote box with a token or
  * a stored login, or this box's daemon over its local socket with root's local cookie.
@@ -72,11 +75,16 @@ export function resolveTarget(o: TargetOptions): NodeTarget {
   try {
     info = JSON.parse(fs.readFileSync(path.join(paths.runtimeDir, 'daemon.json'), 'utf8')) as DaemonInfo;
   } catch {
+    // `make dev` keeps its daemon under DEV_ROOT (default /tmp/hearth-dev): a CLI without
+    // --root looks under / and would tell the reader to start what already runs.
+    const dev = o.root === '/' && fs.existsSync(path.join(makePaths(DEV_ROOT).runtimeDir, 'daemon.json'));
     throw new HearthError(
       'unreachable',
       `no Hearth daemon is running here (nothing in ${paths.runtimeDir})`,
       {
-        hint: 'start it (systemctl start hearth, or make dev), or use --host for another box',
+        hint: dev
+          ? `make dev's daemon runs under ${DEV_ROOT}: add --root ${DEV_ROOT}, or export HEARTH_ROOT=${DEV_ROOT}`
+          : 'start it (systemctl start hearth, or make dev in a checkout), give --root for one with another root, or --host for another box',
       },
     );
   }

@@ -9,6 +9,7 @@ import { checkLxcContract } from './lxc-contract.ts';
 test('the in-memory LXC keeps the contract the real adapter keeps (see lxc.integration)', async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hearth-fake-lxc-'));
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  for (const f of ['image.squashfs', 'hearth']) fs.writeFileSync(path.join(dir, f), '');
   await checkLxcContract(
     new FakeLxc(),
     (name) => ({

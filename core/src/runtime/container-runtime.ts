@@ -49,6 +49,11 @@ export interface ContainerRuntimeOptions {
   log: Logger;
   stdout: NodeJS.WritableStream;
   stderr: NodeJS.WritableStream;
+  /**
+   * The host that shut the daemons down went away before it stopped the container, and a
+   * host registered the runtime again (see onRegistered): the process should end.
+   */
+  onOrphaned?: () => void;
 }
 
 export class ContainerRuntime {
@@ -92,6 +97,15 @@ export class ContainerRuntime {
       register: () => ({ runtimeVersion: VERSION, pid: process.pid }),
       // The first answer to register is the host's go-ahead: it runs init or migrations first.
       onRegistered: (info, first) => {
+        if (!first && this.daemons.stopping) {
+          // Shut down for a stop, restart or update whose host died before it stopped the
+          // container: the host now registering believes the package runs, and nothing here
+          // would start its daemons again. Ending the runtime ends the container, which the
+          // host sees and puts back as the package should be (found by the fault test).
+          options.log.warn('registered again after the daemons were shut down: ending the container');
+          options.onOrphaned?.();
+          return;
+        }
         if (!first || this.daemons.stopping) return;
         if (info.startDaemons === false) {
           options.log.info('the host holds the daemons: this container runs package code only');
@@ -239,6 +253,7 @@ export function containerRuntimeMain(env: NodeJS.ProcessEnv = process.env): void
       log,
       stdout: process.stdout,
       stderr: process.stderr,
+      onOrphaned: () => stop('orphaned'),
     });
   } catch (e) {
     log.error((e as Error).message);

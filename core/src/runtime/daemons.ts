@@ -190,6 +190,8 @@ export class Daemons {
     r.child = child;
     r.pid = child.pid ?? null;
     r.exitCode = null;
+    // Its pid in the console: what an operator (and a test that must clean up) follows.
+    if (r.pid !== null) this.#o.log.info('daemon spawned', { daemon: spec.id, pid: r.pid });
     let exited!: () => void;
     r.exited = new Promise((resolve) => {
       exited = resolve;

@@ -6,15 +6,18 @@ import { after, before, describe, test } from 'node:test';
 import { browserSkipReason, startBrowser } from '../browser.ts';
 import { PASSWORD, type TestDaemon, untilHealthy } from '../daemon.ts';
 import { leaseNetwork, lxcSkipReason, packagesDaemon } from '../lxc-harness.ts';
+import { required } from '../required.ts';
 import { packVariant, SERVICES } from '../services.ts';
 
 const NETWORK = leaseNetwork();
 
-const skip =
+const skip = required(
   lxcSkipReason() ||
-  browserSkipReason() ||
-  (process.env['HEARTH_BIN'] ? false : 'needs the built binary (HEARTH_BIN): run `make test`') ||
-  (fs.existsSync(path.join(SERVICES, 'hello-world.hpk')) ? false : 'needs `make services`');
+    browserSkipReason() ||
+    (process.env['HEARTH_BIN'] ? false : 'needs the built binary (HEARTH_BIN): run `make test`') ||
+    (fs.existsSync(path.join(SERVICES, 'hello-world.hpk')) ? false : 'needs `make services`'),
+  'the package page sandbox test',
+);
 
 /**
  * What a script in a package's page tries against the box that serves it under /app/:
@@ -66,8 +69,9 @@ describe('a package’s page under /app/', { skip }, () => {
       ],
       path.join(work, 'hostile.hpk'),
     );
+    const installed = Date.now();
     await admin.call('package.install', { path: file });
-    await untilHealthy(admin, 'hello-world', { timeoutMs: 90_000, pollMs: 500 });
+    await untilHealthy(admin, 'hello-world', { since: installed, timeoutMs: 90_000, pollMs: 500 });
     await admin.call('package.action.run', {
       id: 'hello-world',
       action: 'set-greeting',

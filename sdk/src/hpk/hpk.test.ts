@@ -499,3 +499,29 @@ describe('hpk: the refusal corpus', () => {
     assert.deepEqual(await fs.readdir(root), []);
   });
 });
+
+test('what is no package at all is told in plain words, not as a package cut short', async (t) => {
+  const dir = await tempDir('hpk-not-');
+  t.after(() => fs.rm(dir, { recursive: true, force: true }));
+  const text = path.join(dir, 'notes.txt');
+  await fs.writeFile(text, 'a shopping list\n');
+  const empty = path.join(dir, 'empty.hpk');
+  await fs.writeFile(empty, '');
+  const binary = path.join(dir, 'photo.hpk');
+  await fs.writeFile(binary, Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0, 0x10, 0x4a, 0x46]));
+  const cases: [string, string, RegExp][] = [
+    [text, 'hpk_corrupt', /notes\.txt is not a Hearth package: it is a text file/],
+    [dir, 'hpk_corrupt', /is not a Hearth package: it is a directory/],
+    [empty, 'hpk_corrupt', /is not a Hearth package: the file is empty/],
+    [binary, 'hpk_corrupt', /is not a Hearth package: it is not the archive a package is/],
+    [path.join(dir, 'missing.hpk'), 'file_not_found', /^there is no file .*missing\.hpk$/],
+  ];
+  for (const [file, code, message] of cases) {
+    await assert.rejects(readHpk(file), (e: unknown) => {
+      assert.equal((e as HpkError).code, code, String(e));
+      assert.match((e as Error).message, message);
+      assert.doesNotMatch((e as HpkError).hint ?? '', /cut short|get the package again/);
+      return true;
+    });
+  }
+});

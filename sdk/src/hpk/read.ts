@@ -375,12 +375,50 @@ export async function readHpk(file: string, options: ReadHpkOptions = {}): Promi
 }
 
 async function openPackage(file: string): Promise<fs.FileHandle> {
+  let handle: fs.FileHandle;
   try {
-    return await fs.open(file, 'r');
+    handle = await fs.open(file, 'r');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new SdkError('file_not_found', `cannot open ${file}: ${code ?? (e as Error).message}`);
+    if (code === 'ENOENT')
+      throw new SdkError('file_not_found', `there is no file ${file}`, {
+        hint: 'check the path: give the .hpk file hearth-sdk pack made',
+      });
+    throw new SdkError(
+      'file_not_found',
+      `cannot read ${file}: ${code === 'EACCES' ? 'permission denied' : (code ?? (e as Error).message)}`,
+    );
   }
+  try {
+    await checkLooksLikePackage(handle, file);
+    return handle;
+  } catch (e) {
+    await handle.close();
+    throw e;
+  }
+}
+
+/**
+ * Refuses at once, in plain words, what is no package at all — a directory, an empty
+ * file, text — rather than as a truncated or corrupt one (which says "get it again").
+ */
+async function checkLooksLikePackage(handle: fs.FileHandle, file: string): Promise<void> {
+  const stat = await handle.stat();
+  const notAPackage = (why: string) =>
+    new HpkCorrupt(`${file} is not a Hearth package: ${why}`, {
+      hint: 'give the .hpk file hearth-sdk pack made',
+    });
+  if (stat.isDirectory()) throw notAPackage('it is a directory (hearth-sdk pack DIR makes a package of one)');
+  if (!stat.isFile()) throw notAPackage('it is not a regular file');
+  if (stat.size === 0) throw notAPackage('the file is empty');
+  const head = Buffer.alloc(512);
+  const { bytesRead } = await handle.read(head, 0, 512, 0);
+  // Every .hpk is a tar archive: "ustar" at byte 257 of its first header.
+  if (bytesRead === 512 && head.subarray(257, 262).toString('latin1') === 'ustar') return;
+  const text = head
+    .subarray(0, bytesRead)
+    .every((b) => b === 9 || b === 10 || b === 13 || (b >= 32 && b !== 127));
+  throw notAPackage(text ? 'it is a text file' : 'it is not the archive a package is');
 }
 
 /**

@@ -1,0 +1,106 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { hostMounts } from '../src/host/mounts.ts';
+import { run } from '../src/host/run.ts';
+import { log } from './lxc-harness.ts';
+
+/**
+ * What one container of a test daemon leaves on the host outside its directories: links
+ * (the host-side veth, anything else on the test's bridge), loop devices backing files
+ * under the daemon's root, mounts under it, LXC's cgroups named after the container, and
+ * the rules of the test's nft table. A fault test compares these with what the package's
+ * state allows, so a start cut short that leaks any of them is seen.
+ */
+export interface HostTraces {
+  /** Links enslaved to the bridge, and any link with the container's veth name. */
+  links: string[];
+  /** Loop devices whose backing file is under the root. */
+  loops: string[];
+  mounts: string[];
+  /** `lxc.payload.<name>`, `lxc.monitor.<name>[-N]` in any cgroup hierarchy, once each. */
+  cgroups: string[];
+  /** How many rules the nft table holds (undefined: no such table). */
+  nftRules: number | undefined;
+}
+
+export async function hostTraces(o: {
+  root: string;
+  container: string;
+  veth: string;
+  bridge: string;
+  nftTable: string;
+}): Promise<HostTraces> {
+  const links = (
+    JSON.parse((await run(['ip', '-j', 'link', 'show'], { log })).stdout) as {
+      ifname: string;
+      master?: string;
+    }[]
+  )
+    .filter((l) => l.master === o.bridge || l.ifname === o.veth)
+    .map((l) => l.ifname)
+    .sort();
+  const loops = (
+    (
+      JSON.parse((await run(['losetup', '-J', '-l'], { log })).stdout || '{"loopdevices":[]}') as {
+        loopdevices: { name: string; 'back-file': string | null }[];
+      }
+    ).loopdevices ?? []
+  )
+    .filter((l) => (l['back-file'] ?? '').replace(/ \(deleted\)$/, '').startsWith(o.root + path.sep))
+    .map((l) => `${l.name} ${l['back-file']}`)
+    .sort();
+  const mounts = (await hostMounts(log).listMounts(o.root)).map((m) => m.mountPoint).sort();
+  const pattern = new RegExp(
+    `^lxc\\.(?:payload|monitor)\\.${o.container.replace(/[.-]/g, '\\$&')}(?:-\\d+)?$`,
+  );
+  const cgroups = new Set<string>();
+  for (const line of fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+    const fields = line.split(' ');
+    const dash = fields.indexOf('-');
+    if (dash < 0 || !/^cgroup2?$/.test(fields[dash + 1] ?? '')) continue;
+    for (const e of fs.readdirSync(fields[4]!, { withFileTypes: true })) {
+      if (e.isDirectory() && pattern.test(e.name)) cgroups.add(e.name);
+    }
+  }
+  let nftRules: number | undefined;
+  try {
+    const listed = JSON.parse(
+      (await run(['nft', '-j', 'list', 'table', 'ip', o.nftTable], { log })).stdout,
+    ) as { nftables: Record<string, unknown>[] };
+    nftRules = listed.nftables.filter((x) => 'rule' in x).length;
+  } catch {
+    nftRules = undefined;
+  }
+  return { links, loops, mounts, cgroups: [...cgroups].sort(), nftRules };
+}
+
+/**
+ * Where `now` differs from what a container in `state` may leave: a running one has its
+ * veth on the bridge, one loop device (its image) and its cgroups; a stopped or absent one
+ * none of these. The nft table keeps the rules it had at first (`nftRules`).
+ */
+export function tracesProblems(
+  now: HostTraces,
+  o: { running: boolean; container: string; veth: string; nftRules: number | undefined },
+): string[] {
+  const problems: string[] = [];
+  const want = o.running ? [o.veth] : [];
+  if (now.links.join() !== want.join())
+    problems.push(
+      `links on the bridge: ${now.links.join(', ') || 'none'}, want ${want.join(', ') || 'none'}`,
+    );
+  if (now.loops.length !== (o.running ? 1 : 0))
+    problems.push(
+      `loop devices: ${now.loops.join(', ') || 'none'}, want ${o.running ? 'the image' : 'none'}`,
+    );
+  const payload = `lxc.payload.${o.container}`;
+  const strayCgroups = now.cgroups.filter(
+    (c) => !(o.running && (c === payload || c === `lxc.monitor.${o.container}`)),
+  );
+  if (strayCgroups.length > 0) problems.push(`cgroups left: ${strayCgroups.join(', ')}`);
+  if (o.running && !now.cgroups.includes(payload))
+    problems.push(`no ${payload} cgroup for a running container`);
+  if (now.nftRules !== o.nftRules)
+    problems.push(`nft rules: ${now.nftRules ?? 'no table'}, had ${o.nftRules}`);
+  return problems;
+}

@@ -1,0 +1,75 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { setUp, startTestDaemon, type TestDaemon } from './daemon.ts';
+
+/**
+ * server.metrics and the state document's /metrics on a real daemon (the other test
+ * daemons turn the refresh off), held against what this machine says itself.
+ */
+describe('metrics of the box', () => {
+  let d: TestDaemon;
+  before(async () => {
+    d = await startTestDaemon({ env: { HEARTH_METRICS_INTERVAL_SECONDS: '1' } });
+    await setUp(d);
+  });
+  after(() => d.cleanup());
+
+  test('server.metrics: this machine’s memory, cores and data drive, percentages in range', async () => {
+    const reader = d.client({
+      bearer: (
+        await d.client({ bearer: d.localToken }).call('auth.token.create', { name: 'r', scope: 'read' })
+      ).token,
+    });
+    const m = await reader.call('server.metrics', {});
+    const memTotal =
+      Number(/^MemTotal:\s+(\d+) kB/m.exec(fs.readFileSync('/proc/meminfo', 'utf8'))![1]) * 1024;
+    assert.equal(m.memory.totalBytes, memTotal);
+    assert.ok(m.memory.availableBytes > 0 && m.memory.availableBytes <= memTotal);
+    assert.equal(m.cpu.cores, os.availableParallelism());
+    assert.equal(m.cpu.load.length, 3);
+    assert.ok(m.cpu.load.every((l) => l >= 0));
+
+    // The data directory's filesystem, as statfs(2) sees it here.
+    assert.ok(m.disk.path.startsWith(d.root), m.disk.path);
+    const fsStat = fs.statfsSync(m.disk.path);
+    assert.equal(m.disk.totalBytes, fsStat.blocks * fsStat.bsize);
+    // Others write to the same disk meanwhile: the same within 1 % of its size.
+    assert.ok(
+      Math.abs(m.disk.availableBytes - fsStat.bavail * fsStat.bsize) < m.disk.totalBytes / 100,
+      `${m.disk.availableBytes} against ${fsStat.bavail * fsStat.bsize}`,
+    );
+    for (const p of [m.cpu.usagePercent, m.memory.usedPercent, m.disk.usedPercent])
+      assert.ok(p >= 0 && p <= 100, String(p));
+    assert.ok(m.temperatureCelsius === null || (m.temperatureCelsius > -40 && m.temperatureCelsius < 150));
+  });
+
+  test('the state document carries a metrics summary, refreshed', async () => {
+    const admin = d.client({ bearer: d.localToken });
+    const summary = async () =>
+      (await admin.call('state.get', {})) as {
+        state: { metrics?: Record<string, unknown> };
+        revision: number;
+      };
+    const first = await summary();
+    assert.ok(first.state.metrics, 'the first refresh runs at start');
+    assert.deepEqual(Object.keys(first.state.metrics).sort(), [
+      'cpuPercent',
+      'diskPercent',
+      'memoryPercent',
+      'temperatureCelsius',
+    ]);
+    // The next refresh (every second here) changes something: at least the CPU figure or
+    // the memory in use moves on a machine running this test. A deadline, not a measure.
+    const deadline = Date.now() + 30_000;
+    let now = first;
+    while (JSON.stringify(now.state.metrics) === JSON.stringify(first.state.metrics)) {
+      assert.ok(Date.now() < deadline, 'the metrics never changed');
+      await sleep(200);
+      now = await summary();
+    }
+    assert.ok(now.revision > first.revision);
+  });
+});
