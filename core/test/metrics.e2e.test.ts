@@ -56,10 +56,13 @@ describe('metrics of the box', () => {
     const first = await summary();
     assert.ok(first.state.metrics, 'the first refresh runs at start');
     assert.deepEqual(Object.keys(first.state.metrics).sort(), [
+      'at',
       'cpuPercent',
       'diskPercent',
       'memoryPercent',
+      'rxBytesPerSecond',
       'temperatureCelsius',
+      'txBytesPerSecond',
     ]);
     // The next refresh (every second here) changes something: at least the CPU figure or
     // the memory in use moves on a machine running this test. A deadline, not a measure.
@@ -71,5 +74,10 @@ describe('metrics of the box', () => {
       now = await summary();
     }
     assert.ok(now.revision > first.revision);
+    // The samples so far are the history a chart opens with, the newest the state's.
+    const history = await admin.call('server.metrics.history');
+    assert.equal(history.intervalSeconds, 1);
+    assert.ok(history.samples.length >= 2);
+    assert.ok(history.samples.every((x, i) => i === 0 || x.at > history.samples[i - 1]!.at));
   });
 });
