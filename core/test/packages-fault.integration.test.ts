@@ -44,7 +44,10 @@ const SETTLE_MS = 30_000;
 /** How long after settling the box may still differ from what it should be before it counts. */
 const LEAK_MS = 15_000;
 /** Cut runs each kind of operation must have had. */
-const MIN_CUT = Math.max(1, Math.floor(RUNS / 60));
+// Whether an operation is cut (killed before it answered) depends on how fast the machine
+// runs it: the short run of `make test` (50) can see a stop answer every time on a quiet
+// machine, so only the long run (`make test-fault`, 500) must cut each kind MIN_CUT times.
+const MIN_CUT = RUNS >= 200 ? Math.floor(RUNS / 60) : 0;
 
 const skip = required(
   lxcSkipReason() ||
