@@ -5,9 +5,10 @@
 //   downloads the first time. Budgets: admin UI JS ≤ 100 KB, wizard JS ≤ 60 KB.
 // - dashboard to live data: in Debian's Chromium with a signed-in session, from navigation
 //   until the home screen shows its tiles from the state document and every vital's chart
-//   has a value (the history, then the live samples), with the CPU throttled 4× (a Raspberry
-//   Pi-class client) against the same without throttling, measured alternately in the same
-//   run; median of RUNS each. Target ≤ 1.5 s throttled.
+//   has a value (the history, then the live samples), by the page's own clock at the frame that
+//   shows it, with the CPU throttled 4× (a Raspberry Pi-class client) against the same without
+//   throttling, measured alternately in the same run; median of RUNS each. Target ≤ 1.5 s
+//   throttled.
 import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -37,38 +38,51 @@ function pageBytes(page: 'wizard' | 'admin'): { js: number; css: number } {
 
 const kb = (n: number) => `${fmt(n / 1000, 1)} KB`;
 
+/**
+ * Marks, inside the page, the moment the dashboard is live: tiles from the state document and a
+ * value in the first three vitals' charts. Read from the page's own clock (ms since navigation
+ * began, at the frame that shows it) and told on the console, so that measuring does not tax a
+ * throttled page: a predicate polled from outside would compete for the CPU it measures, and
+ * Playwright's injected script alone costs a throttled page ~150 ms to compile.
+ */
+const MARK_LIVE = `(() => {
+  const live = () => {
+    if (!document.querySelector('.tile, .empty')) return false;
+    const values = [...document.querySelectorAll('.vital .value')];
+    return values.length >= 3 && values.slice(0, 3).every((v) => v.textContent !== '\u2013');
+  };
+  const seen = new MutationObserver(() => {
+    if (!live()) return;
+    seen.disconnect();
+    requestAnimationFrame(() => console.log('hearth-live ' + performance.now()));
+  });
+  seen.observe(document, { subtree: true, childList: true, characterData: true });
+})();`;
+
 /** One load of the dashboard: ms from navigation until tiles and every chart show data. */
 async function dashboardMs(browser: Browser, url: string, token: string, throttle: number): Promise<number> {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   try {
     await context.addCookies([{ name: 'hearth_session', value: token, url }]);
+    await context.addInitScript(MARK_LIVE);
     const page = await context.newPage();
     const cdp = await context.newCDPSession(page);
     await cdp.send('Network.setCacheDisabled', { cacheDisabled: true });
     await cdp.send('Emulation.setCPUThrottlingRate', { rate: throttle });
-    const started = Date.now();
+    const live = new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('the dashboard was not live within 60 s')), 60_000);
+      page.on('console', (m) => {
+        const at = /^hearth-live ([\d.]+)$/.exec(m.text());
+        if (!at) return;
+        clearTimeout(timer);
+        resolve(Math.round(Number(at[1])));
+      });
+    });
     await page.goto(url);
-    await page.locator('.tile, .empty').first().waitFor({ timeout: 60_000 });
-    await page.waitForFunction(
-      () => {
-        const values = [
-          ...(globalThis as unknown as { document: Document }).document.querySelectorAll('.vital .value'),
-        ];
-        return values.length >= 3 && values.slice(0, 3).every((v) => v.textContent !== '–');
-      },
-      undefined,
-      { timeout: 60_000 },
-    );
-    return Date.now() - started;
+    return await live;
   } finally {
     await context.close();
   }
-}
-
-interface Document {
-  querySelectorAll(
-    s: string,
-  ): ArrayLike<{ textContent: string | null }> & Iterable<{ textContent: string | null }>;
 }
 
 export async function webBench(host: PackageBenchHost): Promise<{ rows: Row[]; notes: string[] }> {
