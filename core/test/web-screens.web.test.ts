@@ -100,6 +100,24 @@ describe('every screen, both themes, phone and desktop', { skip }, () => {
     await context.close();
   });
 
+  test('a screen whose code cannot be fetched says so and offers a reload; shown again, it loads', async () => {
+    const { page, context } = await personContext(browser);
+    await page.goto(admin.url);
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Home' }).waitFor();
+    // The box was updated since the tab opened: the screen's chunk is gone.
+    await page.route('**/assets/chunk-*.js', (r) => r.fulfill({ status: 404, body: 'gone' }));
+    await page.getByRole('link', { name: 'Settings' }).click();
+    await page.getByRole('alert').getByText('This page could not be loaded').waitFor();
+    assert.equal(await page.getByRole('button', { name: 'Reload' }).count(), 1);
+    await page.unroute('**/assets/chunk-*.js');
+    await page.getByRole('link', { name: 'Home' }).click();
+    await page.getByRole('link', { name: 'Settings' }).click();
+    await page.getByRole('heading', { name: /Settings/ }).waitFor();
+    await context.close();
+  });
+
   for (const theme of THEMES) {
     for (const [width, viewport] of Object.entries(WIDTHS)) {
       test(`the wizard, ${theme}, ${width}`, async () => {

@@ -9,12 +9,32 @@ import { Shell } from './shell.tsx';
 
 type Session = { at: 'checking' } | { at: 'signed-out'; reason?: 'ended' } | { at: 'signed-in'; live: Live };
 
+/** What the page starts as its script runs, before the first render: see beginSession. */
+export interface Beginning {
+  live: Live;
+  info: Promise<unknown>;
+}
+
+/**
+ * The live connection, the vitals' history and the session check, started at once and side
+ * by side as the script runs — not from an effect after the first paint, which on a slow
+ * phone costs a frame or more before the first byte is asked for. A signed-in page is live
+ * a round trip sooner; a signed-out one closes the connection again.
+ */
+export function beginSession(): Beginning {
+  const live = new Live({ subscribeState: true });
+  preloadHistory();
+  const info = api.call('server.info');
+  info.catch(() => {});
+  return { live, info };
+}
+
 /**
  * The admin UI: the sign-in page until there is a session, then the screens over one live
  * connection to the box (the state document and its patches). A session that ends — logged
  * out, killed from another device, expired — brings the sign-in page back.
  */
-export function App() {
+export function App({ beginning }: { beginning: Beginning }) {
   const [session, setSession] = useState<Session>({ at: 'checking' });
 
   /** Signed in over `live`: when its credential ends, back to the sign-in page, saying why. */
@@ -28,16 +48,14 @@ export function App() {
   const signIn = () => enter(new Live({ subscribeState: true }));
 
   useEffect(() => {
-    // The live connection and the vitals' history start at once, beside the session check:
-    // a signed-in page is live a round trip sooner; a signed-out one closes them.
-    const live = new Live({ subscribeState: true });
-    preloadHistory();
-    api.call('server.info').then(
-      () => {
+    const { live, info } = beginning;
+    info.then(
+      async () => {
         // Signed in already: an app this page was asked to go back to opens at once.
         const next = nextAfterSignIn(location.search);
-        if (next) location.assign(next);
-        else enter(live);
+        if (next) return location.assign(next);
+        await live.settled;
+        enter(live);
       },
       (e: unknown) => {
         live.close();

@@ -1,5 +1,5 @@
 import '../ui/styles.css';
 import { render } from 'preact';
-import { App } from './app.tsx';
+import { App, beginSession } from './app.tsx';
 
-render(<App />, document.body);
+render(<App beginning={beginSession()} />, document.body);

@@ -4,11 +4,14 @@ import { useLive } from '../lib/hooks.ts';
 import type { Live } from '../lib/live.ts';
 import { href, useRoute } from '../lib/router.ts';
 import { Alert, Button, Logo } from '../ui/kit.tsx';
+import { lazy } from '../ui/lazy.tsx';
 import { Home } from './home.tsx';
-import { Notifications } from './notifications.tsx';
-import { Service } from './service.tsx';
-import { Services } from './services.tsx';
-import { Settings } from './settings/settings.tsx';
+
+// Home is in the first bundle; the other screens load when first shown (see lazy).
+const Services = lazy(() => import('./services.tsx').then((m) => m.Services));
+const Service = lazy(() => import('./service.tsx').then((m) => m.Service));
+const Notifications = lazy(() => import('./notifications.tsx').then((m) => m.Notifications));
+const Settings = lazy(() => import('./settings/settings.tsx').then((m) => m.Settings));
 
 const T = {
   nav: 'Main',

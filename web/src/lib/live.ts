@@ -52,6 +52,14 @@ export class Live {
   #subscribeState: boolean;
   #opened: Promise<void> | undefined;
   #startedAt: number | undefined;
+  #settle: () => void = () => {};
+  /**
+   * Settles once the first state document has arrived, or the first connection has failed:
+   * a screen drawn then is drawn once with the box's state, not first empty and again.
+   */
+  readonly settled: Promise<void> = new Promise((resolve) => {
+    this.#settle = resolve;
+  });
 
   /** `subscribeState: false` for the wizard, which has no credential to read the state with. */
   constructor(options: { subscribeState: boolean }) {
@@ -174,6 +182,7 @@ export class Live {
       this.#pending.clear();
       for (const s of this.#streams.values()) s.end?.();
       this.#streams.clear();
+      this.#settle();
       if (e.code === 4401) this.onSignedOut();
       if (this.#closed) return;
       this.status = 'reconnecting';
@@ -213,6 +222,7 @@ export class Live {
     this.revision = m.revision;
     void this.#checkRestart();
     this.#emit();
+    this.#settle();
   }
 
   #onMessage(text: string): void {
