@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Metafile } from 'esbuild';
-import { ENTRY, RUNTIME, roleProblems, runtimeBytes } from './bundle-memory.ts';
+import { ENTRY, RUNTIME, roleProblems, runtimeBytes, toAscii } from './bundle-memory.ts';
 
 type Kind = 'import-statement' | 'dynamic-import' | 'require-call';
 
@@ -70,4 +70,11 @@ test('the runtime reaching the daemon is refused, with the chain that brings it 
     `the container runtime loads the MCP SDK: ${RUNTIME} → core/src/errors.ts → core/src/rpc/methods.ts → node_modules/@modelcontextprotocol/sdk/x.js`,
     `the container runtime loads the registry's schemas: ${RUNTIME} → core/src/errors.ts → core/src/rpc/methods.ts`,
   ]);
+});
+
+test('toAscii escapes what is above ASCII and leaves the rest as it is', () => {
+  assert.equal(toAscii('// a — b…\nconst x = "plain";\n'), '// a \\u2014 b\\u2026\nconst x = "plain";\n');
+  // A character beyond the BMP is two escapes, its UTF-16 halves.
+  assert.equal(toAscii('/* 🔥 */'), '/* \\ud83d\\udd25 */');
+  assert.equal(toAscii('nothing to do'), 'nothing to do');
 });

@@ -2,7 +2,9 @@
 // for its own part (ARCHITECTURE.md, "Memory"):
 // - the roles are imported when main.ts has chosen one, so esbuild wraps every module in a
 //   function run at its first import and a role runs nothing of the others;
-// - the container runtime, one per service container, reaches nothing of the daemon's.
+// - the container runtime, one per service container, reaches nothing of the daemon's;
+// - the source is ASCII: V8 keeps a script with one character above Latin-1 in two bytes a
+//   character, and the binary's whole source is on the heap of every process.
 import type { Metafile } from 'esbuild';
 
 export const ENTRY = 'core/src/main.ts';
@@ -64,4 +66,15 @@ export function runtimeBytes(meta: Metafile): { modules: number; bytes: number }
   const inputs = Object.values(meta.outputs)[0]?.inputs ?? {};
   const part = [...staticClosure(meta, RUNTIME).keys()];
   return { modules: part.length, bytes: part.reduce((n, f) => n + (inputs[f]?.bytesInOutput ?? 0), 0) };
+}
+
+/**
+ * The source with every character above ASCII written as a `\uXXXX` escape. esbuild already
+ * escapes them in strings, regular expressions and names (its default `charset`); what is
+ * left is in comments, where the escape changes nothing but the comment. A template
+ * literal's raw text is the one place an escape would change the program: bundle.ts checks
+ * that both sources minify (comments dropped) to the same program.
+ */
+export function toAscii(source: string): string {
+  return source.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
