@@ -6,6 +6,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import * as esbuild from 'esbuild';
+import { roleProblems, runtimeBytes, toAscii } from './bundle-memory.ts';
 
 const repo = path.resolve(import.meta.dirname, '..');
 const outfile = path.resolve(process.argv[2] ?? path.join(repo, 'out', 'hearth.cjs'));
@@ -71,6 +72,7 @@ const result = await esbuild.build({
   external: OPTIONAL_NATIVE,
   plugins: [sqliteBindingStub],
   logLevel: 'silent',
+  metafile: true,
 });
 // A warning here is code that would break in the binary (a computed require,
 // import.meta in CommonJS), so it fails the build. (Errors make build() throw.)
@@ -80,7 +82,30 @@ if (messages.length > 0) {
   process.stderr.write(text.join(''));
   process.exit(1);
 }
+// Each role loads only its part (bundle-memory.ts): a bundle that breaks that is refused.
+const problems = roleProblems(result.metafile);
+if (problems.length > 0) {
+  fs.rmSync(outfile, { force: true });
+  process.stderr.write(`bundle: the roles' parts are mixed:\n${problems.map((p) => `  ${p}\n`).join('')}`);
+  process.exit(1);
+}
+// ASCII, or V8 holds the whole source at two bytes a character (bundle-memory.ts). The
+// escapes are in comments, as the minified programs (no comments) show; else it is refused.
+const source = fs.readFileSync(outfile, 'utf8');
+const ascii = toAscii(source);
+if (ascii !== source) {
+  const minified = async (code: string) =>
+    (await esbuild.transform(code, { minify: true, format: 'cjs' })).code;
+  if ((await minified(ascii)) !== (await minified(source))) {
+    fs.rmSync(outfile, { force: true });
+    process.stderr.write('bundle: a character above ASCII is in a template literal; write it as an escape\n');
+    process.exit(1);
+  }
+  fs.writeFileSync(outfile, ascii);
+}
 const size = fs.statSync(outfile).size;
+const runtime = runtimeBytes(result.metafile);
 process.stderr.write(
-  `bundle: ${path.relative(repo, outfile)} ${(size / 1024).toFixed(0)} KiB in ${(performance.now() - started).toFixed(0)} ms\n`,
+  `bundle: ${path.relative(repo, outfile)} ${(size / 1024).toFixed(0)} KiB in ${(performance.now() - started).toFixed(0)} ms; ` +
+    `the container runtime's part ${runtime.modules} modules, ${(runtime.bytes / 1024).toFixed(0)} KiB\n`,
 );

@@ -1,20 +1,35 @@
 import path from 'node:path';
-import { describeError, runCli } from './cli/cli.ts';
-import { startDaemonFromArgs } from './cli/daemon-command.ts';
+import type { RunningDaemon } from './daemon.ts';
 
 /**
  * The multi-call entry point of the `hearth` binary: invoked as `hearthd` it is the
  * daemon; otherwise the first word decides (`hearth daemon`, `hearth server info`, …).
  * Only argv and signals are handled here.
+ *
+ * Each role is imported when it is chosen, never at the top: the bundle (build/bundle.ts)
+ * then wraps every module in a function run at its first import, so the container runtime
+ * in each service container does not load the daemon, the CLI, their schemas and libraries
+ * (ARCHITECTURE.md, "Memory"). build/bundle.ts refuses a bundle where that no longer holds.
  */
 const invokedAs = path.basename(process.argv0);
 const args = process.argv.slice(2);
 const argv = invokedAs === 'hearthd' ? ['daemon', ...args] : args;
 
+/** The one line for an error that ends the process; the CLI's words for its own errors. */
+function fail(err: unknown): void {
+  import('./cli/cli.ts')
+    .then(
+      (m) => process.stderr.write(`${m.describeError(err)}\n`),
+      () =>
+        process.stderr.write(`hearth: internal error: ${err instanceof Error ? err.message : String(err)}\n`),
+    )
+    .finally(() => process.exit(1));
+}
+
 if (argv[0] === 'daemon') {
   // Signals are trapped before the daemon starts: one that arrives while it starts (it may
   // already have written daemon.json) stops it as soon as it is up, cleanly.
-  let daemon: Awaited<ReturnType<typeof startDaemonFromArgs>> | undefined;
+  let daemon: RunningDaemon | undefined;
   let requested: string | undefined;
   const stop = (signal: string) => {
     requested ??= signal;
@@ -27,27 +42,26 @@ if (argv[0] === 'daemon') {
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
-  startDaemonFromArgs(argv.slice(1)).then(
-    (started) => {
+  import('./cli/daemon-command.ts')
+    .then((m) => m.startDaemonFromArgs(argv.slice(1)))
+    .then((started) => {
       daemon = started;
       if (requested) stop(requested);
-    },
-    (err: unknown) => {
-      process.stderr.write(`${describeError(err)}\n`);
-      process.exit(1);
-    },
-  );
+    }, fail);
 } else if (argv[0] === 'container-runtime') {
-  // Inside a service container (runtime/container-runtime.ts); loaded only here.
+  // Inside a service container (runtime/container-runtime.ts): it reports its own errors on
+  // the console; only one that escapes its start comes here, and it costs no CLI to print.
   import('./runtime/container-runtime.ts').then(
     (m) => m.containerRuntimeMain(),
     (err: unknown) => {
-      process.stderr.write(`${describeError(err)}\n`);
+      process.stderr.write(`hearth: ${err instanceof Error ? err.message : String(err)}\n`);
       process.exit(1);
     },
   );
 } else {
-  runCli(argv).then((code) => {
-    process.exitCode = code;
-  });
+  import('./cli/cli.ts')
+    .then((m) => m.runCli(argv))
+    .then((code) => {
+      process.exitCode = code;
+    }, fail);
 }

@@ -1,0 +1,80 @@
+// What build/bundle.ts holds the bundle to, so that each process of the one binary pays only
+// for its own part (ARCHITECTURE.md, "Memory"):
+// - the roles are imported when main.ts has chosen one, so esbuild wraps every module in a
+//   function run at its first import and a role runs nothing of the others;
+// - the container runtime, one per service container, reaches nothing of the daemon's;
+// - the source is ASCII: V8 keeps a script with one character above Latin-1 in two bytes a
+//   character, and the binary's whole source is on the heap of every process.
+import type { Metafile } from 'esbuild';
+
+export const ENTRY = 'core/src/main.ts';
+export const RUNTIME = 'core/src/runtime/container-runtime.ts';
+
+/** What the container runtime must not load, by input path prefix, with what it is. */
+export const NOT_IN_RUNTIME: Record<string, string> = {
+  'core/src/daemon.ts': 'the daemon',
+  'core/src/cli/': 'the CLI',
+  'core/src/mcp/': 'the MCP surface',
+  'node_modules/@modelcontextprotocol/': 'the MCP SDK',
+  'core/src/rpc/methods.ts': "the registry's schemas",
+  'core/src/host/': "the host's adapters",
+  'node_modules/ws/': 'the WebSocket library',
+  'node_modules/dbus-next/': 'D-Bus',
+  'node_modules/better-sqlite3/': 'SQLite',
+};
+
+/**
+ * The inputs that run once `from` runs, each with the input that brought it in: static
+ * imports and requires, transitively. A dynamic import is where another part begins.
+ */
+export function staticClosure(meta: Metafile, from: string): Map<string, string | null> {
+  const seen = new Map<string, string | null>([[from, null]]);
+  const queue = [from];
+  for (let file = queue.shift(); file !== undefined; file = queue.shift()) {
+    for (const imp of meta.inputs[file]?.imports ?? []) {
+      if (imp.external || imp.kind === 'dynamic-import' || seen.has(imp.path)) continue;
+      seen.set(imp.path, file);
+      queue.push(imp.path);
+    }
+  }
+  return seen;
+}
+
+/** What breaks the roles' separation, one line each; empty when the bundle keeps it. */
+export function roleProblems(meta: Metafile): string[] {
+  const problems: string[] = [];
+  for (const imp of meta.inputs[ENTRY]?.imports ?? []) {
+    if (!imp.external && imp.kind !== 'dynamic-import') {
+      problems.push(
+        `${ENTRY} imports ${imp.path} at the top: every role would load it (import it when its role is chosen)`,
+      );
+    }
+  }
+  const runtime = staticClosure(meta, RUNTIME);
+  for (const [prefix, what] of Object.entries(NOT_IN_RUNTIME)) {
+    const found = [...runtime.keys()].find((f) => f.startsWith(prefix));
+    if (found === undefined) continue;
+    const chain = [found];
+    for (let by = runtime.get(found); by; by = runtime.get(by)) chain.unshift(by);
+    problems.push(`the container runtime loads ${what}: ${chain.join(' → ')}`);
+  }
+  return problems;
+}
+
+/** Bytes of the bundle's output that the runtime's part takes. */
+export function runtimeBytes(meta: Metafile): { modules: number; bytes: number } {
+  const inputs = Object.values(meta.outputs)[0]?.inputs ?? {};
+  const part = [...staticClosure(meta, RUNTIME).keys()];
+  return { modules: part.length, bytes: part.reduce((n, f) => n + (inputs[f]?.bytesInOutput ?? 0), 0) };
+}
+
+/**
+ * The source with every character above ASCII written as a `\uXXXX` escape. esbuild already
+ * escapes them in strings, regular expressions and names (its default `charset`); what is
+ * left is in comments, where the escape changes nothing but the comment. A template
+ * literal's raw text is the one place an escape would change the program: bundle.ts checks
+ * that both sources minify (comments dropped) to the same program.
+ */
+export function toAscii(source: string): string {
+  return source.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
