@@ -125,6 +125,11 @@ step_initramfs() {
 step_boot_files() {
   mkdir -p "$work/boot"
   platform_boot_files "$tree" "$work/boot"
+  # The slot's kernel and initramfs are read from the boot partition, never from the root
+  # slot: its copies in /boot (and the Pi's /boot/firmware) would be 60 MiB of dead weight
+  # there. /boot/config-* stays (lxc-checkconfig reads it).
+  rm -f "$tree"/boot/vmlinuz-* "$tree"/boot/initrd.img-* "$tree"/vmlinuz* "$tree"/initrd.img*
+  if [ -d "$tree/boot/firmware" ]; then find "$tree/boot/firmware" -mindepth 1 -delete; fi
 }
 
 step_filesystems() {
