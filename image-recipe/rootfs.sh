@@ -20,6 +20,9 @@ packages=$(cat "$here/packages" "$platform_dir/packages" | sed 's/#.*//' | xargs
 # the other vendor (their "auto" mode): an image boots on any CPU, so it takes all of it.
 #
 # Left out of the root, besides docs, man pages and translations:
+# - btrfs-progs' initramfs hook and boot script: the root slot is erofs and the data
+#   partition ext4, yet they put the btrfs tool and module into the initramfs and scanned
+#   for btrfs devices at every boot.
 # - the CPU microcode files (22 MiB on x86_64) once the initramfs holds them: Debian's
 #   kernel loads microcode only early, from the initramfs (no CONFIG_MICROCODE_LATE_LOADING).
 # shellcheck disable=SC2016 # the hooks are expanded by mmdebstrap's shell
@@ -30,6 +33,8 @@ mmdebstrap --variant=apt --architectures="$arch" \
   --dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-include=/usr/share/doc/*/copyright' \
   --dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/info/*' \
   --dpkgopt='path-exclude=/usr/share/locale/*' --dpkgopt='path-include=/usr/share/locale/locale.alias' \
+  --dpkgopt='path-exclude=/usr/share/initramfs-tools/hooks/btrfs' \
+  --dpkgopt='path-exclude=/usr/share/initramfs-tools/scripts/local-premount/btrfs' \
   --essential-hook='chroot "$1" dpkg-divert --quiet --local --rename --add /usr/sbin/update-initramfs' \
   --essential-hook='printf "#!/bin/sh\nexit 0\n" >"$1/usr/sbin/update-initramfs" && chmod 755 "$1/usr/sbin/update-initramfs"' \
   --essential-hook="mkdir -p \"\$1/etc/initramfs-tools\" && cp -r '$here/initramfs/.' '$platform_dir/initramfs/.' \"\$1/etc/initramfs-tools/\"" \
