@@ -52,7 +52,7 @@ DATA_PARTUUID=$(partuuid 4)
 CMDLINE_COMMON="rootfstype=erofs ro hearth.data=PARTUUID=$DATA_PARTUUID quiet loglevel=3 systemd.show_status=error"
 
 rootfs_key=$(key "$here/rootfs.sh" "$here/packages" "$platform_dir/packages" "$here/initramfs" \
-  "$platform_dir/initramfs" -s "$HEARTH_DEBIAN_SUITE $HEARTH_DEBIAN_MIRROR $DEB_ARCH")
+  "$platform_dir/initramfs" "$platform_dir/apparmor-features" -s "$HEARTH_DEBIAN_SUITE $HEARTH_DEBIAN_MIRROR $DEB_ARCH")
 rootfs=$cache/image/rootfs-$PLATFORM-$rootfs_key
 
 step_rootfs() {
@@ -74,13 +74,6 @@ step_overlay() {
   # systemd writes a new id on first boot, into /etc's overlay on the data partition.
   echo uninitialized >"$tree/etc/machine-id"
   echo hearth >"$tree/etc/hostname"
-  # The AppArmor profiles of the apparmor package itself are for desktop programs the box
-  # does not have; compiling them on the first boot held sysinit.target up. Those of the
-  # packages the box runs (lxc, tor) stay. disable/ is AppArmor's own way to skip one.
-  local profile
-  for profile in $(dpkg --root="$tree" -L apparmor | sed -n 's|^/etc/apparmor.d/\([^/]*\)$|\1|p'); do
-    if [ -f "$tree/etc/apparmor.d/$profile" ]; then ln -s "../$profile" "$tree/etc/apparmor.d/disable/"; fi
-  done
   # The root is read-only and never updated in place, so the first boot has nothing to
   # catch up on (ldconfig, the journal catalog): /usr is no newer than these stamps.
   touch -d "@$SOURCE_DATE_EPOCH" "$tree/etc/.updated" "$tree/var/.updated"

@@ -12,6 +12,7 @@ suite=${HEARTH_DEBIAN_SUITE:-trixie}
 mirror=${HEARTH_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 
 packages=$(cat "$here/packages" "$platform_dir/packages" | sed 's/#.*//' | xargs | tr ' ' ,)
+features=$platform_dir/apparmor-features
 
 # update-initramfs is diverted to a no-op while packages install (the kernel, udev,
 # kmod and others each trigger it) and run once at the end. The platform's initramfs
@@ -25,6 +26,18 @@ packages=$(cat "$here/packages" "$platform_dir/packages" | sed 's/#.*//' | xargs
 #   for btrfs devices at every boot.
 # - the CPU microcode files (22 MiB on x86_64) once the initramfs holds them: Debian's
 #   kernel loads microcode only early, from the initramfs (no CONFIG_MICROCODE_LATE_LOADING).
+# - AppArmor profiles that apparmor.service would load before sysinit.target, and so before
+#   hearthd: the apparmor package's own ~95, for desktop programs the box does not have
+#   (even disabled, each cost the parser a process and a log line at boot), and LXC's
+#   lxc-containers (lxc-default*), unused: hearthd's containers run under the profile LXC
+#   generates for each (lxc.apparmor.profile = generated). The root is never changed by
+#   dpkg, so they are simply removed.
+# The profiles left (tor's, lxc-start's, lxc-copy's) are compiled here into
+# /var/cache/apparmor for the AppArmor features of the platform's kernel
+# (platforms/<platform>/apparmor-features, written on a booted box by `aa-features-abi -x`),
+# so that the first boot loads them instead of compiling them while everything else starts.
+# Should the kernel's features differ, the cache is in another directory (named by their
+# hash) and the box compiles at boot, as without it.
 # shellcheck disable=SC2016 # the hooks are expanded by mmdebstrap's shell
 mmdebstrap --variant=apt --architectures="$arch" \
   --components=main,non-free-firmware \
@@ -43,5 +56,7 @@ mmdebstrap --variant=apt --architectures="$arch" \
   --customize-hook='if [ -f "$1/etc/default/amd64-microcode" ]; then echo AMD64UCODE_INITRAMFS=early >>"$1/etc/default/amd64-microcode"; fi' \
   --customize-hook='s=$(date +%s); chroot "$1" update-initramfs -c -k all >&2; echo "rootfs: initramfs built once in $(($(date +%s) - s)) s" >&2' \
   --customize-hook='rm -rf "$1"/usr/lib/firmware/intel-ucode "$1"/usr/lib/firmware/amd-ucode' \
+  --customize-hook='for p in $(dpkg --root="$1" -L apparmor | sed -n "s|^/etc/apparmor.d/\([^/]*\)\$|\1|p") lxc-containers; do if [ -f "$1/etc/apparmor.d/$p" ]; then rm "$1/etc/apparmor.d/$p"; fi; done' \
+  --customize-hook="if [ -f '$features' ]; then cp '$features' \"\$1/tmp/apparmor-features\" && chroot \"\$1\" apparmor_parser --kernel-features /tmp/apparmor-features --skip-kernel-load --write-cache -- /etc/apparmor.d && rm \"\$1/tmp/apparmor-features\"; fi" \
   --customize-hook='rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/*.bin "$1"/var/cache/apt/archives/*.deb "$1"/var/log/* "$1"/var/cache/ldconfig/aux-cache' \
   "$suite" "$target" "$mirror"
