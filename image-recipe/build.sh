@@ -74,6 +74,8 @@ step_overlay() {
   # systemd writes a new id on first boot, into /etc's overlay on the data partition.
   echo uninitialized >"$tree/etc/machine-id"
   echo hearth >"$tree/etc/hostname"
+  # NetworkManager ignores a connection file that others may read ("insecure").
+  chmod 0600 "$tree"/usr/lib/NetworkManager/system-connections/*.nmconnection
   # The root is read-only and never updated in place, so the first boot has nothing to
   # catch up on (ldconfig, the journal catalog): /usr is no newer than these stamps.
   touch -d "@$SOURCE_DATE_EPOCH" "$tree/etc/.updated" "$tree/var/.updated"
@@ -81,6 +83,11 @@ step_overlay() {
   # storage) to refresh the loader's seed; the kernel seeds itself from the CPU's and the
   # board's RNGs, and systemd-random-seed keeps its own seed on the data partition.
   ln -s /dev/null "$tree/etc/systemd/system/systemd-boot-random-seed.service"
+  # Two module loads that every boot ran for nothing here: FUSE is built into Debian's
+  # kernel (modprobe@fuse loads nothing, for the price of a modprobe), and logind's early
+  # modprobe@drm is for graphical seats (a GPU's driver, if any, still loads DRM with it).
+  ln -s /dev/null "$tree/etc/systemd/system/modprobe@fuse.service"
+  ln -s /dev/null "$tree/etc/systemd/system/modprobe@drm.service"
   # mmdebstrap copied this machine's; NetworkManager writes the box's own.
   rm -f "$tree/etc/resolv.conf"
   printf '127.0.0.1\tlocalhost\n127.0.1.1\thearth\n::1\t\tlocalhost ip6-localhost ip6-loopback\n' >"$tree/etc/hosts"

@@ -24,6 +24,9 @@ features=$platform_dir/apparmor-features
 # - btrfs-progs' initramfs hook and boot script: the root slot is erofs and the data
 #   partition ext4, yet they put the btrfs tool and module into the initramfs and scanned
 #   for btrfs devices at every boot.
+# - NetworkManager's device plugins for ADSL, Bluetooth, teaming and mobile broadband: it
+#   loads each at every start, and none could do anything here (no br2684ctl, bluez,
+#   teamd or ModemManager). Wired and WiFi are built in or kept.
 # - the CPU microcode files (22 MiB on x86_64) once the initramfs holds them: Debian's
 #   kernel loads microcode only early, from the initramfs (no CONFIG_MICROCODE_LATE_LOADING).
 # - AppArmor profiles that apparmor.service would load before sysinit.target, and so before
@@ -46,6 +49,11 @@ mmdebstrap --variant=apt --architectures="$arch" \
   --dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-include=/usr/share/doc/*/copyright' \
   --dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/info/*' \
   --dpkgopt='path-exclude=/usr/share/locale/*' --dpkgopt='path-include=/usr/share/locale/locale.alias' \
+  --dpkgopt='path-exclude=/usr/lib/*/NetworkManager/*/libnm-device-plugin-adsl.so' \
+  --dpkgopt='path-exclude=/usr/lib/*/NetworkManager/*/libnm-device-plugin-bluetooth.so' \
+  --dpkgopt='path-exclude=/usr/lib/*/NetworkManager/*/libnm-device-plugin-team.so' \
+  --dpkgopt='path-exclude=/usr/lib/*/NetworkManager/*/libnm-device-plugin-wwan.so' \
+  --dpkgopt='path-exclude=/usr/lib/*/NetworkManager/*/libnm-wwan.so' \
   --dpkgopt='path-exclude=/usr/share/initramfs-tools/hooks/btrfs' \
   --dpkgopt='path-exclude=/usr/share/initramfs-tools/scripts/local-premount/btrfs' \
   --essential-hook='chroot "$1" dpkg-divert --quiet --local --rename --add /usr/sbin/update-initramfs' \
