@@ -31,6 +31,7 @@ name=hearth-$version-$PLATFORM
 work=$cache/image/work-$PLATFORM
 tree=$work/tree
 mkdir -p "$out" "$cache/image"
+lock_cache "$cache" "$PLATFORM"
 
 # Fixed identifiers, the same for every build of a platform: derived from names, so
 # nothing random ends up in the image. (Every Hearth disk of a platform has the same
@@ -57,15 +58,16 @@ rootfs=$cache/image/rootfs-$PLATFORM-$rootfs_key
 
 step_rootfs() {
   if [ -f "$rootfs/.ok" ]; then log "rootfs: cached ($rootfs)"; return; fi
-  # Older stages of this platform are dead weight: one is kept.
-  rm -rf "$cache/image/rootfs-$PLATFORM-"*
+  # Older stages of this platform are dead weight: one is kept. (The lock taken above
+  # keeps a concurrent build of this platform from using one meanwhile.)
+  remove_trees "$cache/image/rootfs-$PLATFORM-"*
   "$here/rootfs.sh" "$platform_dir" "$DEB_ARCH" "$rootfs" 2>&1 | grep -v '^I: ' >&2 || true
   [ -x "$rootfs/usr/bin/systemctl" ] || { log "rootfs: mmdebstrap failed"; exit 1; }
   touch "$rootfs/.ok"
 }
 
 step_overlay() {
-  rm -rf "$work" && mkdir -p "$work"
+  remove_trees "$work" && mkdir -p "$work"
   cp -a --reflink=auto "$rootfs" "$tree" && rm "$tree/.ok"
   # rootfs/ as root's files, whoever checked it out.
   tar -C "$repo/rootfs" --owner=0 --group=0 -c . | tar -C "$tree" -x
