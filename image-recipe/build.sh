@@ -90,6 +90,11 @@ step_overlay() {
   # modprobe@drm is for graphical seats (a GPU's driver, if any, still loads DRM with it).
   ln -s /dev/null "$tree/etc/systemd/system/modprobe@fuse.service"
   ln -s /dev/null "$tree/etc/systemd/system/modprobe@drm.service"
+  # NetworkManager has D-Bus start its dispatcher for every device and hostname event, to
+  # run the scripts in /etc/NetworkManager/dispatcher.d: the image has none, and the first
+  # boot started it twice while hearthd was starting. Masked, NetworkManager's calls fail at
+  # once (logged at debug level only).
+  ln -s /dev/null "$tree/etc/systemd/system/NetworkManager-dispatcher.service"
   # mmdebstrap copied this machine's; NetworkManager writes the box's own.
   rm -f "$tree/etc/resolv.conf"
   printf '127.0.0.1\tlocalhost\n127.0.1.1\thearth\n::1\t\tlocalhost ip6-localhost ip6-loopback\n' >"$tree/etc/hosts"
