@@ -42,6 +42,10 @@ find "$pkg" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
 mkdir -p "$out"
 deb=$out/hearth_${version}_$deb_arch.deb
 # Written aside and renamed: an image build reading the old one never sees half a file.
-dpkg-deb --root-owner-group -Zzstd -z19 --threads-max=2 --build "$pkg" "$deb.tmp" >/dev/null
+# zstd at dpkg-deb's default level: ~1 s for the 110 MB binary, where -z19 took 23-47 s on
+# the 2-core build machine for a .deb 20 % smaller (40 against 31 MB); xz is slower still.
+# dpkg reads zstd members since 1.21.18: Debian 12's (which installs it into the image,
+# chrootless) and Debian 13's alike.
+dpkg-deb --root-owner-group -Zzstd --threads-max=2 --build "$pkg" "$deb.tmp" >/dev/null
 mv "$deb.tmp" "$deb"
 echo "$deb"

@@ -15,9 +15,11 @@ suite=${HEARTH_DEBIAN_SUITE:-trixie}
 mirror=${HEARTH_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-0}
 
+# It reads the x86_64 stage, which an x86_64 build may be replacing.
+lock_cache "$cache" x86_64
 tree=$cache/image/bare-x86_64-$(key "$here/bare.sh" -s "$suite $mirror")
 if [ ! -f "$tree/.ok" ]; then
-  rm -rf "$cache/image/bare-x86_64-"*
+  remove_trees "$cache/image/bare-x86_64-"*
   mmdebstrap --variant=minbase --include=systemd,systemd-sysv,udev,kmod \
     --aptopt='Acquire::Languages "none"' \
     --customize-hook='rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/*' \

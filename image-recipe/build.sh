@@ -31,6 +31,7 @@ name=hearth-$version-$PLATFORM
 work=$cache/image/work-$PLATFORM
 tree=$work/tree
 mkdir -p "$out" "$cache/image"
+lock_cache "$cache" "$PLATFORM"
 
 # Fixed identifiers, the same for every build of a platform: derived from names, so
 # nothing random ends up in the image. (Every Hearth disk of a platform has the same
@@ -52,20 +53,21 @@ DATA_PARTUUID=$(partuuid 4)
 CMDLINE_COMMON="rootfstype=erofs ro hearth.data=PARTUUID=$DATA_PARTUUID quiet loglevel=3 systemd.show_status=error"
 
 rootfs_key=$(key "$here/rootfs.sh" "$here/packages" "$platform_dir/packages" "$here/initramfs" \
-  "$platform_dir/initramfs" -s "$HEARTH_DEBIAN_SUITE $HEARTH_DEBIAN_MIRROR $DEB_ARCH")
+  "$platform_dir/initramfs" "$platform_dir/apparmor-features" -s "$HEARTH_DEBIAN_SUITE $HEARTH_DEBIAN_MIRROR $DEB_ARCH")
 rootfs=$cache/image/rootfs-$PLATFORM-$rootfs_key
 
 step_rootfs() {
   if [ -f "$rootfs/.ok" ]; then log "rootfs: cached ($rootfs)"; return; fi
-  # Older stages of this platform are dead weight: one is kept.
-  rm -rf "$cache/image/rootfs-$PLATFORM-"*
+  # Older stages of this platform are dead weight: one is kept. (The lock taken above
+  # keeps a concurrent build of this platform from using one meanwhile.)
+  remove_trees "$cache/image/rootfs-$PLATFORM-"*
   "$here/rootfs.sh" "$platform_dir" "$DEB_ARCH" "$rootfs" 2>&1 | grep -v '^I: ' >&2 || true
   [ -x "$rootfs/usr/bin/systemctl" ] || { log "rootfs: mmdebstrap failed"; exit 1; }
   touch "$rootfs/.ok"
 }
 
 step_overlay() {
-  rm -rf "$work" && mkdir -p "$work"
+  remove_trees "$work" && mkdir -p "$work"
   cp -a --reflink=auto "$rootfs" "$tree" && rm "$tree/.ok"
   # rootfs/ as root's files, whoever checked it out.
   tar -C "$repo/rootfs" --owner=0 --group=0 -c . | tar -C "$tree" -x
@@ -74,13 +76,8 @@ step_overlay() {
   # systemd writes a new id on first boot, into /etc's overlay on the data partition.
   echo uninitialized >"$tree/etc/machine-id"
   echo hearth >"$tree/etc/hostname"
-  # The AppArmor profiles of the apparmor package itself are for desktop programs the box
-  # does not have; compiling them on the first boot held sysinit.target up. Those of the
-  # packages the box runs (lxc, tor) stay. disable/ is AppArmor's own way to skip one.
-  local profile
-  for profile in $(dpkg --root="$tree" -L apparmor | sed -n 's|^/etc/apparmor.d/\([^/]*\)$|\1|p'); do
-    if [ -f "$tree/etc/apparmor.d/$profile" ]; then ln -s "../$profile" "$tree/etc/apparmor.d/disable/"; fi
-  done
+  # NetworkManager ignores a connection file that others may read ("insecure").
+  chmod 0600 "$tree"/usr/lib/NetworkManager/system-connections/*.nmconnection
   # The root is read-only and never updated in place, so the first boot has nothing to
   # catch up on (ldconfig, the journal catalog): /usr is no newer than these stamps.
   touch -d "@$SOURCE_DATE_EPOCH" "$tree/etc/.updated" "$tree/var/.updated"
@@ -88,6 +85,16 @@ step_overlay() {
   # storage) to refresh the loader's seed; the kernel seeds itself from the CPU's and the
   # board's RNGs, and systemd-random-seed keeps its own seed on the data partition.
   ln -s /dev/null "$tree/etc/systemd/system/systemd-boot-random-seed.service"
+  # Two module loads that every boot ran for nothing here: FUSE is built into Debian's
+  # kernel (modprobe@fuse loads nothing, for the price of a modprobe), and logind's early
+  # modprobe@drm is for graphical seats (a GPU's driver, if any, still loads DRM with it).
+  ln -s /dev/null "$tree/etc/systemd/system/modprobe@fuse.service"
+  ln -s /dev/null "$tree/etc/systemd/system/modprobe@drm.service"
+  # NetworkManager has D-Bus start its dispatcher for every device and hostname event, to
+  # run the scripts in /etc/NetworkManager/dispatcher.d: the image has none, and the first
+  # boot started it twice while hearthd was starting. Masked, NetworkManager's calls fail at
+  # once (logged at debug level only).
+  ln -s /dev/null "$tree/etc/systemd/system/NetworkManager-dispatcher.service"
   # mmdebstrap copied this machine's; NetworkManager writes the box's own.
   rm -f "$tree/etc/resolv.conf"
   printf '127.0.0.1\tlocalhost\n127.0.1.1\thearth\n::1\t\tlocalhost ip6-localhost ip6-loopback\n' >"$tree/etc/hosts"
@@ -125,6 +132,11 @@ step_initramfs() {
 step_boot_files() {
   mkdir -p "$work/boot"
   platform_boot_files "$tree" "$work/boot"
+  # The slot's kernel and initramfs are read from the boot partition, never from the root
+  # slot: its copies in /boot (and the Pi's /boot/firmware) would be 60 MiB of dead weight
+  # there. /boot/config-* stays (lxc-checkconfig reads it).
+  rm -f "$tree"/boot/vmlinuz-* "$tree"/boot/initrd.img-* "$tree"/vmlinuz* "$tree"/initrd.img*
+  if [ -d "$tree/boot/firmware" ]; then find "$tree/boot/firmware" -mindepth 1 -delete; fi
 }
 
 step_filesystems() {

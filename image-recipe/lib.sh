@@ -32,3 +32,35 @@ key() {
 
 # A byte count in MiB, rounded up.
 mib() { echo $((($1 + 1048575) / 1048576)); }
+
+# Removes directory trees of the build cache, such as an old Debian stage. mmdebstrap
+# mounts /proc, /sys and /dev inside the tree it builds, and one that was killed leaves
+# them mounted: a plain `rm -rf` would recurse into the host's /sys and /dev. So whatever
+# is mounted under a tree is unmounted first, deepest first, and rm stays on the tree's
+# own filesystem (it fails, rather than crossing, should a mount remain).
+remove_trees() {
+  local dir mnt
+  for dir in "$@"; do
+    [ -e "$dir" ] || continue
+    dir=$(realpath "$dir")
+    findmnt --raw --noheadings --output TARGET | awk -v d="$dir" '$0 == d || index($0, d "/") == 1' |
+      LC_ALL=C sort -r | while read -r mnt; do
+        log "unmounting $mnt (left by an interrupted build)"
+        umount "$mnt" || umount --lazy "$mnt"
+      done
+    rm -rf --one-file-system "$dir"
+  done
+}
+
+# Holds the lock of <cache>/image for <name> until the script exits: two builds of one
+# platform into one cache would share its stage and work directory (and the first would
+# remove a stage the other is copying). A second build waits for the first.
+lock_cache() {
+  local file=$1/image/.lock-$2
+  mkdir -p "$1/image"
+  exec {cache_lock}>"$file"
+  if ! flock --nonblock "$cache_lock"; then
+    log "waiting for another build of $2 in $1 …"
+    flock "$cache_lock"
+  fi
+}

@@ -186,6 +186,10 @@ describe('the x86_64 image in QEMU', { skip, timeout: 60 * 60_000 }, () => {
 
     const data = table.partitions[3];
     assert.ok(data);
+    // The AppArmor policy compiled with the image (image-recipe/rootfs.sh) was what the boots
+    // loaded: a boot that had to compile it writes its cache into /var's overlay.
+    const aaCache = debugfsLs(disk, data.start, '/os/var/cache/apparmor');
+    assert.doesNotMatch(aaCache, /[0-9a-f]{8}\.\d/, `AppArmor compiled at boot:\n${aaCache}`);
     const diskSectors = fs.statSync(disk).size / 512;
     assert.ok(
       diskSectors - (data.start + data.size) < 2048,
