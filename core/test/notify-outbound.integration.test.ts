@@ -133,7 +133,9 @@ describe('notifications by mail and webhook, through a real daemon', { skip }, (
     assert.equal(posted.headers['x-hearth-level'], 'error');
     assert.equal(posted.body, 'connection refused\n.\n..two dots\nthe end');
 
-    await sleep(500);
+    // Info is below both channels' level. The level is decided as `notification.create` runs,
+    // and channels.test.ts proves the rule with the outbox idle; here, the error created after
+    // it has arrived on both sides, and the info, had it been queued, would have started first.
     assert.deepEqual(
       submission.mails().filter((m) => m.subject === 'Backup done'),
       [],
@@ -264,8 +266,9 @@ describe('notifications by mail and webhook, through a real daemon', { skip }, (
     const posted = await receiver.waitFor((h) => h.url === '/inject', 15_000);
     assert.equal(posted.headers['title'], flat);
     assert.equal(posted.headers['x-injected'], undefined);
-    // Only the mail we meant: the smuggled MAIL FROM stayed inside the body.
-    await sleep(300);
+    // The smuggled MAIL FROM stayed inside the body: the body above arrived whole, its lone dot
+    // and the line after it included — had the dot not been doubled, the server would have
+    // ended the mail there and read the next line as a command.
     assert.equal(submission.mails().filter((m) => m.from === 'evil@evil.test').length, 0);
 
     await rejectsWith(

@@ -97,8 +97,12 @@ export class System {
    */
   async applyHostname(): Promise<void> {
     const control = this.#o.hostnameControl;
-    if (!control || os.hostname() === this.hostname) return;
     const name = this.hostname;
+    if (!control) {
+      this.#o.log.info('the machine keeps its own name (development mode)', { hostname: name });
+      return;
+    }
+    if (os.hostname() === name) return;
     try {
       await control.set(name);
       this.#o.log.info('hostname set', { hostname: name });
