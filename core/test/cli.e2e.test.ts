@@ -32,7 +32,7 @@ describe('the hearth CLI against a real daemon', () => {
     assert.equal(denied.code, 1);
     assert.equal(
       denied.stderr,
-      'hearth: this box is not set up yet — hint: finish the setup wizard (setup.execute) first\n',
+      'hearth: this box is not set up yet — hint: finish the setup wizard (hearth setup execute) first\n',
     );
     const done = await d.cli(['setup', 'execute', '--hostname', 'clibox', '--json'], {
       input: `${PASSWORD}\n`,

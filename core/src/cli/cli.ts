@@ -68,7 +68,8 @@ export async function runCli(
 export function describeError(e: unknown): string {
   if (e instanceof UsageError || e instanceof HearthError || e instanceof RpcError) {
     const hint = e instanceof RpcError ? (cliHint(e) ?? e.hint) : e.hint;
-    return `hearth: ${e.message}${hint ? ` — hint: ${hint}` : ''}`;
+    const said = (text: string) => (e instanceof RpcError ? inCommandWords(text) : text);
+    return `hearth: ${said(e.message)}${hint ? ` — hint: ${said(hint)}` : ''}`;
   }
   const detail = process.env['HEARTH_DEBUG'] && e instanceof Error ? `\n${e.stack}` : '';
   return `hearth: internal error: ${e instanceof Error ? e.message : String(e)}${detail}`;
@@ -84,6 +85,16 @@ function cliHint(e: RpcError): string | undefined {
     );
   }
   return undefined;
+}
+
+const OWN_NAMES: Record<string, string> = { 'auth.login': 'hearth login', 'auth.logout': 'hearth logout' };
+const METHOD_NAMES = new Set<string>(METHODS.map((m) => m.name));
+
+/** The box speaks for every client, in method names; on the command line they are commands. */
+export function inCommandWords(text: string): string {
+  return text.replace(/\b[a-z]+(?:\.[a-z][a-zA-Z]*)+\b/g, (name) =>
+    METHOD_NAMES.has(name) ? (OWN_NAMES[name] ?? `hearth ${name.replaceAll('.', ' ')}`) : name,
+  );
 }
 
 /** Takes the CLI's own flags out of argv; a method param may not share a name with one (args.test.ts). */
