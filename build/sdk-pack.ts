@@ -34,6 +34,28 @@ const pinned = (name: string): string => {
   return v;
 };
 
+/**
+ * The SDK's types for package code and editors: tsc's declarations of the two entry points,
+ * their `./x.ts` specifiers written as `./x.js` (which resolve to the `.d.ts` beside them).
+ */
+function declarations(outDir: string): void {
+  const tsc = path.join(repo, 'node_modules/typescript/bin/tsc');
+  // biome-ignore format: one flag per line reads better than a wrapped list
+  execFileSync(process.execPath, [tsc,
+    '--declaration', '--emitDeclarationOnly', '--outDir', outDir, '--rootDir', 'sdk/src',
+    '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2023', '--lib', 'es2023',
+    '--types', 'node', '--strict', '--skipLibCheck', '--resolveJsonModule', '--verbatimModuleSyntax',
+    '--allowImportingTsExtensions',
+    'sdk/src/index.ts', 'sdk/src/tools.ts',
+  ], { cwd: repo, stdio: 'inherit' });
+  for (const f of fs.readdirSync(outDir, { recursive: true, encoding: 'utf8' })) {
+    if (!f.endsWith('.d.ts')) continue;
+    const file = path.join(outDir, f);
+    const text = fs.readFileSync(file, 'utf8');
+    fs.writeFileSync(file, text.replace(/((?:from|import\()\s*['"]\.{1,2}\/[^'"]*?)\.ts(['"])/g, '$1.js$2'));
+  }
+}
+
 const stage = fs.mkdtempSync(path.join(os.tmpdir(), 'hearth-sdk-pack-'));
 try {
   await esbuild.build({
@@ -49,6 +71,7 @@ try {
     // bin.ts starts with its own #! line, which esbuild keeps for that entry.
     logLevel: 'warning',
   });
+  declarations(path.join(stage, 'types'));
   for (const f of ['manifest.schema.json', 'README.md'])
     fs.copyFileSync(path.join(repo, 'sdk', f), path.join(stage, f));
   fs.cpSync(path.join(repo, 'sdk/template'), path.join(stage, 'template'), { recursive: true });
@@ -59,8 +82,8 @@ try {
     license: sdk.license,
     type: 'module',
     exports: {
-      '.': './dist/index.js',
-      './tools': './dist/tools.js',
+      '.': { types: './types/index.d.ts', default: './dist/index.js' },
+      './tools': { types: './types/tools.d.ts', default: './dist/tools.js' },
       './manifest.schema.json': './manifest.schema.json',
     },
     bin: { 'hearth-sdk': './dist/bin.js' },

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -126,6 +126,29 @@ test('the first-package guide works as written', { skip, timeout: 300_000 }, asy
   assert.match(output, /Hello from my first package!/, 'the edited page was served');
   assert.match(output, /It works!/, 'the action changed the page');
   assert.ok(!fs.existsSync(path.join(work, 'my-packages', 'out')), 'nothing of the checkout was needed');
+  // The tarball carries the SDK's types: an editor (here tsc) checks the package against them,
+  // and a wrong one is refused — the types are real, not `any`.
+  const pkg = path.join(work, 'my-packages', 'my-site', 'hearth.package.ts');
+  const typecheck = (file: string) =>
+    spawnSync(
+      process.execPath,
+      [
+        path.join(REPO, 'node_modules/typescript/bin/tsc'),
+        '--noEmit',
+        ...['--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2023', '--strict'],
+        ...['--allowImportingTsExtensions', '--skipLibCheck'],
+        ...['--typeRoots', path.join(REPO, 'node_modules/@types'), '--types', 'node'],
+        file,
+      ],
+      { encoding: 'utf8' },
+    );
+  const good = typecheck(pkg);
+  assert.equal(good.status, 0, `${good.stdout}${good.stderr}`);
+  const wrong = path.join(path.dirname(pkg), 'wrong.ts');
+  fs.writeFileSync(wrong, "import { definePackage } from '@hearth/sdk';\ndefinePackage({ id: 42 });\n");
+  const bad = typecheck(wrong);
+  assert.notEqual(bad.status, 0, 'a package of the wrong shape typechecks');
+  assert.match(bad.stdout, /wrong\.ts\(2,/);
   const admin = new HearthClient(nodeTransport({ url, bearer: token }));
   assert.deepEqual(await admin.call('package.list'), []);
 });
