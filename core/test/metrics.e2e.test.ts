@@ -1,21 +1,37 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { setUp, startTestDaemon, type TestDaemon } from './daemon.ts';
+import { required } from './required.ts';
 
 /**
  * server.metrics and the state document's /metrics on a real daemon (the other test
  * daemons turn the refresh off), held against what this machine says itself.
  */
-describe('metrics of the box', () => {
+const skip = required(process.getuid?.() === 0 ? false : 'mounts a tmpfs: needs root', 'metrics of the box');
+/** The data directory's own filesystem, of a size no other one here has. */
+const DATA_BYTES = 67 * 1024 * 1024;
+
+describe('metrics of the box', { skip }, () => {
   let d: TestDaemon;
+  let data: string;
   before(async () => {
-    d = await startTestDaemon({ env: { HEARTH_METRICS_INTERVAL_SECONDS: '1' } });
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'hearth-test-'));
+    data = path.join(root, 'var/lib/hearth');
+    fs.mkdirSync(data, { recursive: true });
+    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${DATA_BYTES}`, 'hearth-metrics', data]);
+    d = await startTestDaemon({ root, env: { HEARTH_METRICS_INTERVAL_SECONDS: '1' } });
     await setUp(d);
   });
-  after(() => d.cleanup());
+  after(async () => {
+    // Detached first (the daemon still holds its database there), then the root goes.
+    execFileSync('umount', ['--lazy', data]);
+    await d?.cleanup();
+  });
 
   test('server.metrics: this machine’s memory, cores and data drive, percentages in range', async () => {
     const reader = d.client({
@@ -32,9 +48,10 @@ describe('metrics of the box', () => {
     assert.equal(m.cpu.load.length, 3);
     assert.ok(m.cpu.load.every((l) => l >= 0));
 
-    // The data directory's filesystem, as statfs(2) sees it here.
+    // The data directory's filesystem (its tmpfs, not the one under it), as statfs(2) sees it.
     assert.ok(m.disk.path.startsWith(d.root), m.disk.path);
     const fsStat = fs.statfsSync(m.disk.path);
+    assert.equal(m.disk.totalBytes, DATA_BYTES);
     assert.equal(m.disk.totalBytes, fsStat.blocks * fsStat.bsize);
     // Others write to the same disk meanwhile: the same within 1 % of its size.
     assert.ok(
