@@ -287,9 +287,10 @@ vm: image ## boot the x86_64 image in QEMU (OVMF, a second disk for data); the b
 	image-recipe/vm.sh $(OUT)/hearth-$(VERSION)-x86_64.img $(VM_DIR)
 
 .PHONY: test-vm
-test-vm: deps build services image ## boot the x86_64 image in QEMU and set the box up, install hello-world, reboot (software emulation: slow)
+test-vm: deps build services image ## boot the x86_64 image in QEMU and set the box up, install hello-world, reboot (software emulation: slow); the README's flashing and .deb commands as written
 	HEARTH_BIN=$(OUT)/hearth-x86_64 HEARTH_IMAGE=$(OUT)/hearth-$(VERSION)-x86_64.img HEARTH_CACHE=$(CACHE) \
-	  $(NODE) --test $(IMAGE_TEST_FLAGS) image-recipe/test/vm.vm.test.ts
+	  HEARTH_DEB=$(call deb_of,x86_64) \
+	  $(NODE) --test $(IMAGE_TEST_FLAGS) image-recipe/test/vm.vm.test.ts image-recipe/test/readme-blocks.image.test.ts
 
 .PHONY: test-vm-arm64
 test-vm-arm64: deps build qemu-binfmt ## build the Raspberry Pi image, check its layout and boot it in qemu-system-aarch64 -M virt

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { RpcError } from '../client/client.ts';
-import { describeError, inCommandWords } from './cli.ts';
+import { describeError, inCommandWords, splitGlobals } from './cli.ts';
 
 test("the box's method names read as the commands that call them; other dotted words stay", () => {
   assert.equal(
@@ -25,4 +25,15 @@ test('an error from the box is said in commands, message and hint', () => {
     describeError(e),
     'hearth: hello-world is installed already — hint: use hearth package update for another version',
   );
+});
+
+test('hearth --version is the version command; after a command, --version is that command’s', () => {
+  assert.deepEqual(splitGlobals(['--version']).rest, ['version']);
+  assert.deepEqual(splitGlobals(['--json', '--version']).rest, ['version']);
+  assert.deepEqual(splitGlobals(['package', 'get', '--version', '1']).rest, [
+    'package',
+    'get',
+    '--version',
+    '1',
+  ]);
 });

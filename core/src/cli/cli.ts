@@ -127,6 +127,8 @@ export function splitGlobals(argv: string[]): { globals: Globals; rest: string[]
     else if (flag === '--token') globals.token = value();
     else if (flag === '--root') globals.root = value();
     else if (flag === '--runtime-dir') globals.runtimeDir = value();
+    // `hearth --version`, as most commands have it: the `version` command.
+    else if (flag === '--version' && rest.length === 0) rest.push('version');
     else rest.push(a);
   }
   return { globals, rest };
