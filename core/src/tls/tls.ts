@@ -1,6 +1,7 @@
 import tls from 'node:tls';
 import type { KeyStore } from '../host/tls-keys.ts';
 import type { Logger } from '../log/log.ts';
+import type { PackageCertificate } from '../packages/effects-host.ts';
 import type { Db } from '../state/db.ts';
 import { type ExecutorDeps, execute } from './executors.ts';
 import { appleProfile } from './mobileconfig.ts';
@@ -14,14 +15,6 @@ export interface TlsOptions {
   desired: () => Desired | undefined;
   log: Logger;
   now?: () => number;
-}
-
-/** A certificate as a package receives it (effects.getCertificate). */
-export interface PackageCertificate {
-  chainPem: string;
-  keyPem: string;
-  hostnames: string[];
-  expiresAt: string;
 }
 
 // Passes until nothing is left to do: a renewal leaves an old key that the next pass removes.
@@ -152,9 +145,17 @@ export class Tls {
     };
   }
 
+  /** The port HTTPS is served on, once it is (the daemon says). */
+  httpsPort: number | null = null;
+
   /** Every certificate the box holds, for tls.status. */
-  status(): { certificates: CertificateStatus[] } {
-    return { certificates: this.#rows.list().map(statusOf) };
+  status(): { httpsPort: number | null; caFingerprint: string | null; certificates: CertificateStatus[] } {
+    const rows = this.#rows.list();
+    return {
+      httpsPort: this.httpsPort,
+      caFingerprint: rows.find((r) => r.id === 'root')?.fingerprint ?? null,
+      certificates: rows.map(statusOf),
+    };
   }
 
   /** A package's own certificate (its name under the box's), with the chain and its key. */
