@@ -38,6 +38,8 @@ export function createTls(o: {
       o.isSetUp()
         ? { hostname: o.hostname(), addresses: [...ownAddresses()], packages: o.packages() }
         : undefined,
+    // Loaded at the first certificate: a box in setup mode never loads it.
+    x509: () => import('./tls/x509.ts'),
     log: o.log,
   });
   o.checks.register(

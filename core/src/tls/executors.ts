@@ -1,7 +1,7 @@
 import type { KeyStore } from '../host/tls-keys.ts';
+import type { Issued, Signer, X509Maker } from './issued.ts';
 import { LIFETIME, type Step } from './plan.ts';
 import type { CertRow, CertRows } from './rows.ts';
-import type { Issued, Signer } from './x509.ts';
 
 /** What the executors act through. */
 export interface ExecutorDeps {
@@ -11,7 +11,7 @@ export interface ExecutorDeps {
   /** The box's name, for the CA's own names. */
   hostname: () => string;
   /** The X.509 maker, loaded at the first certificate (x509.ts). */
-  x509: () => Promise<typeof import('./x509.ts')>;
+  x509: () => Promise<X509Maker>;
 }
 
 type Executors = {

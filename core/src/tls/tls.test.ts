@@ -36,6 +36,7 @@ function make(o: { setUp?: boolean; packages?: string[] } = {}) {
     db,
     keys: fileKeyStore(path.join(keysDir, 'tls')),
     desired: () => (o.setUp === false ? undefined : desired),
+    x509: () => import('./x509.ts'),
     log: silentLogger,
     now: () => now,
   });

@@ -4,6 +4,7 @@ import type { Logger } from '../log/log.ts';
 import type { PackageCertificate } from '../packages/effects-host.ts';
 import type { Db } from '../state/db.ts';
 import { type ExecutorDeps, execute } from './executors.ts';
+import type { X509Maker } from './issued.ts';
 import { appleProfile } from './mobileconfig.ts';
 import { type Desired, plan } from './plan.ts';
 import { type CertRow, CertRows } from './rows.ts';
@@ -13,6 +14,8 @@ export interface TlsOptions {
   keys: KeyStore;
   /** What the box should have certificates for; undefined before setup (no CA yet). */
   desired: () => Desired | undefined;
+  /** Loads what makes certificates: `() => import('./x509.ts')`. */
+  x509: () => Promise<X509Maker>;
   log: Logger;
   now?: () => number;
 }
@@ -45,7 +48,7 @@ export class Tls {
       keys: o.keys,
       now,
       hostname: () => o.desired()?.hostname ?? 'hearth',
-      x509: () => import('./x509.ts'),
+      x509: o.x509,
     };
   }
 

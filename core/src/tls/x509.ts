@@ -3,6 +3,7 @@
 import 'reflect-metadata';
 import { webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
+import type { Issued, Signer } from './issued.ts';
 import { nameConstraintsDer } from './names.ts';
 
 /*
@@ -18,20 +19,6 @@ x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoPro
 const EC = { name: 'ECDSA', namedCurve: 'P-256' } as const;
 const SIGN = { name: 'ECDSA', hash: 'SHA-256' } as const;
 const NAME_CONSTRAINTS = '2.5.29.30';
-
-export interface Issued {
-  certPem: string;
-  keyPem: string;
-  notBefore: number;
-  notAfter: number;
-  /** SHA-256 of the DER, hex. */
-  fingerprint: string;
-}
-
-export interface Signer {
-  certPem: string;
-  keyPem: string;
-}
 
 /** A self-signed root, constrained to the names no one owns on the internet. */
 export async function makeRoot(o: { commonName: string; now: number; days: number }): Promise<Issued> {
