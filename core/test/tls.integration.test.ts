@@ -319,7 +319,7 @@ test('a client on the LAN that trusts only the box’s CA reaches it over HTTPS'
   const boxLeaf = async (client: ReturnType<TestDaemon['client']>) =>
     (await client.call('tls.status')).certificates.find((c) => c.id === 'box')!;
 
-  await t.test('a restart keeps the CA and the leaves (same fingerprints)', async () => {
+  await t.test('a restart keeps the CA and the leaves (same fingerprints)', async (t) => {
     const before = await d!.client({ bearer: token }).call('tls.status');
     await d!.stop();
     d = await d!.restart();
@@ -332,9 +332,19 @@ test('a client on the LAN that trusts only the box’s CA reaches it over HTTPS'
     });
     const after = await d.client({ bearer: token }).call('tls.status');
     assert.deepEqual(
-      after.certificates.map((c) => [c.id, c.fingerprint]),
-      before.certificates.map((c) => [c.id, c.fingerprint]),
+      after.certificates.map((c) => c.id),
+      before.certificates.map((c) => c.id),
     );
+    for (const b of before.certificates) {
+      const a = after.certificates.find((c) => c.id === b.id)!;
+      // A leaf follows the machine's addresses: other tests on this machine add and remove
+      // interfaces (10.x bridges), and a leaf whose names changed meanwhile is rightly new.
+      if (b.role === 'leaf' && a.names.join(' ') !== b.names.join(' ')) {
+        t.diagnostic(`${b.id} re-issued: the machine's addresses changed (${b.names} → ${a.names})`);
+        continue;
+      }
+      assert.equal(a.fingerprint, b.fingerprint, b.id);
+    }
     const again = await onLan([
       'curl',
       '-sS',
