@@ -1,6 +1,7 @@
 import type https from 'node:https';
 import type { Checks } from './checks/checks.ts';
 import { expiryCheck } from './checks/hooks.ts';
+import type { Events } from './events/events.ts';
 import { closeServer, listen } from './host/daemon-files.ts';
 import { ownAddresses } from './host/outbound.ts';
 import { fileKeyStore } from './host/tls-keys.ts';
@@ -29,6 +30,7 @@ export function createTls(o: {
   isSetUp: () => boolean;
   packages: () => string[];
   checks: Checks;
+  events: Events;
   log: Logger;
 }): Tls {
   const tls = new Tls({
@@ -40,6 +42,7 @@ export function createTls(o: {
         : undefined,
     // Loaded at the first certificate: a box in setup mode never loads it.
     x509: () => import('./tls/x509.ts'),
+    record: (e) => o.events.record({ package: e.package, kind: 'certificate', detail: e.detail }),
     log: o.log,
   });
   o.checks.register(

@@ -232,6 +232,7 @@ export async function startDaemon(settings: Settings, hooks: DaemonHooks = {}): 
     isSetUp: () => auth.isSetUp,
     packages: () => packages.service.list().map((p) => p.id),
     checks,
+    events,
     log: log.child('tls'),
   });
   // Set below, with stop: setup calls it once the state has moved to the data drive, and

@@ -32,8 +32,10 @@ function make(o: { setUp?: boolean; packages?: string[] } = {}) {
   const keysDir = fs.mkdtempSync(path.join(dir, 'keys-'));
   let now = Date.now();
   const desired = { hostname: 'den', addresses: ['192.168.7.2'], packages: o.packages ?? ['radicale'] };
+  const events: { package: string | null; detail: Record<string, string | string[]> }[] = [];
   const service = new Tls({
     db,
+    record: (e) => events.push(e),
     keys: fileKeyStore(path.join(keysDir, 'tls')),
     desired: () => (o.setUp === false ? undefined : desired),
     x509: () => import('./x509.ts'),
@@ -44,6 +46,7 @@ function make(o: { setUp?: boolean; packages?: string[] } = {}) {
     db,
     service,
     desired,
+    events,
     keysDir: path.join(keysDir, 'tls'),
     later: (days: number) => {
       now += days * DAY;
@@ -135,8 +138,17 @@ test('effects.getCertificate: the package’s own names, a chain to the CA and t
 });
 
 test('renewal: due leaves are made anew, the CA stays, no stale key is left', async () => {
-  const { service, keysDir, later } = make();
+  const { service, keysDir, later, events } = make();
   await service.reconcile();
+  assert.deepEqual(
+    events.map((e) => [e.detail['step'], e.package]),
+    [
+      ['issue-root', null],
+      ['issue-intermediate', null],
+      ['issue-leaf', null],
+      ['issue-leaf', 'radicale'],
+    ],
+  );
   const first = service.status();
   let changes = 0;
   service.onChange(() => changes++);

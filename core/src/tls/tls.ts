@@ -16,6 +16,8 @@ export interface TlsOptions {
   desired: () => Desired | undefined;
   /** Loads what makes certificates: `() => import('./x509.ts')`. */
   x509: () => Promise<X509Maker>;
+  /** Each certificate issued or removed, for the event history. */
+  record?: (e: { package: string | null; detail: Record<string, string | string[]> }) => void;
   log: Logger;
   now?: () => number;
 }
@@ -74,7 +76,13 @@ export class Tls {
         try {
           await execute(step, this.#deps);
           changed = true;
-          if (step.kind !== 'remove-key') this.#o.log.info('certificate step', describe(step));
+          if (step.kind !== 'remove-key') {
+            this.#o.log.info('certificate step', describe(step));
+            this.#o.record?.({
+              package: step.kind === 'issue-leaf' ? step.package : null,
+              detail: describe(step),
+            });
+          }
         } catch (error) {
           // The next pass tries again; the certificates in use stay as they are.
           this.#o.log.warn('certificate step failed', { ...describe(step), error });
@@ -207,7 +215,7 @@ function statusOf(r: CertRow): CertificateStatus {
   };
 }
 
-function describe(step: ReturnType<typeof plan>[number]): Record<string, unknown> {
+function describe(step: ReturnType<typeof plan>[number]): Record<string, string | string[]> {
   if (step.kind === 'issue-leaf') return { step: step.kind, id: step.id, names: [...step.dns, ...step.ips] };
   if (step.kind === 'remove-certificate') return { step: step.kind, id: step.id };
   if (step.kind === 'remove-key') return { step: step.kind, file: step.file };
