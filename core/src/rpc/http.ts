@@ -187,7 +187,8 @@ export class HttpSurface {
         return;
       }
       if (rule.kind === 'refuse') {
-        const to = `https://${req.headers.host?.replace(/:\d+$/, '') ?? 'the box'}:${this.#o.httpsPort?.()}${url.pathname}`;
+        const port = this.#o.httpsPort?.();
+        const to = `https://${req.headers.host?.replace(/:\d+$/, '') ?? 'the box'}${port === 443 ? '' : `:${port}`}${url.pathname}`;
         return refuseBody(req, res, 403, errorResponse(null, new HttpsRequired(to)));
       }
     }
