@@ -7,6 +7,7 @@ import { after, test } from 'node:test';
 import tls from 'node:tls';
 import { parseManifest } from '#sdk/manifest.ts';
 import { sampleManifest } from '#sdk/testing/fixtures.ts';
+import { expiryCheck } from '../checks/hooks.ts';
 import { Events } from '../events/events.ts';
 import { fileKeyStore } from '../host/tls-keys.ts';
 import { silentLogger } from '../log/log.ts';
@@ -178,4 +179,31 @@ test('a package removed: its certificate and key go', async () => {
     ['box', 'intermediate', 'root'],
   );
   assert.equal(fs.readdirSync(keysDir).length, 3);
+});
+
+test('the expiry check sees every certificate: quiet while renewal works, loud when it has not', async () => {
+  const { service } = make();
+  await service.reconcile();
+  const at = async (days: number) => {
+    const found = await expiryCheck({
+      id: 'certificates',
+      title: 'Certificates',
+      items: async () => service.expiring(),
+      renewHint: 'renewal',
+      now: () => Date.now() + days * DAY,
+    }).run();
+    assert.ok(Array.isArray(found));
+    return found;
+  };
+  assert.deepEqual(await at(0), []);
+  // 80 days on without a renewal (the box was off): the leaves are near their end.
+  const findings = await at(80);
+  assert.deepEqual(
+    findings.map((f) => [f.subject, f.severity, f.package ?? null]),
+    [
+      ['tls:box', 'warning', null],
+      ['tls:package:radicale', 'warning', 'radicale'],
+    ],
+  );
+  assert.match(findings[0]!.message, /den\.local expires in \d+ days/);
 });
