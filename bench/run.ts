@@ -35,6 +35,8 @@
 // - under attack (bench/attack.ts): RSS and the owner's server.echo p99 while anonymous
 //   clients flood, and the password guesses one address gets checked, on a daemon of its
 //   own with the default limits.
+// - TLS (bench/tls.ts): full handshakes per second on the daemon's HTTPS port against a bare
+//   node:tls server with the same certificate.
 // - the web UI (bench/web.ts): gzipped JS and CSS of each page against its budget, and the
 //   dashboard's time until it shows live data in Chromium, 4× CPU-throttled against not.
 // - service packages (bench/packages.ts), measured last, after the CPU note's window:
@@ -80,6 +82,7 @@ import type { LoadResult, LoadSpec } from './load.ts';
 import { mcpBench } from './mcp.ts';
 import { cpuMsOf, fmt, type Memory, machineCpuMs, median, memoryOf, percentile } from './measure.ts';
 import { packageBench } from './packages.ts';
+import { tlsBench } from './tls.ts';
 import { webBench } from './web.ts';
 
 const COLD_RUNS = 5;
@@ -500,6 +503,9 @@ async function main(): Promise<void> {
   const web = await webBench({ undo: (step) => undo.push(step), tempDir, say });
   rows.push(...web.rows);
   notes.push(...web.notes);
+  const secure = await tlsBench({ undo: (step) => undo.push(step), tempDir, say });
+  rows.push(...secure.rows);
+  notes.push(...secure.notes);
 
   // Everything we started has exited and been waited for (so it is in our children's
   // time), except the daemon that is still running.

@@ -13,7 +13,7 @@ import {
   containerSpec,
   listen as listenForRuntime,
 } from './packages/container-spec.ts';
-import { Channels } from './packages/effects-host.ts';
+import { Channels, type EffectsDeps } from './packages/effects-host.ts';
 import { Packages } from './packages/packages.ts';
 import type { Signers } from './packages/signers.ts';
 import type { Paths } from './paths.ts';
@@ -39,6 +39,8 @@ export interface PackagesParts {
   procfs: ReturnType<typeof hostProcfs>;
   lxc: Lxc;
   mounts: Mounts;
+  /** A package's own certificate (the box's CA, tls/). */
+  certificate?: EffectsDeps['certificate'];
   log: Logger;
 }
 
@@ -59,6 +61,7 @@ export function createPackages(o: PackagesParts) {
     events: o.events,
     arch,
     log: o.log.child('channel'),
+    ...(o.certificate ? { certificate: o.certificate } : {}),
     ...(alert.length > 0
       ? {
           onFailure: (a: { packageId: string; checkId: string; message: string }) => {

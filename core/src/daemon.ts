@@ -6,6 +6,7 @@ import type { KdfParams } from './auth/passwords.ts';
 import { LoginLimiter } from './auth/rate-limit.ts';
 import { createChecks } from './daemon-checks.ts';
 import { createPackages } from './daemon-packages.ts';
+import { createTls, httpsListener, httpsPortOf } from './daemon-tls.ts';
 import { Disks } from './disks/disks.ts';
 import { Events } from './events/events.ts';
 import { copyTree } from './host/copy.ts';
@@ -20,7 +21,7 @@ import { ownAddresses } from './host/outbound.ts';
 import { logindPower } from './host/power.ts';
 import { hostProcfs } from './host/procfs.ts';
 import { reexecSelf } from './host/reexec.ts';
-import { type Notifier, systemdNotifier } from './host/sd-notify.ts';
+import { startWatchdog, systemdNotifier } from './host/sd-notify.ts';
 import { loadWebAssets } from './host/web-assets.ts';
 import { createLogger, fileSink, type Logger, type LogSink, stdoutSink } from './log/log.ts';
 import { mcpSurface } from './mcp/surface.ts';
@@ -68,6 +69,8 @@ export interface RunningDaemon {
 export interface DaemonInfo {
   pid: number;
   port: number;
+  /** Once the box serves HTTPS (after setup). */
+  httpsPort?: number;
   socket: string;
   version: string;
 }
@@ -187,6 +190,8 @@ export async function startDaemon(settings: Settings, hooks: DaemonHooks = {}): 
     // After a factory reset the machine still has the old owner's name: back to the image's.
     defaultHostname: wasReset ? DEFAULT_HOSTNAME : os.hostname(),
     ...(settings.dev ? {} : { hostnameControl: hostnamedHostname(settings.dbusAddress || undefined) }),
+    // The certificates follow the name; after setup in place, HTTPS opens (once setup's transaction ends).
+    onHostnameChange: () => setImmediate(() => void secure?.up()),
   });
   const registry = new Registry(METHODS);
   const signers = new Signers({ db });
@@ -214,7 +219,21 @@ export async function startDaemon(settings: Settings, hooks: DaemonHooks = {}): 
     procfs,
     lxc,
     mounts,
+    certificate: async (id) => {
+      await tls.reconcile();
+      return tls.certificateFor(id);
+    },
     log,
+  });
+  const tls = createTls({
+    db,
+    keysDir: paths.tlsKeysDir,
+    hostname: () => system.hostname,
+    isSetUp: () => auth.isSetUp,
+    packages: () => packages.service.list().map((p) => p.id),
+    checks,
+    events,
+    log: log.child('tls'),
   });
   // Set below, with stop: setup calls it once the state has moved to the data drive, and
   // after asking for a factory reset.
@@ -258,6 +277,7 @@ export async function startDaemon(settings: Settings, hooks: DaemonHooks = {}): 
     state,
     status,
     system,
+    tls,
     uploads,
   };
 
@@ -307,6 +327,8 @@ export async function startDaemon(settings: Settings, hooks: DaemonHooks = {}): 
         extra: settings.allowedHosts,
       }),
     fallback: webUi(loadWebAssets(), () => !auth.isSetUp),
+    httpsPort: () => secure?.port(),
+    ca: () => tls.ca(),
   });
 
   // A credential that ends ends the streams opened with it; sessions also just expire.
@@ -316,17 +338,32 @@ export async function startDaemon(settings: Settings, hooks: DaemonHooks = {}): 
   };
   auth.onCredentialsEnded(recheckStreams);
 
+  let secure: ReturnType<typeof httpsListener> | undefined;
   const tcp = surface.createServer('http');
   await listen(tcp, { port: settings.port, host: settings.listen });
   const port = (tcp.address() as { port: number }).port;
   const local = surface.createServer('local');
   await listen(local, { path: paths.socket });
-  writeJsonFile(path.join(paths.runtimeDir, 'daemon.json'), {
-    pid: process.pid,
-    port,
-    socket: paths.socket,
-    version: VERSION,
-  } satisfies DaemonInfo);
+  const writeInfo = (httpsPort?: number) =>
+    writeJsonFile(path.join(paths.runtimeDir, 'daemon.json'), {
+      pid: process.pid,
+      port,
+      ...(httpsPort === undefined ? {} : { httpsPort }),
+      socket: paths.socket,
+      version: VERSION,
+    } satisfies DaemonInfo);
+  // HTTPS opens once the box is set up (now, or when setup finishes) and has its certificate.
+  secure = httpsListener({
+    surface,
+    tls,
+    port: httpsPortOf(settings),
+    host: settings.listen,
+    isSetUp: () => auth.isSetUp,
+    onOpen: (p) => writeInfo(p),
+    log: log.child('https'),
+  });
+  await secure.up();
+  if (secure.port() === undefined) writeInfo();
 
   const housekeeping = () => {
     audit.prune();
@@ -335,7 +372,12 @@ export async function startDaemon(settings: Settings, hooks: DaemonHooks = {}): 
     uploads.sweep().catch((error) => log.warn('could not sweep uploads', { error }));
   };
   housekeeping();
-  const timers = [setInterval(housekeeping, HOUR), setInterval(recheckStreams, 60_000)];
+  const timers = [
+    setInterval(housekeeping, HOUR),
+    setInterval(recheckStreams, 60_000),
+    // New addresses and packages get their certificates; renewals come due.
+    setInterval(() => void secure?.up(), 60_000),
+  ];
   system.startMetrics(settings.metricsIntervalSeconds * 1000);
 
   const notifier = systemdNotifier(env);
@@ -377,13 +419,14 @@ export async function startDaemon(settings: Settings, hooks: DaemonHooks = {}): 
       system.stop();
       checks.stop();
       // Stop taking connections, let the calls under way finish, then close the database.
-      const closed = Promise.all([closeServer(tcp), closeServer(local)]);
+      const closed = Promise.all([closeServer(tcp), closeServer(local), secure?.close()]);
       // MCP's streams stay open for their sessions' lives: end them, or the servers never close.
       await mcp.close();
       await surface.drain(STOP_GRACE_MS);
       // Connections of calls that did not finish in time are cut.
       tcp.closeAllConnections();
       local.closeAllConnections();
+      secure?.cut();
       await closed;
       // The containers go on running; their runtimes reconnect when we are back.
       await packages.channels.closeAll();
@@ -451,16 +494,6 @@ function createState(db: Db, historySize: number, floor: number): StateDocument 
     historySize,
     onRevision: (r) => save.run(String(r)),
   });
-}
-
-function startWatchdog(notifier: Notifier, log: Logger): NodeJS.Timeout[] {
-  if (notifier.watchdogMs === undefined) return [];
-  // Ping at half the interval, as systemd recommends.
-  const t = setInterval(() => {
-    notifier.notify('WATCHDOG=1').catch((error) => log.warn('watchdog ping failed', { error }));
-  }, notifier.watchdogMs / 2);
-  t.unref();
-  return [t];
 }
 
 const ms = (since: number) => Math.round(performance.now() - since);

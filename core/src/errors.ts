@@ -29,6 +29,7 @@ export const ERROR_CODES = {
   forbidden: -32003,
   cross_origin: -32003,
   host_not_allowed: -32003,
+  https_required: -32003,
   not_found: -32004,
   conflict: -32009,
   already_set_up: -32009,

@@ -25,6 +25,8 @@ export interface Paths {
    * recovery request for the box to find at its next start.
    */
   bootDir: string;
+  /** The private keys of the box's CA and certificates (0700, each key 0600), on the data drive. */
+  tlsKeysDir: string;
 }
 
 export interface PathOverrides {
@@ -48,5 +50,6 @@ export function makePaths(root: string, overrides: PathOverrides = {}): Paths {
     localCookie: path.join(runtimeDir, 'local.cookie'),
     dataDriveStaging: path.join(path.dirname(runtimeDir), 'hearth-data-drive'),
     bootDir: at('efi'),
+    tlsKeysDir: path.join(dataDir, 'tls'),
   };
 }

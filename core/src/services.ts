@@ -11,6 +11,7 @@ import type { Setup } from './setup/setup.ts';
 import type { StateDocument } from './state/state-doc.ts';
 import type { BoxStatus } from './status/status.ts';
 import type { System } from './system/system.ts';
+import type { Tls } from './tls/tls.ts';
 import type { Uploads } from './uploads/uploads.ts';
 
 /** The domain services a method handler may call into: one line each. */
@@ -28,5 +29,6 @@ export interface Services {
   state: StateDocument;
   status: BoxStatus;
   system: System;
+  tls: Tls;
   uploads: Uploads;
 }

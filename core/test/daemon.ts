@@ -93,7 +93,8 @@ export async function startTestDaemon(options: StartOptions = {}): Promise<TestD
       ...pre,
       'daemon',
       ...['--root', root, '--port', '0', '--listen', '127.0.0.1'],
-      ...(options.dev === false ? [] : ['--dev']),
+      // Not in development mode, HTTPS opens after setup: on a free port, as the plain one.
+      ...(options.dev === false ? ['--https-port', '0'] : ['--dev']),
       ...(options.args ?? []),
     ],
     {

@@ -25,6 +25,8 @@ export const EVENT_KINDS = [
   // The box's checks (checks/): a finding appeared, or went away.
   'check-failing',
   'check-resolved',
+  // The box's certificates (tls/): one issued, renewed or removed (detail: step, id, names).
+  'certificate',
 ] as const;
 export type EventKind = (typeof EVENT_KINDS)[number];
 

@@ -1,3 +1,4 @@
+import type { Logger } from '../log/log.ts';
 import { run } from './run.ts';
 
 /**
@@ -31,4 +32,14 @@ export function systemdNotifier(env: NodeJS.ProcessEnv = process.env): Notifier 
       });
     },
   };
+}
+
+/** Pings systemd's watchdog, if it has one for us, at half its interval (as systemd recommends). */
+export function startWatchdog(notifier: Notifier, log: Logger): NodeJS.Timeout[] {
+  if (notifier.watchdogMs === undefined) return [];
+  const t = setInterval(() => {
+    notifier.notify('WATCHDOG=1').catch((error) => log.warn('watchdog ping failed', { error }));
+  }, notifier.watchdogMs / 2);
+  t.unref();
+  return [t];
 }

@@ -14,6 +14,14 @@ import {
 } from '../runtime/protocol.ts';
 import type { StateDocument } from '../state/state-doc.ts';
 
+/** A certificate as effects.getCertificate gives it. */
+export interface PackageCertificate {
+  chainPem: string;
+  keyPem: string;
+  hostnames: string[];
+  expiresAt: string;
+}
+
 /** What the effects need to know about a package, looked up at every call. */
 export interface PackageView {
   id: string;
@@ -31,6 +39,8 @@ export interface EffectsDeps {
   arch: Architecture;
   log: Logger;
   now?: () => number;
+  /** The package's own certificate from the box's CA (tls/), made at the first ask; null before setup. */
+  certificate?: (packageId: string) => Promise<PackageCertificate | null>;
   /** Called when a check starts failing: the owner's alert command, if one is set. */
   onFailure?: (alert: { packageId: string; checkId: string; message: string }) => void;
 }
@@ -76,8 +86,11 @@ export function effectsFor(packageId: string, deps: EffectsDeps): EffectsHost {
     },
     'effects.getInterfaces': () => interfacesOf(self()),
     'effects.getInterface': ({ id }) => interfacesOf(self()).find((i) => i.id === id) ?? null,
-    // Certificates come with LAN HTTPS and ACME.
-    'effects.getCertificate': () => null,
+    // The package's own name under the box's CA, for any of its interfaces (ACME's come later).
+    'effects.getCertificate': async ({ interfaceId }) => {
+      if (!self().manifest.interfaces.some((i) => i.id === interfaceId)) return null;
+      return (await deps.certificate?.(packageId)) ?? null;
+    },
     'effects.notify': (n) => {
       deps.notifications.create({ ...n, source: `package:${packageId}` });
       return { ok: true as const };

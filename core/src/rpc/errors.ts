@@ -75,3 +75,11 @@ export class CrossOrigin extends HearthError {
     });
   }
 }
+
+export class HttpsRequired extends HearthError {
+  constructor(url: string) {
+    super('https_required', 'the API answers other machines over HTTPS only', {
+      hint: `use ${url} (trust the box's CA first: /hearth-ca.crt)`,
+    });
+  }
+}

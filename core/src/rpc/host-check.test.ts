@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { boxNames, packageName } from '../tls/names.ts';
 import { hostAllowed, hostnameOf } from './host-check.ts';
 
 const setup = { hostname: 'hearth', setupMode: true, extra: [] };
@@ -50,4 +51,15 @@ test('malformed Host headers are refused', () => {
     assert.equal(hostAllowed(host, running), false, host);
   }
   assert.equal(hostnameOf('Box.Local:80'), 'box.local');
+});
+
+test('the names the box’s certificates carry are names it answers to once set up', () => {
+  const { dns } = boxNames(running.hostname, []);
+  for (const host of [
+    ...dns,
+    packageName(running.hostname, 'radicale'),
+    `${packageName(running.hostname, 'radicale')}:8443`,
+  ]) {
+    assert.ok(hostAllowed(host, running), host);
+  }
 });

@@ -1,13 +1,17 @@
 import http from 'node:http';
+import https from 'node:https';
 import type { Duplex } from 'node:stream';
+import type tls from 'node:tls';
 import { type WebSocket, WebSocketServer } from 'ws';
 import type { Credentials } from '../auth/auth.ts';
 import { HearthError } from '../errors.ts';
 import type { Logger } from '../log/log.ts';
 import { AppCapabilities } from './app-capability.ts';
 import { APP_PATH, type AppTarget, answerPreflight, proxyToApp, proxyUpgradeToApp } from './app-proxy.ts';
+import { type CaFiles, serveCa } from './ca-download.ts';
 import { type Dispatcher, errorResponse, type Identity, type Transport } from './dispatch.ts';
 import {
+  HttpsRequired,
   InvalidRequest,
   MisdirectedHost,
   ParseError,
@@ -28,6 +32,8 @@ import {
   sessionCookie,
   statusOf,
 } from './http-util.ts';
+import { serveIcon } from './icons.ts';
+import { CA_PATHS, isLoopback, plainHttpRule } from './plain-http.ts';
 import type { Caller, Surface } from './registry.ts';
 import { serveWebSocket } from './ws.ts';
 
@@ -55,6 +61,10 @@ export interface HttpSurfaceOptions {
   fallback?: (req: http.IncomingMessage, res: http.ServerResponse) => void;
   /** Whether a Host header names this box (host-check.ts); the local socket is not asked. */
   hostAllowed?: (host: string | undefined) => boolean;
+  /** The HTTPS port once the box serves HTTPS; the plain port then sends browsers there (plain-http.ts). */
+  httpsPort?: () => number | undefined;
+  /** The box's root CA for `/hearth-ca.*` (undefined before setup). */
+  ca?: () => CaFiles | undefined;
 }
 
 /**
@@ -77,7 +87,32 @@ export class HttpSurface {
 
   /** Creates a node:http server answering as `surface`. */
   createServer(surface: Extract<Surface, 'http' | 'local'>): http.Server {
-    const server = http.createServer({ maxHeaderSize: 16 * 1024 }, (req, res) => {
+    return this.#serve(http.createServer({ maxHeaderSize: 16 * 1024 }), surface);
+  }
+
+  /**
+   * The same, over TLS: `sni` picks the certificate for the name a client asks for; a
+   * client that names none (an address) gets the server's default (`setSecureContext`).
+   */
+  createSecureServer(sni: (servername: string) => tls.SecureContext | undefined): https.Server {
+    const server = https.createServer({
+      maxHeaderSize: 16 * 1024,
+      minVersion: 'TLSv1.2',
+      // A connection that never finishes its handshake is cut, as one that never sends headers.
+      handshakeTimeout: 10_000,
+      SNICallback: (name, done) => {
+        const context = sni(name);
+        if (context) done(null, context);
+        else done(new Error('no certificate yet'));
+      },
+    });
+    // A bad handshake (plain HTTP, garbage, an unknown name) ends its connection, nothing else.
+    server.on('tlsClientError', (_error, socket) => socket.destroy());
+    return this.#serve(server, 'http');
+  }
+
+  #serve<S extends http.Server>(server: S, surface: Extract<Surface, 'http' | 'local'>): S {
+    server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
       this.#track(
         this.#onRequest(req, res, surface).catch((error: unknown) => {
           // A bug must still get an answer, never a hung connection.
@@ -144,12 +179,30 @@ export class HttpSurface {
     if (surface !== 'local' && this.#o.hostAllowed && !this.#o.hostAllowed(req.headers.host)) {
       return refuseBody(req, res, 421, errorResponse(null, new MisdirectedHost(req.headers.host)));
     }
+    if (surface === 'http' && !isSecure(req)) {
+      const rule = this.#plainRule(req, url);
+      if (rule.kind === 'redirect') {
+        req.resume();
+        res.writeHead(308, { Location: rule.location, 'Cache-Control': 'no-store' }).end();
+        return;
+      }
+      if (rule.kind === 'refuse') {
+        const port = this.#o.httpsPort?.();
+        const to = `https://${req.headers.host?.replace(/:\d+$/, '') ?? 'the box'}${port === 443 ? '' : `:${port}`}${url.pathname}`;
+        return refuseBody(req, res, 403, errorResponse(null, new HttpsRequired(to)));
+      }
+    }
+    if (CA_PATHS.has(url.pathname)) return serveCa(req, res, url.pathname, this.#o.ca?.());
     if (url.pathname === '/upload' && this.#o.uploads)
       return this.#onUpload(req, res, surface, this.#o.uploads);
     if (url.pathname === '/mcp' && this.#o.mcp)
       return this.#o.mcp(req, res, surface === 'local' ? 'local' : 'http');
     const icon = ICON_PATH.exec(url.pathname);
-    if (icon && this.#o.icons) return this.#onIcon(req, res, surface, icon[1]!, this.#o.icons);
+    if (icon && this.#o.icons) {
+      const authorize = () =>
+        this.#o.dispatcher.authorize('read', this.#transport(req, surface, {}), { readOnly: true });
+      return serveIcon(req, res, icon[1]!, { authorize, icons: this.#o.icons, log: this.#o.log });
+    }
     const app = APP_PATH.exec(url.pathname);
     if (app && this.#o.apps) return this.#onApp(req, res, surface, app[1]!, app[2] ?? '/', url.search);
     if (url.pathname !== '/rpc/v1') {
@@ -317,6 +370,18 @@ export class HttpSurface {
     );
   }
 
+  #plainRule(req: http.IncomingMessage, url: URL) {
+    return plainHttpRule({
+      method: req.method ?? 'GET',
+      path: url.pathname,
+      search: url.search,
+      accept: String(req.headers.accept ?? ''),
+      host: req.headers.host,
+      loopback: isLoopback(req),
+      httpsPort: this.#o.httpsPort?.(),
+    });
+  }
+
   #transport(req: http.IncomingMessage, surface: Surface, extra: Partial<Transport>): Transport {
     const creds = credentialsOf(req);
     return {
@@ -337,6 +402,10 @@ export class HttpSurface {
     const url = new URL(req.url ?? '/', 'http://x');
     if (surface !== 'local' && this.#o.hostAllowed && !this.#o.hostAllowed(req.headers.host)) {
       socket.end('HTTP/1.1 421 Misdirected Request\r\nConnection: close\r\n\r\n');
+      return;
+    }
+    if (surface === 'http' && !isSecure(req) && this.#plainRule(req, url).kind === 'refuse') {
+      socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return;
     }
     const app = APP_PATH.exec(url.pathname);
@@ -361,48 +430,6 @@ export class HttpSurface {
         unregister: () => this.#sockets.delete(ws),
       }),
     );
-  }
-
-  /**
-   * A package's icon, for whoever may read the box: it says which packages are installed.
-   * An SVG can hold script, so it is served under a policy that runs none and sandboxes it
-   * into an origin of its own, should someone open it as a page rather than an image.
-   */
-  async #onIcon(
-    req: http.IncomingMessage,
-    res: http.ServerResponse,
-    surface: Surface,
-    id: string,
-    icons: NonNullable<HttpSurfaceOptions['icons']>,
-  ): Promise<void> {
-    req.resume();
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.setHeader('Allow', 'GET, HEAD');
-      return send(res, 405, { error: 'use GET' });
-    }
-    try {
-      this.#o.dispatcher.authorize('read', this.#transport(req, surface, {}), { readOnly: true });
-    } catch (error) {
-      return send(res, statusOf(error), errorResponse(null, error, this.#o.log, 'icon'));
-    }
-    const icon = await icons(id);
-    if (!icon) return send(res, 404, { error: `${id} has no icon` });
-    const etag = `"${id}-${icon.version}"`;
-    const headers = {
-      'Content-Type': icon.type,
-      'Cache-Control': 'private, no-cache',
-      ETag: etag,
-      'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'; sandbox",
-      'X-Content-Type-Options': 'nosniff',
-      'Cross-Origin-Resource-Policy': 'same-origin',
-    };
-    if (req.headers['if-none-match'] === etag) {
-      res.writeHead(304, headers);
-      res.end();
-      return;
-    }
-    res.writeHead(200, { ...headers, 'Content-Length': icon.body.length });
-    res.end(req.method === 'HEAD' ? undefined : icon.body);
   }
 
   /**

@@ -66,6 +66,15 @@ export const SETTINGS = {
     flag: '--port',
     description: 'TCP port of the web UI and the API; 0 picks a free one (written to <runtime>/daemon.json).',
   },
+  httpsPort: {
+    schema: z.union([z.enum(['', 'off']), int(0, 65535)]),
+    default: '',
+    env: 'HEARTH_HTTPS_PORT',
+    flag: '--https-port',
+    description:
+      'TCP port of the web UI and the API over HTTPS, with the box’s own CA, once set up; 0 picks a free one ' +
+      '(written to <runtime>/daemon.json as httpsPort). Empty: 443, or none in development mode (--dev); off: none.',
+  },
   logLevel: {
     schema: z.enum(LOG_LEVELS),
     default: 'info',

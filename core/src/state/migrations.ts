@@ -192,4 +192,28 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX events_at ON events (at);
     `,
   },
+  {
+    version: 10,
+    name: 'the box’s CA and certificates',
+    sql: `
+      -- The box's CA (root and intermediate) and the leaves it issued (tls/rows.ts): id is
+      -- 'root', 'intermediate', 'box' or 'package:<id>'; the private key is a file on the
+      -- data drive (key_file, under <data>/tls/), never in the database. issuer is the
+      -- signer's fingerprint, so a leaf of an older intermediate is known for one.
+      CREATE TABLE tls_certificates (
+        id TEXT PRIMARY KEY,
+        role TEXT NOT NULL CHECK (role IN ('root', 'intermediate', 'leaf')),
+        package TEXT,
+        dns TEXT NOT NULL DEFAULT '[]',
+        ips TEXT NOT NULL DEFAULT '[]',
+        cert_pem TEXT NOT NULL,
+        key_file TEXT NOT NULL,
+        issuer TEXT,
+        fingerprint TEXT NOT NULL,
+        not_before INTEGER NOT NULL,
+        not_after INTEGER NOT NULL,
+        issued_at INTEGER NOT NULL
+      ) STRICT;
+    `,
+  },
 ];

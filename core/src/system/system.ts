@@ -36,6 +36,8 @@ export interface SystemOptions {
   defaultHostname: string;
   /** Sets the machine's own name; absent in development (the machine is not ours). */
   hostnameControl?: HostnameControl;
+  /** Told after the box's name changed (the certificates follow it). */
+  onHostnameChange?: (name: string) => void;
   now?: () => number;
 }
 
@@ -87,6 +89,7 @@ export class System {
     this.#hostname = name;
     this.#o.state.set(['server', 'hostname'], name);
     void this.applyHostname();
+    this.#o.onHostnameChange?.(name);
   }
 
   /**

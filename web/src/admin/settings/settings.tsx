@@ -8,9 +8,11 @@ import { Security } from './security.tsx';
 import { Signers } from './signers.tsx';
 import { SystemView } from './system.tsx';
 import { Tokens } from './tokens.tsx';
+import { Trust } from './trust.tsx';
 
 const SECTIONS = {
   box: 'The box',
+  trust: 'Trust this box',
   security: 'Password and sign-in',
   tokens: 'API tokens',
   notifications: 'Notifications',
@@ -35,6 +37,7 @@ export function Settings(props: { live: Live; section: string | undefined; onSig
         ))}
       </nav>
       {section === 'box' ? <BoxSettings live={props.live} /> : null}
+      {section === 'trust' ? <Trust /> : null}
       {section === 'security' ? <Security onSignOut={props.onSignOut} /> : null}
       {section === 'tokens' ? <Tokens /> : null}
       {section === 'notifications' ? <Channels /> : null}

@@ -23,6 +23,7 @@ const EVENTS: Record<EventKind, string> = {
   health: 'Health changed',
   'check-failing': 'Problem found',
   'check-resolved': 'Problem gone',
+  certificate: 'Certificate made or renewed',
 };
 
 const T = {
