@@ -36,6 +36,7 @@ const SCREENS: [name: string, route: string, ready: (p: Page) => Promise<unknown
   ['settings-signers', '/settings/signers', (p) => p.getByText('Hearth development').waitFor()],
   ['settings-system', '/settings/system', (p) => p.getByText('Recent activity').waitFor()],
   ['settings-audit', '/settings/audit', (p) => p.locator('tbody tr').first().waitFor()],
+  ['settings-trust', '/settings/trust', (p) => p.locator('a[href="/hearth-ca.crt"]').waitFor()],
 ];
 
 describe('every screen, both themes, phone and desktop', { skip }, () => {
