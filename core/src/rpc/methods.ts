@@ -1,3 +1,4 @@
+import { acmeMethods } from '../acme/acme.rpc.ts';
 import { auditMethods } from '../audit/audit.rpc.ts';
 import { authMethods } from '../auth/auth.rpc.ts';
 import { checkMethods } from '../checks/checks.rpc.ts';
@@ -29,6 +30,7 @@ export const METHODS = [
   ...statusMethods,
   ...checkMethods,
   ...eventMethods,
+  ...acmeMethods,
 ] as const;
 
 export type Methods = { [M in (typeof METHODS)[number] as M['name']]: M };
