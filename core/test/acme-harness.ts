@@ -221,7 +221,7 @@ export async function startKnot(procs: Procs, dir: string, zone: string): Promis
     keyName,
     secret,
     txt: async (name) =>
-      (await knotc(['zone-read', zone, name, 'TXT']).catch(() => ''))
+      (await knotc(['zone-read', `${zone}.`, `${name}.`, 'TXT']).catch(() => ''))
         .split('\n')
         .map((l) => /TXT\s+"?([^"]*)"?\s*$/.exec(l)?.[1])
         .filter((v): v is string => v !== undefined),
