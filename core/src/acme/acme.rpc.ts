@@ -73,7 +73,8 @@ export const acmeMethods = [
             }),
           })
           .strict()
-          .optional(),
+          .optional()
+          .meta({ description: 'dns-01: the zone’s primary DNS server and its TSIG key, as JSON' }),
       })
       .strict(),
     result: view,
