@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import { Acme } from './acme/acme.ts';
 import { AcmeRows } from './acme/rows.ts';
 import type { Checks } from './checks/checks.ts';
+import type { Events } from './events/events.ts';
 import type { AcmeCa } from './host/acme.ts';
 import { rfc2136Provider } from './host/rfc2136.ts';
 import type { Logger } from './log/log.ts';
@@ -14,6 +15,7 @@ import type { Db } from './state/db.ts';
  * host adapters, its checks, and its loop. acme-client is imported at the first order.
  */
 export function createAcme(o: {
+  events: Events;
   settings: Settings;
   db: Db;
   notifications: Notifications;
@@ -31,6 +33,7 @@ export function createAcme(o: {
     },
     dnsProvider: rfc2136Provider,
     notifications: o.notifications,
+    events: o.events,
     directoryUrl: o.settings.acmeDirectoryUrl,
     email: o.settings.acmeEmail,
     log: o.log,

@@ -245,7 +245,7 @@ export async function startDaemon(settings: Settings, hooks: DaemonHooks = {}): 
     processStat: (pid) => procfs.processStat(pid),
     uptime: () => procfs.uptime(),
   });
-  const acme = createAcme({ settings, db, notifications, checks, log: log.child('acme') });
+  const acme = createAcme({ settings, db, notifications, events, checks, log: log.child('acme') });
   const services: Services = {
     acme,
     auth,

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { Events } from '../events/events.ts';
 import type { AcmeCa, IssueRequest } from '../host/acme.ts';
 import { silentLogger } from '../log/log.ts';
 import { Notifications } from '../notifications/notifications.ts';
@@ -45,6 +46,7 @@ function setup(decide: (r: IssueRequest, acme: Acme) => Promise<void> = async ()
     ca: async () => ca,
     dnsProvider: () => ({ setTxt: async () => {}, removeTxt: async () => {} }),
     notifications,
+    events: new Events({ db, retentionDays: 30 }),
     directoryUrl: 'https://ca/dir',
     email: '',
     log: silentLogger,
@@ -94,7 +96,7 @@ test('a challenge is answered only for its own domain and token, while it is und
 });
 
 test('the account key is made once per directory; the certificate is served by name until it ends', async () => {
-  const { acme, orders, tick, keys } = setup();
+  const { acme, db, orders, tick, keys } = setup();
   acme.add({ name: 'a.example.com', challenge: 'http-01' });
   acme.add({ name: 'b.example.com', challenge: 'http-01' });
   await acme.idle();
@@ -108,6 +110,17 @@ test('the account key is made once per directory; the certificate is served by n
   );
   assert.deepEqual(acme.certificateFor('A.Example.com'), { certPem: 'cert 1', keyPem: 'key' });
   assert.equal(acme.certificateFor('c.example.com'), undefined);
+  const kinds = db.prepare('SELECT kind, detail FROM events ORDER BY id').all() as {
+    kind: string;
+    detail: string;
+  }[];
+  assert.deepEqual(
+    kinds.map((e) => [e.kind, (JSON.parse(e.detail) as { name: string }).name]),
+    [
+      ['certificate-issued', 'a.example.com'],
+      ['certificate-issued', 'b.example.com'],
+    ],
+  );
   tick(91 * DAY);
   assert.equal(acme.certificateFor('a.example.com'), undefined, 'an expired certificate is not served');
 });

@@ -1,6 +1,7 @@
 import type { Check } from '../checks/checks.ts';
 import { expiryCheck } from '../checks/hooks.ts';
 import { Conflict, InvalidParams, NotFound } from '../errors.ts';
+import type { Events } from '../events/events.ts';
 import type { AcmeCa, ChallengeHooks } from '../host/acme.ts';
 import type { DnsProvider, Rfc2136Config } from '../host/rfc2136.ts';
 import type { Logger } from '../log/log.ts';
@@ -36,6 +37,8 @@ export interface AcmeOptions {
   ca: () => Promise<AcmeCa>;
   dnsProvider: (c: Rfc2136Config) => DnsProvider;
   notifications: Notifications;
+  /** Where each order's outcome is recorded (the box's activity). */
+  events?: Events;
   directoryUrl: string;
   email: string;
   log: Logger;
@@ -228,6 +231,11 @@ export class Acme {
       if (issued.accountUrl !== account.url)
         this.#o.rows.saveAccountUrl(this.#o.directoryUrl, issued.accountUrl);
       this.#o.rows.saveIssued(d.name, { ...issued, at: this.#now() });
+      this.#o.events?.record({
+        kind: 'certificate-issued',
+        package: d.package,
+        detail: { name: d.name, reason: step.reason, notAfter: issued.notAfter },
+      });
       this.#o.log.info('certificate issued', {
         name: d.name,
         notAfter: issued.notAfter,
@@ -236,6 +244,11 @@ export class Acme {
     } catch (error) {
       const message = (error as Error).message || String(error);
       this.#o.rows.saveFailure(d.name, message, this.#now());
+      this.#o.events?.record({
+        kind: 'certificate-failed',
+        package: d.package,
+        detail: { name: d.name, reason: step.reason, error: message },
+      });
       this.#o.log.warn('certificate not issued', { name: d.name, error: message });
       // Told once per streak of failures; the check keeps it in view after that.
       if (d.certPem && d.failures === 0) {

@@ -25,6 +25,9 @@ export const EVENT_KINDS = [
   // The box's checks (checks/): a finding appeared, or went away.
   'check-failing',
   'check-resolved',
+  // A custom domain's certificate (acme/): issued or renewed (detail: name, reason), or not (name, reason, error).
+  'certificate-issued',
+  'certificate-failed',
 ] as const;
 export type EventKind = (typeof EVENT_KINDS)[number];
 

@@ -23,6 +23,8 @@ const EVENTS: Record<EventKind, string> = {
   health: 'Health changed',
   'check-failing': 'Problem found',
   'check-resolved': 'Problem gone',
+  'certificate-issued': 'Certificate issued',
+  'certificate-failed': 'Certificate not issued',
 };
 
 const T = {
