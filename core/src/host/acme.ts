@@ -49,6 +49,8 @@ export function acmeCa(o: { caPem?: string } = {}): AcmeCa {
     ...(o.caPem ? { ca: [...tls.rootCertificates, o.caPem] } : {}),
     keepAlive: false,
   });
+  // A CA that never answers must not hold the loop (and every other domain) forever.
+  acme.axios.defaults.timeout = 30_000;
   return {
     async createAccountKey() {
       return (await acme.crypto.createPrivateEcdsaKey('P-256')).toString();
