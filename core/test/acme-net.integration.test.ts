@@ -68,7 +68,7 @@ test(
     migrate(db, MIGRATIONS);
     let offset = 0;
     const now = () => Date.now() + offset;
-    let { acme, notifications } = service(db, { ...pebble, now });
+    let { acme } = service(db, { ...pebble, now });
     const dns = {
       server: '127.0.0.1',
       port: knot.port,
@@ -102,7 +102,9 @@ test(
     assert.ok(leaf.checkPrivateKey((await import('node:crypto')).createPrivateKey(first.keyPem)));
     // The challenge's record is gone from the zone once the order is done.
     assert.deepEqual(await knot.txt(`_acme-challenge.${NAME}`), []);
-    const account = db.prepare('SELECT key_pem, url FROM acme_accounts').all() as {
+    const accountOf = (d: Db) =>
+      d.prepare('SELECT key_pem, url FROM acme_accounts WHERE directory = ?').all(pebble.directoryUrl);
+    const account = accountOf(db) as {
       key_pem: string;
       url: string;
     }[];
@@ -123,31 +125,36 @@ test(
     assert.notEqual(renewed.certPem, first.certPem);
     assert.notEqual(renewed.keyPem, first.keyPem);
 
-    // A renewal that fails (the DNS server is gone) is told once, then waits before trying again.
-    offset = view.notAfter! - Date.now() - 29 * DAY;
-    db.prepare("UPDATE acme_domains SET dns = json_set(dns, '$.port', ?)").run(await freePort('udp+tcp'));
-    await acme.reconcile();
-    view = acme.get(NAME);
+    // A renewal that fails (the CA refuses) is told once, then waits before trying
+    // again. (Not a broken DNS server: pebble 2.4 may reuse the valid authorization, at random,
+    // so a renewal need not touch DNS; rfc2136.test.ts has the silent and hostile servers.)
+    // A day on: still within the 30 days, and after the last order (pebble's times are in seconds).
+    offset += DAY;
+    const closed = pebble.directoryUrl.replace(/\/dir$/, '/no-such-directory');
+    const broken = service(db, { directoryUrl: closed, caFile: pebble.caFile, now });
+    await broken.acme.reconcile();
+    view = broken.acme.get(NAME);
     assert.equal(view.state, 'failing');
-    assert.match(view.lastError ?? '', /no answer from the DNS server/);
-    const told = notifications.list({ unseenOnly: false, limit: 10 });
+    assert.match(view.lastError ?? '', /404/);
+    const told = broken.notifications.list({ unseenOnly: false, limit: 10 });
     assert.equal(told.length, 1);
     assert.match(told[0]!.title, /Renewing the certificate for box\.hearth-test\.example failed/);
-    await acme.reconcile();
-    assert.equal(acme.get(NAME).failures, 1, 'the backoff holds the next try');
-    const checks = await Promise.all(acme.checks().map((c) => c.run()));
+    await broken.acme.reconcile();
+    assert.equal(broken.acme.get(NAME).failures, 1, 'the backoff holds the next try');
+    const checks = await Promise.all(broken.acme.checks().map((c) => c.run()));
     assert.ok(JSON.stringify(checks).includes('could not be renewed'));
+    // The certificate in use stays what it was.
+    assert.equal(broken.acme.certificateFor(NAME)!.certPem, renewed.certPem);
 
     // A restart: a new service over the same database has the account and the certificate.
-    db.prepare("UPDATE acme_domains SET dns = json_set(dns, '$.port', ?)").run(knot.port);
     db.close();
     db = openDatabase(dbFile);
     t.after(() => db.close());
-    ({ acme, notifications } = service(db, { ...pebble, now }));
+    ({ acme } = service(db, { ...pebble, now }));
     assert.equal(acme.certificateFor(NAME)!.certPem, renewed.certPem);
     // Asked for, the order goes out at once, with the same account.
     view = await acme.issueNow(NAME);
     assert.equal(view.failures, 0, `${view.lastError}`);
-    assert.deepEqual(db.prepare('SELECT key_pem, url FROM acme_accounts').all(), account);
+    assert.deepEqual(accountOf(db), account);
   },
 );
