@@ -29,7 +29,8 @@ APT_PACKAGES := curl ca-certificates openssl python3 python3-aiosmtpd make g++ g
 	lxc uidmap squashfs-tools squashfs-tools-ng busybox-static nftables iproute2 \
 	erofs-utils dosfstools mtools fdisk e2fsprogs zstd xz-utils \
 	qemu-system-x86 qemu-system-arm qemu-utils ovmf qemu-efi-aarch64 \
-	chromium
+	chromium \
+	pebble knot
 # Keyed by the list, so a checkout that needs other packages checks again.
 APT_STAMP := $(CACHE)/apt-$(shell echo $(APT_PACKAGES) | sha256sum | cut -c1-12).stamp
 
@@ -138,7 +139,9 @@ test-arm64: deps build qemu-binfmt ## the arm64 binary under qemu-user
 # --- checks and tests --------------------------------------------------------
 
 UNIT_TESTS := $(shell find core sdk build web -name '*.test.ts' ! -name '*.integration.test.ts' ! -name '*.e2e.test.ts' ! -name '*.vm.test.ts' ! -name '*.web.test.ts' 2>/dev/null | sort)
-INTEGRATION_TESTS := $(shell find core build sdk -name '*.integration.test.ts' -o -name '*.e2e.test.ts' 2>/dev/null | sort)
+# --- test-net (reach-acme): heavier network tests, run by `make test-net`, not `make test` ---
+NET_TESTS += core/test/acme-net.integration.test.ts
+INTEGRATION_TESTS := $(filter-out $(NET_TESTS),$(shell find core build sdk -name '*.integration.test.ts' -o -name '*.e2e.test.ts' 2>/dev/null | sort))
 TEST_FLAGS ?= --test-concurrency=2
 # HEARTH_REQUIRE_ALL=1 (set by .ci/run): a skipped test fails the run unless another
 # target runs it (build/require-all-reporter.ts names each one).
@@ -237,6 +240,10 @@ dev: deps build $(SDK_TARBALL) ## build, then run the daemon in setup mode on a 
 .PHONY: format
 format: deps ## format the sources in place
 	biome check --write .
+
+.PHONY: test-net
+test-net: deps build ## (reach-acme) ACME DNS-01 through RFC 2136 to knotd, and renewal, against pebble on loopback
+	HEARTH_BIN=$(OUT)/hearth-x86_64 $(NODE) --test $(TEST_FLAGS) $(TEST_REPORTERS) $(NET_TESTS)
 
 .PHONY: test-unit
 test-unit: deps ## pure tests only (milliseconds each)

@@ -4,6 +4,7 @@ import { Audit } from './audit/audit.ts';
 import { Auth } from './auth/auth.ts';
 import type { KdfParams } from './auth/passwords.ts';
 import { LoginLimiter } from './auth/rate-limit.ts';
+import { createAcme } from './daemon-acme.ts';
 import { createChecks } from './daemon-checks.ts';
 import { createPackages } from './daemon-packages.ts';
 import { createTls, httpsListener, httpsPortOf } from './daemon-tls.ts';
@@ -263,7 +264,9 @@ export async function startDaemon(settings: Settings, hooks: DaemonHooks = {}): 
     processStat: (pid) => procfs.processStat(pid),
     uptime: () => procfs.uptime(),
   });
+  const acme = createAcme({ settings, db, notifications, events, checks, log: log.child('acme') });
   const services: Services = {
+    acme,
     auth,
     audit,
     checks,
@@ -326,6 +329,10 @@ export async function startDaemon(settings: Settings, hooks: DaemonHooks = {}): 
         setupMode: !auth.isSetUp,
         extra: settings.allowedHosts,
       }),
+    acmeChallenge: {
+      isDomain: (host) => acme.isCustomDomain(host),
+      answer: (host, token) => acme.challengeAnswer(host, token),
+    },
     fallback: webUi(loadWebAssets(), () => !auth.isSetUp),
     httpsPort: () => secure?.port(),
     ca: () => tls.ca(),
@@ -391,6 +398,7 @@ export async function startDaemon(settings: Settings, hooks: DaemonHooks = {}): 
   // finish or undo what a crash cut short, and keep checking.
   void packages.start().catch((error) => log.warn('packages could not start', { error }));
   checks.start(settings.checkIntervalSeconds * 1000);
+  acme.start();
   timers.push(
     setInterval(() => {
       if (packages.service.list().length > 0) {
@@ -418,6 +426,7 @@ export async function startDaemon(settings: Settings, hooks: DaemonHooks = {}): 
       for (const t of timers) clearInterval(t);
       system.stop();
       checks.stop();
+      acme.stop();
       // Stop taking connections, let the calls under way finish, then close the database.
       const closed = Promise.all([closeServer(tcp), closeServer(local), secure?.close()]);
       // MCP's streams stay open for their sessions' lives: end them, or the servers never close.
@@ -432,7 +441,7 @@ export async function startDaemon(settings: Settings, hooks: DaemonHooks = {}): 
       await packages.channels.closeAll();
       // An operation cut short here is finished or undone at the next start, as after a crash.
       const idle = await Promise.race([
-        Promise.all([packages.service.idle(), checks.idle()]).then(() => true),
+        Promise.all([packages.service.idle(), checks.idle(), acme.idle()]).then(() => true),
         new Promise<boolean>((r) => setTimeout(() => r(false), STOP_GRACE_MS).unref()),
       ]);
       if (!idle) log.warn('stopping with a package operation under way');

@@ -1,3 +1,4 @@
+import type { Acme } from './acme/acme.ts';
 import type { Audit } from './audit/audit.ts';
 import type { Auth } from './auth/auth.ts';
 import type { Checks } from './checks/checks.ts';
@@ -16,6 +17,7 @@ import type { Uploads } from './uploads/uploads.ts';
 
 /** The domain services a method handler may call into: one line each. */
 export interface Services {
+  acme: Acme;
   auth: Auth;
   audit: Audit;
   checks: Checks;

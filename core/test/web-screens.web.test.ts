@@ -34,6 +34,7 @@ const SCREENS: [name: string, route: string, ready: (p: Page) => Promise<unknown
     (p) => p.getByText('Where notifications go').waitFor(),
   ],
   ['settings-signers', '/settings/signers', (p) => p.getByText('Hearth development').waitFor()],
+  ['settings-domains', '/settings/domains', (p) => p.getByText('No custom domains').waitFor()],
   ['settings-system', '/settings/system', (p) => p.getByText('Recent activity').waitFor()],
   ['settings-audit', '/settings/audit', (p) => p.locator('tbody tr').first().waitFor()],
   ['settings-trust', '/settings/trust', (p) => p.locator('a[href="/hearth-ca.crt"]').waitFor()],

@@ -27,6 +27,9 @@ export const EVENT_KINDS = [
   'check-resolved',
   // The box's certificates (tls/): one issued, renewed or removed (detail: step, id, names).
   'certificate',
+  // A custom domain's certificate (acme/): issued or renewed (detail: name, reason), or not (name, reason, error).
+  'certificate-issued',
+  'certificate-failed',
 ] as const;
 export type EventKind = (typeof EVENT_KINDS)[number];
 

@@ -6,6 +6,7 @@ import { type WebSocket, WebSocketServer } from 'ws';
 import type { Credentials } from '../auth/auth.ts';
 import { HearthError } from '../errors.ts';
 import type { Logger } from '../log/log.ts';
+import { ACME_CHALLENGE, type AcmeChallenges, answerAcmeChallenge } from './acme-challenge.ts';
 import { AppCapabilities } from './app-capability.ts';
 import { APP_PATH, type AppTarget, answerPreflight, proxyToApp, proxyUpgradeToApp } from './app-proxy.ts';
 import { type CaFiles, serveCa } from './ca-download.ts';
@@ -59,6 +60,8 @@ export interface HttpSurfaceOptions {
   appCapabilities?: AppCapabilities;
   /** Serves everything that is not the API (the web UI, in its own issue). */
   fallback?: (req: http.IncomingMessage, res: http.ServerResponse) => void;
+  /** ACME HTTP-01 answers for the box's custom domains (acme-challenge.ts). */
+  acmeChallenge?: AcmeChallenges;
   /** Whether a Host header names this box (host-check.ts); the local socket is not asked. */
   hostAllowed?: (host: string | undefined) => boolean;
   /** The HTTPS port once the box serves HTTPS; the plain port then sends browsers there (plain-http.ts). */
@@ -176,6 +179,10 @@ export class HttpSurface {
 
   async #onRequest(req: http.IncomingMessage, res: http.ServerResponse, surface: Surface): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://x');
+    if (surface !== 'local' && url.pathname.startsWith(ACME_CHALLENGE) && this.#o.acmeChallenge) {
+      const token = url.pathname.slice(ACME_CHALLENGE.length);
+      return answerAcmeChallenge(req, res, token, this.#o.acmeChallenge, this.#o.hostAllowed);
+    }
     if (surface !== 'local' && this.#o.hostAllowed && !this.#o.hostAllowed(req.headers.host)) {
       return refuseBody(req, res, 421, errorResponse(null, new MisdirectedHost(req.headers.host)));
     }

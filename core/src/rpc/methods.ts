@@ -1,3 +1,4 @@
+import { acmeMethods } from '../acme/acme.rpc.ts';
 import { auditMethods } from '../audit/audit.rpc.ts';
 import { authMethods } from '../auth/auth.rpc.ts';
 import { checkMethods } from '../checks/checks.rpc.ts';
@@ -31,6 +32,7 @@ export const METHODS = [
   ...checkMethods,
   ...eventMethods,
   ...tlsMethods,
+  ...acmeMethods,
 ] as const;
 
 export type Methods = { [M in (typeof METHODS)[number] as M['name']]: M };

@@ -253,6 +253,33 @@ export const SETTINGS = {
       'A program run when a package health check starts failing, as a JSON argv array (no shell), with ' +
       'HEARTH_PACKAGE, HEARTH_CHECK and HEARTH_MESSAGE in its environment. Empty: none.',
   },
+  acmeDirectoryUrl: {
+    schema: z.url({ protocol: /^https?$/ }),
+    default: 'https://acme-v02.api.letsencrypt.org/directory',
+    env: 'HEARTH_ACME_DIRECTORY_URL',
+    flag: '--acme-directory-url',
+    description:
+      'The ACME CA that issues certificates for custom domains: Let’s Encrypt by default; its staging CA, for ' +
+      'trying things without its rate limits, is https://acme-staging-v02.api.letsencrypt.org/directory. ' +
+      'Each directory has its own account.',
+  },
+  acmeEmail: {
+    schema: z.union([z.literal(''), z.email()]),
+    default: '',
+    env: 'HEARTH_ACME_EMAIL',
+    flag: '--acme-email',
+    description:
+      'The contact address given to the ACME CA (it may write about expiring certificates). Empty: none.',
+  },
+  acmeCaFile: {
+    schema: z.string(),
+    default: '',
+    env: 'HEARTH_ACME_CA_FILE',
+    flag: '--acme-ca-file',
+    description:
+      'A PEM file of CA certificates trusted for the ACME directory besides the system’s: for a private or ' +
+      'test CA (pebble’s). Empty: only the system’s.',
+  },
   notifyAllowSelf: {
     schema: bool,
     default: false,

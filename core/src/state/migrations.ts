@@ -216,4 +216,38 @@ export const MIGRATIONS: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 11,
+    name: 'custom domains with ACME certificates',
+    sql: `
+      -- The ACME account per CA directory (acme/rows.ts): its key, made once, and its URL once
+      -- the CA has it. A new directory (staging to production) is a new account.
+      CREATE TABLE acme_accounts (
+        directory TEXT PRIMARY KEY,
+        key_pem TEXT NOT NULL,
+        url TEXT,
+        created_at INTEGER NOT NULL
+      ) STRICT;
+      -- A custom domain: the box's own (package null) or a package interface's. The row is the
+      -- desired state (a certificate for name); the certificate columns what was last issued.
+      -- dns holds the DNS-01 provider's settings as JSON without the secret, in dns_secret.
+      CREATE TABLE acme_domains (
+        name TEXT PRIMARY KEY,
+        package TEXT,
+        interface TEXT,
+        challenge TEXT NOT NULL CHECK (challenge IN ('http-01', 'dns-01')),
+        dns TEXT,
+        dns_secret TEXT,
+        cert_pem TEXT,
+        key_pem TEXT,
+        not_before INTEGER,
+        not_after INTEGER,
+        issued_at INTEGER,
+        failures INTEGER NOT NULL DEFAULT 0,
+        last_attempt INTEGER,
+        last_error TEXT,
+        created_at INTEGER NOT NULL
+      ) STRICT;
+    `,
+  },
 ];

@@ -4,6 +4,7 @@ import { PageHead } from '../../ui/kit.tsx';
 import { Audit } from './audit.tsx';
 import { BoxSettings } from './box.tsx';
 import { Channels } from './channels.tsx';
+import { Domains } from './domains.tsx';
 import { Security } from './security.tsx';
 import { Signers } from './signers.tsx';
 import { SystemView } from './system.tsx';
@@ -15,6 +16,7 @@ const SECTIONS = {
   trust: 'Trust this box',
   security: 'Password and sign-in',
   tokens: 'API tokens',
+  domains: 'Custom domains',
   notifications: 'Notifications',
   signers: 'Trusted publishers',
   system: 'Checks and activity',
@@ -40,6 +42,7 @@ export function Settings(props: { live: Live; section: string | undefined; onSig
       {section === 'trust' ? <Trust /> : null}
       {section === 'security' ? <Security onSignOut={props.onSignOut} /> : null}
       {section === 'tokens' ? <Tokens /> : null}
+      {section === 'domains' ? <Domains /> : null}
       {section === 'notifications' ? <Channels /> : null}
       {section === 'signers' ? <Signers /> : null}
       {section === 'system' ? <SystemView live={props.live} /> : null}

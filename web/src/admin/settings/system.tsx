@@ -24,6 +24,8 @@ const EVENTS: Record<EventKind, string> = {
   'check-failing': 'Problem found',
   'check-resolved': 'Problem gone',
   certificate: 'Certificate made or renewed',
+  'certificate-issued': 'Certificate issued',
+  'certificate-failed': 'Certificate not issued',
 };
 
 const T = {
