@@ -25,6 +25,10 @@ export interface Paths {
    * recovery request for the box to find at its next start.
    */
   bootDir: string;
+  /** Tor's DataDirectory: its caches and state; the onion keys are in the database. */
+  torDataDir: string;
+  /** Tor's torrc and control socket (0700). */
+  torRuntimeDir: string;
 }
 
 export interface PathOverrides {
@@ -48,5 +52,7 @@ export function makePaths(root: string, overrides: PathOverrides = {}): Paths {
     localCookie: path.join(runtimeDir, 'local.cookie'),
     dataDriveStaging: path.join(path.dirname(runtimeDir), 'hearth-data-drive'),
     bootDir: at('efi'),
+    torDataDir: path.join(dataDir, 'tor'),
+    torRuntimeDir: path.join(runtimeDir, 'tor'),
   };
 }

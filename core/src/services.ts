@@ -11,6 +11,7 @@ import type { Setup } from './setup/setup.ts';
 import type { StateDocument } from './state/state-doc.ts';
 import type { BoxStatus } from './status/status.ts';
 import type { System } from './system/system.ts';
+import type { TorService } from './tor/tor.ts';
 import type { Uploads } from './uploads/uploads.ts';
 
 /** The domain services a method handler may call into: one line each. */
@@ -28,5 +29,6 @@ export interface Services {
   state: StateDocument;
   status: BoxStatus;
   system: System;
+  tor: TorService;
   uploads: Uploads;
 }

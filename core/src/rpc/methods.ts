@@ -11,6 +11,7 @@ import { setupMethods } from '../setup/setup.rpc.ts';
 import { stateMethods } from '../state/state.rpc.ts';
 import { statusMethods } from '../status/status.rpc.ts';
 import { systemMethods } from '../system/system.rpc.ts';
+import { torMethods } from '../tor/tor.rpc.ts';
 import { discoverMethods } from './discover.ts';
 
 /** Every method of the box, from every domain: the one registry behind all surfaces. */
@@ -29,6 +30,7 @@ export const METHODS = [
   ...statusMethods,
   ...checkMethods,
   ...eventMethods,
+  ...torMethods,
 ] as const;
 
 export type Methods = { [M in (typeof METHODS)[number] as M['name']]: M };
