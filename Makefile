@@ -25,7 +25,7 @@ export npm_config_audit := false
 # Debian packages the build and the tests need (installed by `make deps`).
 APT_PACKAGES := curl ca-certificates openssl python3 python3-aiosmtpd make g++ git \
 	g++-aarch64-linux-gnu binutils-aarch64-linux-gnu qemu-user-static binfmt-support mmdebstrap \
-	dbus systemd socat procps \
+	dbus systemd socat procps tor \
 	lxc uidmap squashfs-tools squashfs-tools-ng busybox-static nftables iproute2 \
 	erofs-utils dosfstools mtools fdisk e2fsprogs zstd xz-utils \
 	qemu-system-x86 qemu-system-arm qemu-utils ovmf qemu-efi-aarch64 \
@@ -137,7 +137,7 @@ test-arm64: deps build qemu-binfmt ## the arm64 binary under qemu-user
 
 # --- checks and tests --------------------------------------------------------
 
-UNIT_TESTS := $(shell find core sdk build web -name '*.test.ts' ! -name '*.integration.test.ts' ! -name '*.e2e.test.ts' ! -name '*.vm.test.ts' ! -name '*.web.test.ts' 2>/dev/null | sort)
+UNIT_TESTS := $(shell find core sdk build web -name '*.test.ts' ! -name '*.integration.test.ts' ! -name '*.e2e.test.ts' ! -name '*.vm.test.ts' ! -name '*.web.test.ts' ! -name '*.net.test.ts' 2>/dev/null | sort)
 INTEGRATION_TESTS := $(shell find core build sdk -name '*.integration.test.ts' -o -name '*.e2e.test.ts' 2>/dev/null | sort)
 TEST_FLAGS ?= --test-concurrency=2
 # HEARTH_REQUIRE_ALL=1 (set by .ci/run): a skipped test fails the run unless another
@@ -200,6 +200,12 @@ test-web: deps build services ## every web screen × light/dark × phone/desktop
 .PHONY: test-fuzz
 test-fuzz: deps build ## the WebSocket frame and params fuzzers at length, random seeds (HEARTH_FUZZ_RUNS, default 20000)
 	HEARTH_BIN=$(OUT)/hearth-x86_64 HEARTH_FUZZ_RUNS=$${HEARTH_FUZZ_RUNS:-20000} $(NODE) --test $(TEST_FLAGS) $(FUZZ_TESTS)
+
+# Networks of real daemons on loopback, too slow for `make test` (about a minute): a
+# private Tor network in which a client reaches a page through its onion address.
+.PHONY: test-net
+test-net: deps ## private networks on loopback: an onion service reached through a test Tor network (*.net.test.ts)
+	$(NODE) --test $(TEST_FLAGS) $(TEST_REPORTERS) $(shell find core -name '*.net.test.ts' | sort)
 
 .PHONY: test-mirror
 test-mirror: deps ## tests that download from the Debian mirror (image builds by mmdebstrap)
