@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -109,4 +109,32 @@ test('a tor that dies is reported, and starts again', { skip, timeout: 60_000 },
   await assert.rejects(tor.bootstrap(), /not running/);
   await tor.start();
   assert.equal(tor.running, true);
+});
+
+test('a daemon killed with SIGKILL leaves no tor behind', { skip, timeout: 60_000 }, async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hearth-tor-'));
+  const extra = path.join(dir, 'extra.torrc');
+  fs.writeFileSync(extra, 'DisableNetwork 1\n');
+  const owner = spawn(
+    process.execPath,
+    [path.join(import.meta.dirname, 'tor-owner.ts'), path.join(dir, 'data'), path.join(dir, 'run'), extra],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  let torPid = 0;
+  t.after(() => {
+    owner.kill('SIGKILL');
+    if (torPid && alive(torPid)) process.kill(torPid, 'SIGKILL');
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  torPid = await new Promise<number>((resolve, reject) => {
+    owner.stdout.setEncoding('utf8');
+    owner.stdout.once('data', (line: string) => resolve(Number(line.trim())));
+    owner.once('exit', (code) => reject(new Error(`the owner exited (${code})`)));
+  });
+  assert.ok(torPid > 0 && alive(torPid));
+  owner.kill('SIGKILL');
+  // Our control connection owned tor (TAKEOWNERSHIP): it closes, tor exits.
+  const deadline = Date.now() + 20_000;
+  while (alive(torPid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  assert.equal(alive(torPid), false, 'tor outlived the daemon');
 });
