@@ -162,7 +162,14 @@ class HostTor implements Tor {
         await new Promise((r) => setTimeout(r, 100));
       }
     }
-    await control.takeOwnership();
+    try {
+      await control.takeOwnership();
+    } catch (error) {
+      // A tor we cannot own would outlive us: it goes now.
+      control.close();
+      child.kill('SIGKILL');
+      throw error;
+    }
     this.#control = control;
     void control.closed.then(() => {
       if (this.#control === control) this.#control = undefined;
