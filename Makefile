@@ -201,11 +201,12 @@ test-web: deps build services ## every web screen × light/dark × phone/desktop
 test-fuzz: deps build ## the WebSocket frame and params fuzzers at length, random seeds (HEARTH_FUZZ_RUNS, default 20000)
 	HEARTH_BIN=$(OUT)/hearth-x86_64 HEARTH_FUZZ_RUNS=$${HEARTH_FUZZ_RUNS:-20000} $(NODE) --test $(TEST_FLAGS) $(FUZZ_TESTS)
 
-# Networks of real daemons on loopback, too slow for `make test` (about a minute): a
-# private Tor network in which a client reaches a page through its onion address.
+# Networks of real daemons on loopback, too slow for `make test` (about two minutes): a
+# private Tor network in which a client reaches a page through its onion address. One
+# file at a time: each runs a network of seven tors whose votes must keep their timing.
 .PHONY: test-net
-test-net: deps ## private networks on loopback: an onion service reached through a test Tor network (*.net.test.ts)
-	$(NODE) --test $(TEST_FLAGS) $(TEST_REPORTERS) $(shell find core -name '*.net.test.ts' | sort)
+test-net: deps build services ## private networks on loopback: onion services reached through a test Tor network (*.net.test.ts)
+	HEARTH_BIN=$(OUT)/hearth-x86_64 $(NODE) --test --test-concurrency=1 $(TEST_REPORTERS) $(shell find core -name '*.net.test.ts' | sort)
 
 .PHONY: test-mirror
 test-mirror: deps ## tests that download from the Debian mirror (image builds by mmdebstrap)

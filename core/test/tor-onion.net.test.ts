@@ -22,10 +22,9 @@ import { freePorts, startTorNetwork } from './tor-network.ts';
  * loopback (tor-network.ts). The box's side is the real one — TorService over the
  * daemon's tor adapter, its torrc joined to the test network through the setting
  * torExtraConfig — and a client tor's SOCKS port carries curl to the page behind the
- * onion. The package's container is stood in for by a plain HTTP server on 127.0.0.1:
- * the onion maps to `<address>:<port>` the same way whether that is a container on the
- * bridge or loopback, and real LXC here would add a minute and root's bridge for no more
- * proof of Tor.
+ * onion. The package's container is stood in for by a plain HTTP server on 127.0.0.1, so
+ * this runs without root or LXC; tor-package.net.test.ts is the whole box (the built
+ * daemon, hello-world in its container).
  */
 
 const TOR = '/usr/sbin/tor';
