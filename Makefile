@@ -25,7 +25,7 @@ export npm_config_audit := false
 # Debian packages the build and the tests need (installed by `make deps`).
 APT_PACKAGES := curl ca-certificates openssl python3 python3-aiosmtpd make g++ git \
 	g++-aarch64-linux-gnu binutils-aarch64-linux-gnu qemu-user-static binfmt-support mmdebstrap \
-	dbus systemd socat procps \
+	dbus systemd socat procps tor \
 	lxc uidmap squashfs-tools squashfs-tools-ng busybox-static nftables iproute2 \
 	erofs-utils dosfstools mtools fdisk e2fsprogs zstd xz-utils \
 	qemu-system-x86 qemu-system-arm qemu-utils ovmf qemu-efi-aarch64 \
@@ -138,10 +138,8 @@ test-arm64: deps build qemu-binfmt ## the arm64 binary under qemu-user
 
 # --- checks and tests --------------------------------------------------------
 
-UNIT_TESTS := $(shell find core sdk build web -name '*.test.ts' ! -name '*.integration.test.ts' ! -name '*.e2e.test.ts' ! -name '*.vm.test.ts' ! -name '*.web.test.ts' 2>/dev/null | sort)
-# --- test-net (reach-acme): heavier network tests, run by `make test-net`, not `make test` ---
-NET_TESTS += core/test/acme-net.integration.test.ts
-INTEGRATION_TESTS := $(filter-out $(NET_TESTS),$(shell find core build sdk -name '*.integration.test.ts' -o -name '*.e2e.test.ts' 2>/dev/null | sort))
+UNIT_TESTS := $(shell find core sdk build web -name '*.test.ts' ! -name '*.integration.test.ts' ! -name '*.e2e.test.ts' ! -name '*.vm.test.ts' ! -name '*.web.test.ts' ! -name '*.net.test.ts' 2>/dev/null | sort)
+INTEGRATION_TESTS := $(shell find core build sdk -name '*.integration.test.ts' -o -name '*.e2e.test.ts' 2>/dev/null | sort)
 TEST_FLAGS ?= --test-concurrency=2
 # HEARTH_REQUIRE_ALL=1 (set by .ci/run): a skipped test fails the run unless another
 # target runs it (build/require-all-reporter.ts names each one).
@@ -204,6 +202,13 @@ test-web: deps build services ## every web screen × light/dark × phone/desktop
 test-fuzz: deps build ## the WebSocket frame and params fuzzers at length, random seeds (HEARTH_FUZZ_RUNS, default 20000)
 	HEARTH_BIN=$(OUT)/hearth-x86_64 HEARTH_FUZZ_RUNS=$${HEARTH_FUZZ_RUNS:-20000} $(NODE) --test $(TEST_FLAGS) $(FUZZ_TESTS)
 
+# Networks of real daemons on loopback, too slow for `make test` (about two minutes): a
+# private Tor network in which a client reaches a page through its onion address. One
+# file at a time: each runs a network of seven tors whose votes must keep their timing.
+.PHONY: test-net
+test-net: deps build services ## private networks on loopback (*.net.test.ts): onion services reached through a test Tor network; ACME DNS-01 through RFC 2136 to knotd, and renewal, against pebble
+	HEARTH_BIN=$(OUT)/hearth-x86_64 $(NODE) --test --test-concurrency=1 $(TEST_REPORTERS) $(shell find core -name '*.net.test.ts' | sort)
+
 .PHONY: test-mirror
 test-mirror: deps ## tests that download from the Debian mirror (image builds by mmdebstrap)
 	HEARTH_TEST_MIRROR=1 $(NODE) --test $(TEST_FLAGS) sdk/src/images/images.integration.test.ts
@@ -240,10 +245,6 @@ dev: deps build $(SDK_TARBALL) ## build, then run the daemon in setup mode on a 
 .PHONY: format
 format: deps ## format the sources in place
 	biome check --write .
-
-.PHONY: test-net
-test-net: deps build ## (reach-acme) ACME DNS-01 through RFC 2136 to knotd, and renewal, against pebble on loopback
-	HEARTH_BIN=$(OUT)/hearth-x86_64 $(NODE) --test $(TEST_FLAGS) $(TEST_REPORTERS) $(NET_TESTS)
 
 .PHONY: test-unit
 test-unit: deps ## pure tests only (milliseconds each)

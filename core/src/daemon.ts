@@ -8,6 +8,7 @@ import { createAcme } from './daemon-acme.ts';
 import { createChecks } from './daemon-checks.ts';
 import { createPackages } from './daemon-packages.ts';
 import { createTls, httpsListener, httpsPortOf } from './daemon-tls.ts';
+import { createTor } from './daemon-tor.ts';
 import { Disks } from './disks/disks.ts';
 import { Events } from './events/events.ts';
 import { copyTree } from './host/copy.ts';
@@ -236,6 +237,16 @@ export async function startDaemon(settings: Settings, hooks: DaemonHooks = {}): 
     events,
     log: log.child('tls'),
   });
+  const tor = createTor({
+    settings,
+    paths,
+    db,
+    state,
+    events,
+    checks,
+    packages: () => packages.service,
+    log,
+  });
   // Set below, with stop: setup calls it once the state has moved to the data drive, and
   // after asking for a factory reset.
   let relaunch = () => {};
@@ -281,6 +292,7 @@ export async function startDaemon(settings: Settings, hooks: DaemonHooks = {}): 
     status,
     system,
     tls,
+    tor,
     uploads,
   };
 
@@ -289,6 +301,7 @@ export async function startDaemon(settings: Settings, hooks: DaemonHooks = {}): 
   void system.applyHostname();
   notifications.publish();
   state.set(['packages'], {});
+  tor.publish();
   state.clearHistory();
 
   const limits = new CallLimits({
@@ -399,11 +412,16 @@ export async function startDaemon(settings: Settings, hooks: DaemonHooks = {}): 
   void packages.start().catch((error) => log.warn('packages could not start', { error }));
   checks.start(settings.checkIntervalSeconds * 1000);
   acme.start();
+  // Tor after the packages have started: the onions point at their containers.
+  const reconcileTor = () =>
+    void tor.reconcile().catch((error) => log.warn('tor reconcile failed', { error }));
+  reconcileTor();
   timers.push(
     setInterval(() => {
       if (packages.service.list().length > 0) {
         packages.service.reconcile().catch((error) => log.warn('reconcile failed', { error }));
       }
+      reconcileTor();
     }, settings.reconcileIntervalSeconds * 1000),
   );
   log.info('listening', {
@@ -439,6 +457,8 @@ export async function startDaemon(settings: Settings, hooks: DaemonHooks = {}): 
       await closed;
       // The containers go on running; their runtimes reconnect when we are back.
       await packages.channels.closeAll();
+      // Tor is ours: it goes with us (and would anyway, owned by our control connection).
+      await tor.stop().catch((error) => log.warn('could not stop tor', { error }));
       // An operation cut short here is finished or undone at the next start, as after a crash.
       const idle = await Promise.race([
         Promise.all([packages.service.idle(), checks.idle(), acme.idle()]).then(() => true),

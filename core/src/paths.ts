@@ -27,6 +27,10 @@ export interface Paths {
   bootDir: string;
   /** The private keys of the box's CA and certificates (0700, each key 0600), on the data drive. */
   tlsKeysDir: string;
+  /** Tor's DataDirectory: its caches and state; the onion keys are in the database. */
+  torDataDir: string;
+  /** Tor's torrc and control socket (0700). */
+  torRuntimeDir: string;
 }
 
 export interface PathOverrides {
@@ -51,5 +55,7 @@ export function makePaths(root: string, overrides: PathOverrides = {}): Paths {
     dataDriveStaging: path.join(path.dirname(runtimeDir), 'hearth-data-drive'),
     bootDir: at('efi'),
     tlsKeysDir: path.join(dataDir, 'tls'),
+    torDataDir: path.join(dataDir, 'tor'),
+    torRuntimeDir: path.join(runtimeDir, 'tor'),
   };
 }

@@ -13,6 +13,7 @@ import type { StateDocument } from './state/state-doc.ts';
 import type { BoxStatus } from './status/status.ts';
 import type { System } from './system/system.ts';
 import type { Tls } from './tls/tls.ts';
+import type { TorService } from './tor/tor.ts';
 import type { Uploads } from './uploads/uploads.ts';
 
 /** The domain services a method handler may call into: one line each. */
@@ -32,5 +33,6 @@ export interface Services {
   status: BoxStatus;
   system: System;
   tls: Tls;
+  tor: TorService;
   uploads: Uploads;
 }

@@ -21,6 +21,7 @@ const NOT_IN_THE_UI: Record<string, string> = {
     'for scripts and packages to tell the owner something; the owner does not notify himself',
   'server.check.list': 'the state document carries the checks and their findings, live',
   'server.metrics': 'the UI charts server.metrics.history and the state document’s metrics',
+  'tor.status': 'the state document carries tor’s state and every onion address, live',
   'auth.password.reset': 'root on the box itself only (hearth auth password reset), for a forgotten password',
 };
 

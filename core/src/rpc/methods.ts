@@ -13,6 +13,7 @@ import { stateMethods } from '../state/state.rpc.ts';
 import { statusMethods } from '../status/status.rpc.ts';
 import { systemMethods } from '../system/system.rpc.ts';
 import { tlsMethods } from '../tls/tls.rpc.ts';
+import { torMethods } from '../tor/tor.rpc.ts';
 import { discoverMethods } from './discover.ts';
 
 /** Every method of the box, from every domain: the one registry behind all surfaces. */
@@ -33,6 +34,7 @@ export const METHODS = [
   ...eventMethods,
   ...tlsMethods,
   ...acmeMethods,
+  ...torMethods,
 ] as const;
 
 export type Methods = { [M in (typeof METHODS)[number] as M['name']]: M };

@@ -322,6 +322,21 @@ export const SETTINGS = {
       'A notification that a channel could not take is tried again after this many seconds, then 4 and 16 ' +
       'times as long; after that the failure shows on the channel (notification.channel.list).',
   },
+  torBinary: {
+    schema: z.string().min(1),
+    default: '/usr/sbin/tor',
+    env: 'HEARTH_TOR_BINARY',
+    flag: '--tor-binary',
+    description: 'The tor the daemon starts when an interface has an onion address (Debian’s tor).',
+  },
+  torExtraConfig: {
+    schema: z.string(),
+    default: '',
+    env: 'HEARTH_TOR_EXTRA_CONFIG',
+    flag: '--tor-extra-config',
+    description:
+      'A file of torrc lines added to the one the daemon writes; for tests that run a private Tor network (TestingTorNetwork, DirAuthority…). Empty: none.',
+  },
   bridge: {
     schema: z
       .string()

@@ -250,4 +250,22 @@ export const MIGRATIONS: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 12,
+    name: 'onion services',
+    sql: `
+      -- A package interface's onion service (tor/): the ed25519 seed its v3 address is made
+      -- from, so the address survives restarts, updates and restores. A row stays when the
+      -- owner turns the onion off (enabled = 0), so turning it on again gives the same address.
+      CREATE TABLE onion_services (
+        package TEXT NOT NULL,
+        interface TEXT NOT NULL,
+        seed BLOB NOT NULL CHECK (length(seed) = 32),
+        address TEXT NOT NULL UNIQUE,
+        enabled INTEGER NOT NULL CHECK (enabled IN (0, 1)),
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (package, interface)
+      ) STRICT;
+    `,
+  },
 ];

@@ -15,6 +15,18 @@ export interface HearthState {
   metrics?: MetricsState;
   notifications?: { unseen: number; items: Record<string, Notification> };
   checks?: Record<string, CheckResult>;
+  tor?: TorState;
+}
+
+/** Tor and the onion services (tor/tor.ts `publish`), by `<package>/<interface>`. */
+export interface TorState {
+  state: 'off' | 'starting' | 'bootstrapping' | 'ready' | 'failed';
+  bootstrap: { progress: number; summary: string; warning?: string } | null;
+  lastError: string | null;
+  onions: Record<
+    string,
+    { package: string; interface: string; address: string; enabled: boolean; active: boolean }
+  >;
 }
 
 export interface ServerState {

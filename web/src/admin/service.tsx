@@ -7,6 +7,7 @@ import type { Live } from '../lib/live.ts';
 import { navigate } from '../lib/router.ts';
 import { Alert, Badge, Button, Confirm, ErrorNote, Loading, LogBox, PageHead } from '../ui/kit.tsx';
 import { HEALTH_WORDS, healthTone, overall, STATUS_WORDS, statusTone } from './health.ts';
+import { OnionToggle } from './onion.tsx';
 import { type JsonSchema, SchemaForm } from './schema-form.tsx';
 import { Install } from './services.tsx';
 import { stateOf } from './shell.tsx';
@@ -165,6 +166,7 @@ export function Service({ live, id }: { live: Live; id: string }) {
                     {T.viaBox}: <a href={`/app/${id}/`}>{`${location.origin}/app/${id}/`}</a>
                   </div>
                 ) : null}
+                <OnionToggle live={live} id={id} iface={i} />
               </li>
             ))}
           </ul>
