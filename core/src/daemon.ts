@@ -5,6 +5,7 @@ import { Auth } from './auth/auth.ts';
 import type { KdfParams } from './auth/passwords.ts';
 import { LoginLimiter } from './auth/rate-limit.ts';
 import { createChecks } from './daemon-checks.ts';
+import { createNames } from './daemon-names.ts';
 import { createPackages } from './daemon-packages.ts';
 import { Disks } from './disks/disks.ts';
 import { Events } from './events/events.ts';
@@ -113,8 +114,9 @@ export async function startDaemon(settings: Settings, hooks: DaemonHooks = {}): 
 
   // The containers' host side, also for a factory reset: it runs before anything opens.
   const mounts = hostMounts(log.child('mounts'));
+  const lxcPath = path.join(paths.runtimeDir, 'lxc');
   const lxc = hostLxc({
-    lxcPath: path.join(paths.runtimeDir, 'lxc'),
+    lxcPath,
     // Containers someone made with the lxc tools: listed by server.ps as ignored, never touched.
     otherLxcPaths: [path.join(settings.root, 'var/lib/lxc')],
     mounts,
@@ -214,6 +216,15 @@ export async function startDaemon(settings: Settings, hooks: DaemonHooks = {}): 
     procfs,
     lxc,
     mounts,
+    log,
+    beforeContainer: () => names.reconcile(),
+  });
+  const names = createNames({
+    settings,
+    paths,
+    lxcPath,
+    packages: () => packages.service.list(),
+    state,
     log,
   });
   // Set below, with stop: setup calls it once the state has moved to the data drive, and
@@ -347,13 +358,17 @@ export async function startDaemon(settings: Settings, hooks: DaemonHooks = {}): 
   timers.push(...startWatchdog(notifier, log));
   // Containers kept running while the daemon was away: reconnect their channels, then
   // finish or undo what a crash cut short, and keep checking.
-  void packages.start().catch((error) => log.warn('packages could not start', { error }));
+  void packages
+    .start()
+    .catch((error) => log.warn('packages could not start', { error }))
+    .then(() => names.reconcile());
   checks.start(settings.checkIntervalSeconds * 1000);
   timers.push(
     setInterval(() => {
       if (packages.service.list().length > 0) {
         packages.service.reconcile().catch((error) => log.warn('reconcile failed', { error }));
       }
+      void names.reconcile();
     }, settings.reconcileIntervalSeconds * 1000),
   );
   log.info('listening', {
@@ -387,6 +402,8 @@ export async function startDaemon(settings: Settings, hooks: DaemonHooks = {}): 
       await closed;
       // The containers go on running; their runtimes reconnect when we are back.
       await packages.channels.closeAll();
+      // The containers' DNS server is our child; their isolation rules stay.
+      await names.stop();
       // An operation cut short here is finished or undone at the next start, as after a crash.
       const idle = await Promise.race([
         Promise.all([packages.service.idle(), checks.idle()]).then(() => true),
