@@ -53,7 +53,7 @@ describe('names plan', () => {
       /set allowed \{ type ipv4_addr \. ipv4_addr; elements = \{ 10\.73\.0\.2 \. 10\.73\.0\.3 \}; \}/,
     );
     assert.match(script, /set ports \{ type ifname; elements = \{ "vh0123456789", "vhabcdefabcd" \}; \}/);
-    assert.match(script, /iifname "vh0123456789" ether type ip ip saddr != 10\.73\.0\.2 drop/);
+    assert.match(script, /iifname "vh0123456789" ether type ip ip saddr != 10\.73\.0\.2 counter drop/);
     // A dependency that is not installed opens nothing.
     const alone = renderIsolation(input({ packages: [input().packages[0]!] })).script;
     assert.doesNotMatch(alone, /elements = \{ 10\./);
