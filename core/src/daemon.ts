@@ -226,7 +226,10 @@ export async function startDaemon(settings: Settings, hooks: DaemonHooks = {}): 
     packages: () => packages.service.list(),
     state,
     log,
+    hostname: () => system.hostname,
+    webPort: () => web.port,
   });
+  const web: { port?: number } = {};
   // Set below, with stop: setup calls it once the state has moved to the data drive, and
   // after asking for a factory reset.
   let relaunch = () => {};
@@ -330,6 +333,7 @@ export async function startDaemon(settings: Settings, hooks: DaemonHooks = {}): 
   const tcp = surface.createServer('http');
   await listen(tcp, { port: settings.port, host: settings.listen });
   const port = (tcp.address() as { port: number }).port;
+  web.port = port;
   const local = surface.createServer('local');
   await listen(local, { path: paths.socket });
   writeJsonFile(path.join(paths.runtimeDir, 'daemon.json'), {
