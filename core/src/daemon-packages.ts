@@ -42,6 +42,8 @@ export interface PackagesParts {
   /** A package's own certificate (the box's CA, tls/). */
   certificate?: EffectsDeps['certificate'];
   log: Logger;
+  /** Before a container is made: its name and its fences must be there when it starts. */
+  beforeContainer?: () => Promise<unknown>;
 }
 
 /** The packages service with its host adapters and the channels to the containers. */
@@ -96,18 +98,21 @@ export function createPackages(o: PackagesParts) {
     freeBytes: async (dir) => (await o.procfs.statfs(dir)).availableBytes,
     minFreeBytes: o.settings.minFreeSpaceMiB * 1048576,
     specFor: containerSpec,
-    prepareContainer: containerPreparation({
-      arch,
-      network,
-      bridge: hostBridge(o.log.child('bridge')),
-      channels,
-      // In the single executable this is the hearth binary itself.
-      hearthBinary: process.execPath,
-      // Not under /run: systemd mounts it noexec, and the loader and init run from here.
-      runtimeRoot: path.join(o.paths.dataDir, 'rt'),
-      socketsDir,
-      log,
-    }),
+    prepareContainer: withNames(
+      o.beforeContainer,
+      containerPreparation({
+        arch,
+        network,
+        bridge: hostBridge(o.log.child('bridge')),
+        channels,
+        // In the single executable this is the hearth binary itself.
+        hearthBinary: process.execPath,
+        // Not under /run: systemd mounts it noexec, and the loader and init run from here.
+        runtimeRoot: path.join(o.paths.dataDir, 'rt'),
+        socketsDir,
+        log,
+      }),
+    ),
   });
   lookup.service = service;
   const start = async () => {
@@ -117,3 +122,11 @@ export function createPackages(o: PackagesParts) {
   };
   return { service, channels, start };
 }
+
+const withNames =
+  <P, E>(before: (() => Promise<unknown>) | undefined, prepare: (pkg: P) => Promise<E>) =>
+  async (pkg: P): Promise<E> => {
+    const env = await prepare(pkg);
+    await before?.();
+    return env;
+  };

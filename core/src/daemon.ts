@@ -6,6 +6,7 @@ import type { KdfParams } from './auth/passwords.ts';
 import { LoginLimiter } from './auth/rate-limit.ts';
 import { createAcme } from './daemon-acme.ts';
 import { createChecks } from './daemon-checks.ts';
+import { createNames } from './daemon-names.ts';
 import { createPackages } from './daemon-packages.ts';
 import { createTls, httpsListener, httpsPortOf } from './daemon-tls.ts';
 import { createTor } from './daemon-tor.ts';
@@ -118,8 +119,9 @@ export async function startDaemon(settings: Settings, hooks: DaemonHooks = {}): 
 
   // The containers' host side, also for a factory reset: it runs before anything opens.
   const mounts = hostMounts(log.child('mounts'));
+  const lxcPath = path.join(paths.runtimeDir, 'lxc');
   const lxc = hostLxc({
-    lxcPath: path.join(paths.runtimeDir, 'lxc'),
+    lxcPath,
     // Containers someone made with the lxc tools: listed by server.ps as ignored, never touched.
     otherLxcPaths: [path.join(settings.root, 'var/lib/lxc')],
     mounts,
@@ -246,7 +248,19 @@ export async function startDaemon(settings: Settings, hooks: DaemonHooks = {}): 
     checks,
     packages: () => packages.service,
     log,
+    beforeContainer: () => names.reconcile(),
   });
+  const names = createNames({
+    settings,
+    paths,
+    lxcPath,
+    packages: () => packages.service.list(),
+    state,
+    log,
+    hostname: () => system.hostname,
+    webPort: () => web.port,
+  });
+  const web: { port?: number } = {};
   // Set below, with stop: setup calls it once the state has moved to the data drive, and
   // after asking for a factory reset.
   let relaunch = () => {};
@@ -362,6 +376,7 @@ export async function startDaemon(settings: Settings, hooks: DaemonHooks = {}): 
   const tcp = surface.createServer('http');
   await listen(tcp, { port: settings.port, host: settings.listen });
   const port = (tcp.address() as { port: number }).port;
+  web.port = port;
   const local = surface.createServer('local');
   await listen(local, { path: paths.socket });
   const writeInfo = (httpsPort?: number) =>
@@ -409,7 +424,10 @@ export async function startDaemon(settings: Settings, hooks: DaemonHooks = {}): 
   timers.push(...startWatchdog(notifier, log));
   // Containers kept running while the daemon was away: reconnect their channels, then
   // finish or undo what a crash cut short, and keep checking.
-  void packages.start().catch((error) => log.warn('packages could not start', { error }));
+  void packages
+    .start()
+    .catch((error) => log.warn('packages could not start', { error }))
+    .then(() => names.reconcile());
   checks.start(settings.checkIntervalSeconds * 1000);
   acme.start();
   // Tor after the packages have started: the onions point at their containers.
@@ -422,6 +440,7 @@ export async function startDaemon(settings: Settings, hooks: DaemonHooks = {}): 
         packages.service.reconcile().catch((error) => log.warn('reconcile failed', { error }));
       }
       reconcileTor();
+      void names.reconcile();
     }, settings.reconcileIntervalSeconds * 1000),
   );
   log.info('listening', {
@@ -459,6 +478,8 @@ export async function startDaemon(settings: Settings, hooks: DaemonHooks = {}): 
       await packages.channels.closeAll();
       // Tor is ours: it goes with us (and would anyway, owned by our control connection).
       await tor.stop().catch((error) => log.warn('could not stop tor', { error }));
+      // The containers' DNS server is our child; their isolation rules stay.
+      await names.stop();
       // An operation cut short here is finished or undone at the next start, as after a crash.
       const idle = await Promise.race([
         Promise.all([packages.service.idle(), checks.idle(), acme.idle()]).then(() => true),

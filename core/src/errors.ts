@@ -82,6 +82,7 @@ export const ERROR_CODES = {
   invalid_mount_path: -32000,
   mount_conflict: -32000,
   network_conflict: -32000,
+  dns_failed: -32000,
   unsupported_architecture: -32000,
   peer_closed: -32000,
   peer_timeout: -32000,

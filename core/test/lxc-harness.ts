@@ -230,6 +230,7 @@ export async function packagesDaemon(
   });
   const done = async () => {
     await d.kill();
+    killLeftoverDnsmasq(d.root);
     const lxc = hostLxc({ lxcPath: path.join(d.root, 'run/hearth/lxc'), mounts: hostMounts(log), log });
     for (const c of await lxc.list().catch(() => [])) await lxc.destroy(c.name).catch(() => {});
     await hostMounts(log)
@@ -268,4 +269,19 @@ export function descendantRunning(ancestor: number, needle: string): number {
     } catch {}
   }
   throw new Error(`no process with ${JSON.stringify(needle)} below ${ancestor}`);
+}
+
+/**
+ * The daemon's DNS server (host/dnsmasq.ts) is its child: a daemon killed outright leaves
+ * it running, holding its port, until the next start on the same root. A test's is killed.
+ */
+export function killLeftoverDnsmasq(root: string): void {
+  const pidFile = path.join(root, 'run/hearth/dns/dnsmasq.pid');
+  const pid = Number(fs.existsSync(pidFile) ? fs.readFileSync(pidFile, 'utf8').trim() : '');
+  if (!Number.isInteger(pid) || pid <= 1) return;
+  try {
+    if (fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(pidFile.replace(/dnsmasq\.pid$/, ''))) {
+      process.kill(pid, 'SIGKILL');
+    }
+  } catch {}
 }

@@ -13,7 +13,7 @@ import { vethName } from '../src/host/lxc-parse.ts';
 import { hostMounts } from '../src/host/mounts.ts';
 import { setUp, startTestDaemon, type TestDaemon } from './daemon.ts';
 import { type HostTraces, hostTraces, tracesProblems } from './host-traces.ts';
-import { leaseNetwork, log, lxcSkipReason, restoreAfter } from './lxc-harness.ts';
+import { killLeftoverDnsmasq, leaseNetwork, log, lxcSkipReason, restoreAfter } from './lxc-harness.ts';
 import { required } from './required.ts';
 import { DEV_KEY, packVariant, SERVICES } from './services.ts';
 
@@ -192,6 +192,8 @@ describe('package operations survive kill -9 of the daemon', { skip }, () => {
 
   after(async () => {
     await d?.kill();
+    // The daemon's dnsmasq outlives a kill.
+    if (root) killLeftoverDnsmasq(root);
     for (const u of undo.reverse()) await u().catch((e) => console.error('cleanup:', e));
     if (d) await d.cleanup();
     else if (root) fs.rmSync(root, { recursive: true, force: true });

@@ -22,7 +22,7 @@ export const DEFAULT_NETWORK: NetworkSpec = { bridge: 'hearth0', subnet: '10.73.
 export interface Bridge {
   /** Creates what is missing and leaves what is right; returns the parsed subnet. */
   ensure(spec: NetworkSpec): Promise<Subnet>;
-  /** Removes the bridge and its nft table; missing ones are fine. */
+  /** Removes the bridge and its nft tables (NAT, isolation); missing ones are fine. */
   teardown(spec: NetworkSpec): Promise<void>;
   /** The host's links (all, or one); an absent `dev` gives []. */
   links(dev?: string): Promise<IpLink[]>;
@@ -88,6 +88,10 @@ export function hostBridge(log: Logger, procSys = '/proc/sys'): Bridge {
       if (!link.up) await ip(['link', 'set', 'dev', spec.bridge, 'up']);
       // Global, not per interface: a reply coming in on the uplink is forwarded too.
       await fs.writeFile(`${procSys}/net/ipv4/ip_forward`, '1\n');
+      // The host answers ARP for every container, so that containers reach each other
+      // through it (routed, where the isolation rules see them): frames between two
+      // containers' ports are never bridged (names/plan.ts renderIsolation).
+      await fs.writeFile(`${procSys}/net/ipv4/conf/${spec.bridge}/proxy_arp_pvlan`, '1\n');
       await nft(['-f', '-'], renderNatTable(spec.nftTable, subnet, spec.bridge));
       return subnet;
     },
@@ -95,6 +99,12 @@ export function hostBridge(log: Logger, procSys = '/proc/sys'): Bridge {
     async teardown(spec) {
       check(spec);
       if (await hasTable(spec.nftTable)) await nft(['delete', 'table', 'ip', spec.nftTable]);
+      // The isolation rules' tables (host/isolation.ts) have the same name.
+      const all = (await tables()).split('\n');
+      for (const family of ['inet', 'bridge']) {
+        if (all.includes(`table ${family} ${spec.nftTable}`))
+          await nft(['delete', 'table', family, spec.nftTable]);
+      }
       if ((await links(spec.bridge)).length > 0) await ip(['link', 'del', 'dev', spec.bridge]);
     },
 

@@ -59,6 +59,11 @@ export interface ContainerSpec {
    */
   haltSignal?: 'SIGTERM' | 'SIGINT';
   network: { bridge: string; subnet: string; address: string };
+  /**
+   * The container's /etc/resolv.conf (bind-mounted read-only over the image's): the box's
+   * DNS server on the bridge, and the search domain that makes `<id>` mean `<id>.internal`.
+   */
+  dns?: { nameserver: string; search: string };
 }
 
 /** What lxc-info says of a container, and its memory limit from the cgroup. */
@@ -195,4 +200,17 @@ export function validateContainerSpec(spec: ContainerSpec): void {
     throw new InvalidParams('idmap must map at least 65536 ids to host ids from 100000 up');
   }
   assertContainerAddress(parseSubnet(spec.network.subnet), spec.network.address);
+  if (spec.dns) {
+    // One resolv.conf line each: nothing that could start a line of its own.
+    if (
+      !/^\d{1,3}(\.\d{1,3}){3}$/.test(spec.dns.nameserver) ||
+      !/^[a-z0-9.-]{1,253}$/.test(spec.dns.search)
+    ) {
+      throw new InvalidParams('dns must be an IPv4 nameserver and a domain of letters, digits, - and .');
+    }
+  }
 }
+
+/** The resolv.conf a container with `dns` gets. */
+export const renderResolvConf = (dns: { nameserver: string; search: string }) =>
+  `# Written by Hearth: the box's DNS server answers <package>.${dns.search} and forwards the rest.\nnameserver ${dns.nameserver}\nsearch ${dns.search}\n`;

@@ -92,6 +92,7 @@ import {
   ForeignContainer,
   isHearthContainer,
   type Lxc,
+  renderResolvConf,
   validateContainerSpec,
 } from './containers.ts';
 import { assertReachable, removeLeftoverVeth, removeStaleCgroups, reserveIds } from './lxc-host.ts';
@@ -153,6 +154,7 @@ export function hostLxc(options: HostLxcOptions): Lxc {
       image: path.join(dir, 'image'),
       lower: path.join(dir, 'lower'),
       rootfs: path.join(dir, 'rootfs'),
+      resolvConf: path.join(dir, 'resolv.conf'),
     };
   };
   const lxc = (tool: string, name: string, args: string[], timeoutMs?: number) =>
@@ -257,6 +259,7 @@ export function hostLxc(options: HostLxcOptions): Lxc {
       };
       await fs.writeFile(f.seccomp, SECCOMP_PROFILE);
       await fs.writeFile(f.sidecar, `${JSON.stringify(sidecar, null, 2)}\n`);
+      if (spec.dns) await fs.writeFile(f.resolvConf, renderResolvConf(spec.dns), { mode: 0o644 });
       // Last: a directory with a config is a container (lxc-ls), so a half-made one is not.
       const config = renderLxcConfig(
         {
@@ -265,6 +268,9 @@ export function hostLxc(options: HostLxcOptions): Lxc {
           idmap: spec.idmap,
           mounts: [
             { source: spec.hearthBinary, target: '/usr/lib/hearth/hearth', readOnly: true, file: true },
+            ...(spec.dns
+              ? [{ source: f.resolvConf, target: '/etc/resolv.conf', readOnly: true, file: true }]
+              : []),
             ...spec.volumes.map((v) => ({
               source: v.source,
               target: v.target,

@@ -2,9 +2,11 @@ import path from 'node:path';
 import type { Architecture } from '#sdk/manifest.ts';
 import type { Bridge, NetworkSpec } from '../host/bridge.ts';
 import { type ContainerSpec, containerName, idRangeForSlot } from '../host/containers.ts';
+import { parseSubnet } from '../host/lxc-parse.ts';
 import type { PackageDirs } from '../host/package-files.ts';
 import { prepareRuntimeDir, prepareSocketDir } from '../host/runtime-dir.ts';
 import type { Logger } from '../log/log.ts';
+import { INTERNAL_DOMAIN } from '../names/plan.ts';
 import { type RuntimeDir, runtimeLaunch } from '../runtime/launch.ts';
 import type { Channels } from './effects-host.ts';
 import type { InstalledPackage } from './rows.ts';
@@ -72,6 +74,8 @@ export function containerSpec(
     haltSignal: 'SIGINT',
     cpus: m.resources.cpus,
     network: { bridge: env.network.bridge, subnet: env.network.subnet, address },
+    // The box's DNS server listens on the bridge's own address (names/).
+    dns: { nameserver: parseSubnet(env.network.subnet).gateway, search: INTERNAL_DOMAIN },
   };
 }
 

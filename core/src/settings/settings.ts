@@ -360,6 +360,26 @@ export const SETTINGS = {
     flag: '--nft-table',
     description: 'The nftables table holding the containers’ NAT rules.',
   },
+  dnsUpstream: {
+    schema: z.string().transform((text, ctx) => {
+      const servers = text
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
+      for (const s of servers) {
+        if (!/^(\d{1,3}(\.\d{1,3}){3}|[0-9a-fA-F:]*:[0-9a-fA-F:]*)(#\d{1,5})?$/.test(s)) {
+          ctx.addIssue({ code: 'custom', message: `'${s}' is not an address (with #port if not 53)` });
+        }
+      }
+      return servers;
+    }),
+    default: '',
+    env: 'HEARTH_DNS_UPSTREAM',
+    flag: '--dns-upstream',
+    description:
+      'Where the containers’ DNS server (dnsmasq on the bridge) sends names outside .internal: addresses, ' +
+      'comma-separated, `#port` when not 53 (127.0.0.5#5353). Empty: the resolvers in the host’s /etc/resolv.conf.',
+  },
 } satisfies Record<string, SettingSpec>;
 
 export type SettingName = keyof typeof SETTINGS;
