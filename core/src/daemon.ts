@@ -4,12 +4,10 @@ import { Audit } from './audit/audit.ts';
 import { Auth } from './auth/auth.ts';
 import type { KdfParams } from './auth/passwords.ts';
 import { LoginLimiter } from './auth/rate-limit.ts';
-import { createAcme } from './daemon-acme.ts';
 import { createChecks } from './daemon-checks.ts';
-import { createNames } from './daemon-names.ts';
 import { createPackages } from './daemon-packages.ts';
-import { createTls, httpsListener, httpsPortOf } from './daemon-tls.ts';
-import { createTor } from './daemon-tor.ts';
+import { createReach } from './daemon-reach.ts';
+import { httpsListener, httpsPortOf } from './daemon-tls.ts';
 import { Disks } from './disks/disks.ts';
 import { Events } from './events/events.ts';
 import { copyTree } from './host/copy.ts';
@@ -47,7 +45,7 @@ import { FactoryReset } from './setup/reset.ts';
 import { Setup } from './setup/setup.ts';
 import { type Db, migrate, openDatabase } from './state/db.ts';
 import { MIGRATIONS } from './state/migrations.ts';
-import { StateDocument } from './state/state-doc.ts';
+import { createState, REVISION_FLOOR } from './state/persisted.ts';
 import { BoxStatus } from './status/status.ts';
 import { System } from './system/system.ts';
 import { Uploads } from './uploads/uploads.ts';
@@ -228,39 +226,17 @@ export async function startDaemon(settings: Settings, hooks: DaemonHooks = {}): 
       return tls.certificateFor(id);
     },
     log,
-  });
-  const tls = createTls({
-    db,
-    keysDir: paths.tlsKeysDir,
-    hostname: () => system.hostname,
-    isSetUp: () => auth.isSetUp,
-    packages: () => packages.service.list().map((p) => p.id),
-    checks,
-    events,
-    log: log.child('tls'),
-  });
-  const tor = createTor({
-    settings,
-    paths,
-    db,
-    state,
-    events,
-    checks,
-    packages: () => packages.service,
-    log,
     beforeContainer: () => names.reconcile(),
   });
-  const names = createNames({
-    settings,
-    paths,
-    lxcPath,
-    packages: () => packages.service.list(),
-    state,
-    log,
+  const web: { port?: number } = {};
+  const reach = createReach({
+    ...{ settings, paths, lxcPath, db, state, events, checks, notifications, log },
+    packages: () => packages.service,
     hostname: () => system.hostname,
+    isSetUp: () => auth.isSetUp,
     webPort: () => web.port,
   });
-  const web: { port?: number } = {};
+  const { tls, tor, names, acme } = reach;
   // Set below, with stop: setup calls it once the state has moved to the data drive, and
   // after asking for a factory reset.
   let relaunch = () => {};
@@ -289,7 +265,6 @@ export async function startDaemon(settings: Settings, hooks: DaemonHooks = {}): 
     processStat: (pid) => procfs.processStat(pid),
     uptime: () => procfs.uptime(),
   });
-  const acme = createAcme({ settings, db, notifications, events, checks, log: log.child('acme') });
   const services: Services = {
     acme,
     auth,
@@ -427,20 +402,14 @@ export async function startDaemon(settings: Settings, hooks: DaemonHooks = {}): 
   void packages
     .start()
     .catch((error) => log.warn('packages could not start', { error }))
-    .then(() => names.reconcile());
+    .then(() => reach.start());
   checks.start(settings.checkIntervalSeconds * 1000);
-  acme.start();
-  // Tor after the packages have started: the onions point at their containers.
-  const reconcileTor = () =>
-    void tor.reconcile().catch((error) => log.warn('tor reconcile failed', { error }));
-  reconcileTor();
   timers.push(
     setInterval(() => {
       if (packages.service.list().length > 0) {
         packages.service.reconcile().catch((error) => log.warn('reconcile failed', { error }));
       }
-      reconcileTor();
-      void names.reconcile();
+      reach.reconcile();
     }, settings.reconcileIntervalSeconds * 1000),
   );
   log.info('listening', {
@@ -463,7 +432,6 @@ export async function startDaemon(settings: Settings, hooks: DaemonHooks = {}): 
       for (const t of timers) clearInterval(t);
       system.stop();
       checks.stop();
-      acme.stop();
       // Stop taking connections, let the calls under way finish, then close the database.
       const closed = Promise.all([closeServer(tcp), closeServer(local), secure?.close()]);
       // MCP's streams stay open for their sessions' lives: end them, or the servers never close.
@@ -476,13 +444,10 @@ export async function startDaemon(settings: Settings, hooks: DaemonHooks = {}): 
       await closed;
       // The containers go on running; their runtimes reconnect when we are back.
       await packages.channels.closeAll();
-      // Tor is ours: it goes with us (and would anyway, owned by our control connection).
-      await tor.stop().catch((error) => log.warn('could not stop tor', { error }));
-      // The containers' DNS server is our child; their isolation rules stay.
-      await names.stop();
+      await reach.stop();
       // An operation cut short here is finished or undone at the next start, as after a crash.
       const idle = await Promise.race([
-        Promise.all([packages.service.idle(), checks.idle(), acme.idle()]).then(() => true),
+        Promise.all([packages.service.idle(), checks.idle(), reach.idle()]).then(() => true),
         new Promise<boolean>((r) => setTimeout(() => r(false), STOP_GRACE_MS).unref()),
       ]);
       if (!idle) log.warn('stopping with a package operation under way');
@@ -522,28 +487,6 @@ export async function startDaemon(settings: Settings, hooks: DaemonHooks = {}): 
       return stop();
     },
   };
-}
-
-/**
- * The state revision a daemon that starts again in place (after setup moved the state)
- * hands to its successor, whose database copy may be older: revisions never go back.
- */
-const REVISION_FLOOR = 'HEARTH_STATE_REVISION_FLOOR';
-
-/** The state document, its revision carried on from the last run so it never goes back. */
-function createState(db: Db, historySize: number, floor: number): StateDocument {
-  const row = db.prepare("SELECT value FROM meta WHERE key = 'state.revision'").get() as
-    | { value: string }
-    | undefined;
-  const save = db.prepare(
-    "INSERT INTO meta (key, value) VALUES ('state.revision', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-  );
-  return new StateDocument({
-    initial: {},
-    revision: Math.max(row ? Number(row.value) : 0, floor),
-    historySize,
-    onRevision: (r) => save.run(String(r)),
-  });
 }
 
 const ms = (since: number) => Math.round(performance.now() - since);

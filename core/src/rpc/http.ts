@@ -34,7 +34,7 @@ import {
   statusOf,
 } from './http-util.ts';
 import { serveIcon } from './icons.ts';
-import { CA_PATHS, isLoopback, plainHttpRule } from './plain-http.ts';
+import { CA_PATHS, plainRuleOf } from './plain-http.ts';
 import type { Caller, Surface } from './registry.ts';
 import { serveWebSocket } from './ws.ts';
 
@@ -187,7 +187,7 @@ export class HttpSurface {
       return refuseBody(req, res, 421, errorResponse(null, new MisdirectedHost(req.headers.host)));
     }
     if (surface === 'http' && !isSecure(req)) {
-      const rule = this.#plainRule(req, url);
+      const rule = plainRuleOf(req, url, this.#o.httpsPort?.());
       if (rule.kind === 'redirect') {
         req.resume();
         res.writeHead(308, { Location: rule.location, 'Cache-Control': 'no-store' }).end();
@@ -377,18 +377,6 @@ export class HttpSurface {
     );
   }
 
-  #plainRule(req: http.IncomingMessage, url: URL) {
-    return plainHttpRule({
-      method: req.method ?? 'GET',
-      path: url.pathname,
-      search: url.search,
-      accept: String(req.headers.accept ?? ''),
-      host: req.headers.host,
-      loopback: isLoopback(req),
-      httpsPort: this.#o.httpsPort?.(),
-    });
-  }
-
   #transport(req: http.IncomingMessage, surface: Surface, extra: Partial<Transport>): Transport {
     const creds = credentialsOf(req);
     return {
@@ -411,7 +399,11 @@ export class HttpSurface {
       socket.end('HTTP/1.1 421 Misdirected Request\r\nConnection: close\r\n\r\n');
       return;
     }
-    if (surface === 'http' && !isSecure(req) && this.#plainRule(req, url).kind === 'refuse') {
+    if (
+      surface === 'http' &&
+      !isSecure(req) &&
+      plainRuleOf(req, url, this.#o.httpsPort?.()).kind === 'refuse'
+    ) {
       socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return;
     }

@@ -40,3 +40,20 @@ export function isLoopback(req: http.IncomingMessage): boolean {
   const a = (req.socket.remoteAddress ?? '').replace(/^::ffff:/, '');
   return a === '::1' || a.startsWith('127.');
 }
+
+/** `plainHttpRule` for one request on the plain port. */
+export function plainRuleOf(
+  req: http.IncomingMessage,
+  url: URL,
+  httpsPort: number | undefined,
+): PlainHttpAnswer {
+  return plainHttpRule({
+    method: req.method ?? 'GET',
+    path: url.pathname,
+    search: url.search,
+    accept: String(req.headers.accept ?? ''),
+    host: req.headers.host,
+    loopback: isLoopback(req),
+    httpsPort,
+  });
+}
