@@ -84,14 +84,14 @@ $(OUT)/.commit: FORCE
 	[ "$$(cat $@ 2>/dev/null)" = "$$c" ] || echo "$$c" >$@
 FORCE:
 
-$(BUNDLE): $(BUNDLE_SOURCES) package.json package-lock.json build/bundle.ts $(OUT)/.commit node_modules/.ok
+$(BUNDLE): $(BUNDLE_SOURCES) package.json package-lock.json build/bundle.ts build/bundle-memory.ts $(OUT)/.commit node_modules/.ok
 	$(NODE) build/bundle.ts $@
 
 # Cached under $(CACHE)/addons by a key of its inputs: a fresh clone copies, not compiles.
 $(OUT)/addons/%/better_sqlite3.node: build/addon.sh build/toolchain.lock package-lock.json | $(APT_STAMP) node_modules/.ok
 	build/addon.sh $* $(CACHE) $@
 
-$(OUT)/hearth-%: $(BUNDLE) $(OUT)/addons/%/better_sqlite3.node $(WEB) build/sea.sh build/toolchain.lock | $(APT_STAMP) node_modules/.ok
+$(OUT)/hearth-%: $(BUNDLE) $(OUT)/addons/%/better_sqlite3.node $(WEB) build/sea.sh build/exec-argv.json build/toolchain.lock | $(APT_STAMP) node_modules/.ok
 	build/sea.sh $* $(CACHE) $(BUNDLE) $(OUT)/addons/$*/better_sqlite3.node $@ $(OUT)/web
 
 # web/ → esbuild (Preact) → out/web: the wizard and the admin UI, hashed, precompressed,
