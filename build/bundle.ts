@@ -10,6 +10,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import * as esbuild from 'esbuild';
+import { zodEnglishOnly } from '#sdk/pack/bundle.ts';
 import { ENTRY, ROLES, roleProblems, runtimeBytes, toAscii } from './bundle-memory.ts';
 
 const repo = path.resolve(import.meta.dirname, '..');
@@ -120,7 +121,7 @@ const result = await esbuild.build({
     HEARTH_COMMIT: JSON.stringify(gitCommit()),
   },
   external: OPTIONAL_NATIVE,
-  plugins: [sqliteBindingStub, roleAssets],
+  plugins: [sqliteBindingStub, roleAssets, zodEnglishOnly],
   logLevel: 'silent',
   metafile: true,
 });
