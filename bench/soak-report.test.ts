@@ -32,6 +32,8 @@ test('the table has a row per sample, the growth and the peak, and says what fai
   assert.match(text, /\| 0\.5 \| 50\.0 \| 25\.0 \| 10\.0 \| 20\.0 \| 600 \| 0 \|/);
   assert.match(text, /\| 1\.5 \| 52\.0 \| 26\.0 \| 10\.5 \| 21\.0 \| 1800 \| 1 \|/);
   assert.match(text, /RSS \+4\.0 %, private \+4\.0 %, heap used \+5\.0 %; RSS peak 52\.0 MiB/);
+  // Two samples: the second half is the same pair.
+  assert.match(text, /Over the second half: RSS \+4\.0 %, private \+4\.0 %, heap used \+5\.0 %\./);
   assert.match(text, /Failures \(first 1\): call: x/);
 });
 
