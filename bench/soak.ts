@@ -9,7 +9,8 @@
 //   of them goes and a new one comes (connections and streams that end);
 // - a log follower: server.logs with follow over the WebSocket, and the package's log too;
 // - a package restarting: out/services/hello-world.hpk installed in a real unprivileged LXC
-//   container (root and LXC needed; else this part is skipped and the table says so),
+//   container (root and LXC needed; else, or with HEARTH_SOAK_PACKAGE=0, this part is
+//   skipped and the table says so),
 //   package.restart every RESTART_EVERY_S, on a bridge, subnet and nft table of the soak's own.
 //
 // Each sample (every SAMPLE_S, the first after WARMUP_S): VmRSS and RssAnon from /proc, the
@@ -116,7 +117,7 @@ async function startDaemon(withPackage: boolean): Promise<TestDaemon> {
 async function main(): Promise<void> {
   if (!fs.existsSync(process.env['HEARTH_BIN']!))
     throw new Error(`${process.env['HEARTH_BIN']} does not exist`);
-  const skip = containerSkipReason();
+  const skip = process.env['HEARTH_SOAK_PACKAGE'] === '0' ? 'HEARTH_SOAK_PACKAGE=0' : containerSkipReason();
   const d = await startDaemon(!skip);
   await setUp(d);
   const admin = d.client({ bearer: d.localToken });
