@@ -85,14 +85,14 @@ $(OUT)/.commit: FORCE
 	[ "$$(cat $@ 2>/dev/null)" = "$$c" ] || echo "$$c" >$@
 FORCE:
 
-$(BUNDLE): $(BUNDLE_SOURCES) package.json package-lock.json build/bundle.ts $(OUT)/.commit node_modules/.ok
+$(BUNDLE): $(BUNDLE_SOURCES) package.json package-lock.json build/bundle.ts build/bundle-memory.ts $(OUT)/.commit node_modules/.ok
 	$(NODE) build/bundle.ts $@
 
 # Cached under $(CACHE)/addons by a key of its inputs: a fresh clone copies, not compiles.
 $(OUT)/addons/%/better_sqlite3.node: build/addon.sh build/toolchain.lock package-lock.json | $(APT_STAMP) node_modules/.ok
 	build/addon.sh $* $(CACHE) $@
 
-$(OUT)/hearth-%: $(BUNDLE) $(OUT)/addons/%/better_sqlite3.node $(WEB) build/sea.sh build/toolchain.lock | $(APT_STAMP) node_modules/.ok
+$(OUT)/hearth-%: $(BUNDLE) $(OUT)/addons/%/better_sqlite3.node $(WEB) build/sea.sh build/exec-argv.json build/toolchain.lock | $(APT_STAMP) node_modules/.ok
 	build/sea.sh $* $(CACHE) $(BUNDLE) $(OUT)/addons/$*/better_sqlite3.node $@ $(OUT)/web
 
 # web/ → esbuild (Preact) → out/web: the wizard and the admin UI, hashed, precompressed,
@@ -316,3 +316,7 @@ test-image: deps build ## build the x86_64 image twice from the same inputs and 
 .PHONY: bench
 bench: deps build services $(call deb_of,x86_64) ## one table: cold start, idle RSS, req/s against bare node:http, patch fan-out, binary sizes, .hpk packs, hello-world in a container, OS image build/size/boot (HEARTH_BENCH_IMAGES=0 skips those)
 	HEARTH_BIN=$(OUT)/hearth-x86_64 HEARTH_ARM64_BIN=$(OUT)/hearth-arm64 HEARTH_CACHE=$(CACHE) $(NODE) bench/run.ts
+
+.PHONY: soak
+soak: deps build services ## the daemon under a steady mixed load for HEARTH_SOAK_MINUTES (default 60): RSS and heap every minute into out/soak/soak.md and soak.svg, growth reported
+	HEARTH_BIN=$(OUT)/hearth-x86_64 $(NODE) bench/soak.ts

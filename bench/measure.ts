@@ -51,6 +51,25 @@ export function memoryOf(pid: number): Memory {
   return { rss: mib('VmRSS'), anon: mib('RssAnon') };
 }
 
+/**
+ * Private_Clean + Private_Dirty from /proc/<pid>/smaps_rollup, MiB: the pages only this
+ * process maps (its anonymous memory, and file pages no other process has mapped).
+ */
+export function privateOf(pid: number): number {
+  const rollup = fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+  const kb = (key: string) =>
+    Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(rollup)?.[1] ?? Number.NaN);
+  return (kb('Private_Clean') + kb('Private_Dirty')) / 1024;
+}
+
+/**
+ * The V8 flags the binary runs with (the SEA's execArgv, build/exec-argv.json): a baseline
+ * run on the plain Node gets them too, so that a ratio compares like with like.
+ */
+export const EXEC_ARGV: string[] = JSON.parse(
+  fs.readFileSync(new URL('../build/exec-argv.json', import.meta.url), 'utf8'),
+) as string[];
+
 export function median(xs: number[]): number {
   return percentile(
     [...xs].sort((a, b) => a - b),

@@ -5,8 +5,12 @@ import { ENTRY, RUNTIME, roleProblems, runtimeBytes, toAscii } from './bundle-me
 
 type Kind = 'import-statement' | 'dynamic-import' | 'require-call';
 
-/** A metafile of inputs that import each other as given ([path, kind] per import). */
-function meta(graph: Record<string, [string, Kind][]>): Metafile {
+/**
+ * A metafile of inputs that import each other as given ([path, kind] per import), bundled
+ * as build/bundle.ts does: the dispatcher's output holds main.ts (and what `dispatcher`
+ * adds), the runtime's output everything the runtime reaches, dynamic imports included.
+ */
+function meta(graph: Record<string, [string, Kind][]>, dispatcher: string[] = []): Metafile {
   const inputs: Metafile['inputs'] = {};
   for (const [file, imports] of Object.entries(graph)) {
     inputs[file] = {
@@ -16,8 +20,23 @@ function meta(graph: Record<string, [string, Kind][]>): Metafile {
       ),
     };
   }
-  const bytesInOutput = Object.fromEntries(Object.keys(graph).map((f) => [f, { bytesInOutput: 1000 }]));
-  return { inputs, outputs: { 'out.cjs': { bytes: 0, inputs: bytesInOutput, imports: [], exports: [] } } };
+  const held = (files: string[]) => Object.fromEntries(files.map((f) => [f, { bytesInOutput: 1000 }]));
+  const reached = new Set([RUNTIME]);
+  for (const f of reached) for (const i of inputs[f]?.imports ?? []) if (!i.external) reached.add(i.path);
+  const output = (entryPoint: string, files: string[]) => ({
+    entryPoint,
+    bytes: files.length * 1000,
+    inputs: held(files),
+    imports: [],
+    exports: [],
+  });
+  return {
+    inputs,
+    outputs: {
+      'out/hearth.cjs': output(ENTRY, [ENTRY, 'hearth-role:loader', 'hearth-role:runtime', ...dispatcher]),
+      'out/roles/runtime.cjs': output(RUNTIME, [...reached]),
+    },
+  };
 }
 
 const lean = {
@@ -32,17 +51,36 @@ const lean = {
   [RUNTIME]: [
     ['core/src/errors.ts', 'import-statement'],
     ['node_modules/zod/index.js', 'import-statement'],
-    // A dynamic import is a part of its own, loaded only when that code runs.
-    ['core/src/mcp/server.ts', 'dynamic-import'],
+    // A dynamic import is a part of its own, run only when that code runs (but in its bundle).
+    ['core/src/runtime/package-code.ts', 'dynamic-import'],
   ],
   'core/src/errors.ts': [['node:util', 'import-statement']],
   'node_modules/zod/index.js': [],
-  'core/src/mcp/server.ts': [],
+  'core/src/runtime/package-code.ts': [],
 } satisfies Record<string, [string, Kind][]>;
 
 test('a bundle whose roles load only their own part passes, and the runtime part is counted', () => {
   assert.deepEqual(roleProblems(meta(lean)), []);
-  assert.deepEqual(runtimeBytes(meta(lean)), { modules: 3, bytes: 3000 });
+  assert.deepEqual(runtimeBytes(meta(lean)), { modules: 3, bytes: 3000, bundle: 4000 });
+});
+
+test("the dispatcher's output holding a role's module is refused: every process would hold it", () => {
+  assert.deepEqual(roleProblems(meta(lean, ['core/src/errors.ts'])), [
+    'out/hearth.cjs holds core/src/errors.ts: every process would hold its source (bundle it in its role)',
+  ]);
+});
+
+test("the runtime's bundle holding the daemon's code, even behind a dynamic import, is refused", () => {
+  const problems = roleProblems(
+    meta({
+      ...lean,
+      'core/src/runtime/package-code.ts': [['core/src/daemon.ts', 'import-statement']],
+    }),
+  );
+  assert.deepEqual(problems, [
+    "the container runtime's bundle holds the daemon: core/src/daemon.ts",
+    "the container runtime's bundle holds the WebSocket library: node_modules/ws/index.js",
+  ]);
 });
 
 test('main.ts importing a role at the top is refused', () => {

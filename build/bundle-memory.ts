@@ -1,7 +1,9 @@
 // What build/bundle.ts holds the bundle to, so that each process of the one binary pays only
 // for its own part (ARCHITECTURE.md, "Memory"):
-// - the roles are imported when main.ts has chosen one, so esbuild wraps every module in a
-//   function run at its first import and a role runs nothing of the others;
+// - the roles are imported when main.ts has chosen one, and each is a bundle of its own
+//   (roles/<role>.cjs): the dispatcher's output holds nothing but main.ts and the loader, so
+//   a process compiles, and V8 keeps the source of, its own role only;
+// - within a role, esbuild wraps every module in a function run at its first import;
 // - the container runtime, one per service container, reaches nothing of the daemon's;
 // - the source is ASCII: V8 keeps a script with one character above Latin-1 in two bytes a
 //   character, and the binary's whole source is on the heap of every process.
@@ -9,6 +11,19 @@ import type { Metafile } from 'esbuild';
 
 export const ENTRY = 'core/src/main.ts';
 export const RUNTIME = 'core/src/runtime/container-runtime.ts';
+/** Each role's module, bundled on its own as roles/<role>.cjs. */
+export const ROLES: Record<string, string> = {
+  daemon: 'core/src/cli/daemon-command.ts',
+  cli: 'core/src/cli/cli.ts',
+  runtime: RUNTIME,
+};
+/** The inputs the dispatcher's own output may hold: main.ts and build/bundle.ts's role loader. */
+const IN_DISPATCHER = (input: string) => input === ENTRY || input.startsWith('hearth-role:');
+
+/** The output built from `entry`, with its inputs. */
+function outputOf(meta: Metafile, entry: string) {
+  return Object.entries(meta.outputs).find(([, o]) => o.entryPoint === entry);
+}
 
 /** What the container runtime must not load, by input path prefix, with what it is. */
 export const NOT_IN_RUNTIME: Record<string, string> = {
@@ -50,22 +65,41 @@ export function roleProblems(meta: Metafile): string[] {
       );
     }
   }
+  const dispatcher = outputOf(meta, ENTRY);
+  for (const input of Object.keys(dispatcher?.[1].inputs ?? {}).filter((i) => !IN_DISPATCHER(i))) {
+    problems.push(
+      `${dispatcher?.[0]} holds ${input}: every process would hold its source (bundle it in its role)`,
+    );
+  }
   const runtime = staticClosure(meta, RUNTIME);
+  const held = Object.keys(outputOf(meta, RUNTIME)?.[1].inputs ?? {});
   for (const [prefix, what] of Object.entries(NOT_IN_RUNTIME)) {
     const found = [...runtime.keys()].find((f) => f.startsWith(prefix));
-    if (found === undefined) continue;
-    const chain = [found];
-    for (let by = runtime.get(found); by; by = runtime.get(by)) chain.unshift(by);
-    problems.push(`the container runtime loads ${what}: ${chain.join(' → ')}`);
+    if (found !== undefined) {
+      const chain = [found];
+      for (let by = runtime.get(found); by; by = runtime.get(by)) chain.unshift(by);
+      problems.push(`the container runtime loads ${what}: ${chain.join(' → ')}`);
+      continue;
+    }
+    const source = held.find((f) => f.startsWith(prefix));
+    if (source !== undefined) problems.push(`the container runtime's bundle holds ${what}: ${source}`);
   }
   return problems;
 }
 
-/** Bytes of the bundle's output that the runtime's part takes. */
-export function runtimeBytes(meta: Metafile): { modules: number; bytes: number } {
-  const inputs = Object.values(meta.outputs)[0]?.inputs ?? {};
+/**
+ * The runtime's part: the modules it runs at start and their bytes, and the bytes of its
+ * whole bundle (what its process holds as source).
+ */
+export function runtimeBytes(meta: Metafile): { modules: number; bytes: number; bundle: number } {
+  const output = outputOf(meta, RUNTIME)?.[1];
+  const inputs = output?.inputs ?? {};
   const part = [...staticClosure(meta, RUNTIME).keys()];
-  return { modules: part.length, bytes: part.reduce((n, f) => n + (inputs[f]?.bytesInOutput ?? 0), 0) };
+  return {
+    modules: part.length,
+    bytes: part.reduce((n, f) => n + (inputs[f]?.bytesInOutput ?? 0), 0),
+    bundle: output?.bytes ?? 0,
+  };
 }
 
 /**

@@ -1,12 +1,17 @@
-// Bundles the daemon, CLI and container runtime (core/src/main.ts) into one CommonJS file
-// for the Node single-executable build, which only runs CommonJS and whose `require`
-// loads nothing but Node's built-in modules.
-//   node build/bundle.ts [outfile]      (default out/hearth.cjs)
+// Bundles the daemon, CLI and container runtime for the Node single-executable build, which
+// only runs CommonJS and whose `require` loads nothing but Node's built-in modules: the
+// dispatcher (core/src/main.ts) is the SEA's main script, each role its own CommonJS file
+// beside it (roles/<role>.cjs, an asset of the SEA, build/sea.sh) that the dispatcher
+// evaluates once it has chosen the role. V8 holds the source of every script it compiles,
+// so each process holds its own role's source, not the whole binary's (ARCHITECTURE.md,
+// "Memory").
+//   node build/bundle.ts [outfile]      (default out/hearth.cjs; the roles in <its dir>/roles/)
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import * as esbuild from 'esbuild';
-import { roleProblems, runtimeBytes, toAscii } from './bundle-memory.ts';
+import { zodEnglishOnly } from '#sdk/pack/bundle.ts';
+import { ENTRY, ROLES, roleProblems, runtimeBytes, toAscii } from './bundle-memory.ts';
 
 const repo = path.resolve(import.meta.dirname, '..');
 const outfile = path.resolve(process.argv[2] ?? path.join(repo, 'out', 'hearth.cjs'));
@@ -55,11 +60,57 @@ exports.getPrebuildPath = function getPrebuildPath() { return null; };
   },
 };
 
+/**
+ * The dispatcher's dynamic imports of the roles become loads of their own bundles: from the
+ * SEA's assets in the binary, else from the roles/ directory beside out/hearth.cjs. The
+ * role's exports are what the import resolves to.
+ */
+const roleAssets: esbuild.Plugin = {
+  name: 'role-assets',
+  setup(build) {
+    const byModule = new Map(Object.entries(ROLES).map(([role, file]) => [path.join(repo, file), role]));
+    build.onResolve({ filter: /\.ts$/ }, (args) => {
+      if (path.relative(repo, args.importer) !== ENTRY) return undefined;
+      const role = byModule.get(path.resolve(args.resolveDir, args.path));
+      return role ? { path: role, namespace: 'hearth-role' } : undefined;
+    });
+    build.onResolve({ filter: /^hearth-role-loader$/ }, () => ({ path: 'loader', namespace: 'hearth-role' }));
+    build.onLoad({ filter: /.*/, namespace: 'hearth-role' }, (args) => ({
+      loader: 'js',
+      contents:
+        args.path === 'loader'
+          ? ROLE_LOADER
+          : `module.exports = require('hearth-role-loader')(${JSON.stringify(args.path)});\n`,
+    }));
+  },
+};
+
+const ROLE_LOADER = `
+const fs = require('node:fs');
+const path = require('node:path');
+const sea = require('node:sea');
+const vm = require('node:vm');
+module.exports = function loadRole(role) {
+  const file = 'roles/' + role + '.cjs';
+  const inSea = sea.isSea();
+  const source = inSea ? sea.getAsset(file, 'utf8') : fs.readFileSync(path.join(__dirname, file), 'utf8');
+  const filename = inSea ? 'hearth:' + file : path.join(__dirname, file);
+  const mod = { exports: {} };
+  const run = vm.compileFunction(source, ['exports', 'require', 'module', '__filename', '__dirname'], { filename });
+  run(mod.exports, require, mod, filename, path.dirname(filename));
+  return mod.exports;
+};
+`;
+
 const started = performance.now();
 const result = await esbuild.build({
   absWorkingDir: repo,
-  entryPoints: ['core/src/main.ts'],
-  outfile,
+  entryPoints: [
+    { in: ENTRY, out: path.basename(outfile, '.cjs') },
+    ...Object.entries(ROLES).map(([role, file]) => ({ in: file, out: `roles/${role}` })),
+  ],
+  outdir: path.dirname(outfile),
+  outExtension: { '.js': '.cjs' },
   bundle: true,
   platform: 'node',
   target: 'node24',
@@ -70,7 +121,7 @@ const result = await esbuild.build({
     HEARTH_COMMIT: JSON.stringify(gitCommit()),
   },
   external: OPTIONAL_NATIVE,
-  plugins: [sqliteBindingStub],
+  plugins: [sqliteBindingStub, roleAssets, zodEnglishOnly],
   logLevel: 'silent',
   metafile: true,
 });
@@ -82,30 +133,35 @@ if (messages.length > 0) {
   process.stderr.write(text.join(''));
   process.exit(1);
 }
+const outputs = Object.keys(result.metafile.outputs).map((f) => path.resolve(repo, f));
+const refuse = (message: string) => {
+  for (const f of outputs) fs.rmSync(f, { force: true });
+  process.stderr.write(message);
+  process.exit(1);
+};
 // Each role loads only its part (bundle-memory.ts): a bundle that breaks that is refused.
 const problems = roleProblems(result.metafile);
 if (problems.length > 0) {
-  fs.rmSync(outfile, { force: true });
-  process.stderr.write(`bundle: the roles' parts are mixed:\n${problems.map((p) => `  ${p}\n`).join('')}`);
-  process.exit(1);
+  refuse(`bundle: the roles' parts are mixed:\n${problems.map((p) => `  ${p}\n`).join('')}`);
 }
 // ASCII, or V8 holds the whole source at two bytes a character (bundle-memory.ts). The
 // escapes are in comments, as the minified programs (no comments) show; else it is refused.
-const source = fs.readFileSync(outfile, 'utf8');
-const ascii = toAscii(source);
-if (ascii !== source) {
+for (const file of outputs) {
+  const source = fs.readFileSync(file, 'utf8');
+  const ascii = toAscii(source);
+  if (ascii === source) continue;
   const minified = async (code: string) =>
     (await esbuild.transform(code, { minify: true, format: 'cjs' })).code;
   if ((await minified(ascii)) !== (await minified(source))) {
-    fs.rmSync(outfile, { force: true });
-    process.stderr.write('bundle: a character above ASCII is in a template literal; write it as an escape\n');
-    process.exit(1);
+    refuse(
+      `bundle: a character above ASCII is in a template literal of ${path.relative(repo, file)}; write it as an escape\n`,
+    );
   }
-  fs.writeFileSync(outfile, ascii);
+  fs.writeFileSync(file, ascii);
 }
-const size = fs.statSync(outfile).size;
+const kib = (file: string) => `${(fs.statSync(file).size / 1024).toFixed(0)} KiB`;
 const runtime = runtimeBytes(result.metafile);
 process.stderr.write(
-  `bundle: ${path.relative(repo, outfile)} ${(size / 1024).toFixed(0)} KiB in ${(performance.now() - started).toFixed(0)} ms; ` +
-    `the container runtime's part ${runtime.modules} modules, ${(runtime.bytes / 1024).toFixed(0)} KiB\n`,
+  `bundle: ${outputs.map((f) => `${path.relative(repo, f)} ${kib(f)}`).join(', ')} in ${(performance.now() - started).toFixed(0)} ms; ` +
+    `the container runtime's ${(runtime.bundle / 1024).toFixed(0)} KiB run ${runtime.modules} modules at start, ${(runtime.bytes / 1024).toFixed(0)} KiB\n`,
 );

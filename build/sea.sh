@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Assembles the `hearth` single executable for one architecture: the pinned Node binary
-# of that architecture, stripped, with a SEA blob injected that holds the bundle and the
-# better-sqlite3 addon (as the asset `better_sqlite3.node`). The blob is made by the x64
+# of that architecture, stripped, with a SEA blob injected that holds the dispatcher
+# (out/hearth.cjs) as its main script, each role's bundle from the roles/ directory beside
+# it as the asset `roles/<role>.cjs` (build/bundle.ts) and the better-sqlite3 addon (as the
+# asset `better_sqlite3.node`), and V8's flags for a small box (build/exec-argv.json, the
+# SEA's execArgv: every process of the binary runs with them; NODE_OPTIONS still adds to them). The blob is made by the x64
 # Node for both architectures: without code cache and snapshot it is the same bytes for
 # every architecture.
 # With a web directory (build/web.ts's out/web), each of its files is the asset
@@ -27,8 +30,10 @@ trap 'rm -rf "$tmp"' EXIT
 quiet() { "$@" >"$tmp/log" 2>&1 || { cat "$tmp/log" >&2; return 1; }; }
 "$node" -e '
   const fs = require("node:fs"), path = require("node:path");
-  const [main, output, addon, file, web] = process.argv.slice(1);
+  const [main, output, addon, file, execArgv, web] = process.argv.slice(1);
   const assets = { "better_sqlite3.node": addon };
+  const roles = path.join(path.dirname(main), "roles");
+  for (const f of fs.readdirSync(roles)) assets[`roles/${f}`] = path.join(roles, f);
   if (web) {
     const suffix = { br: ".br", gzip: ".gz" };
     assets["web/manifest.json"] = path.join(web, "manifest.json");
@@ -38,7 +43,8 @@ quiet() { "$@" >"$tmp/log" 2>&1 || { cat "$tmp/log" >&2; return 1; }; }
   }
   fs.writeFileSync(file, JSON.stringify({
     main, output, disableExperimentalSEAWarning: true, useSnapshot: false, useCodeCache: false, assets,
-  }, null, 2));' "$bundle" "$tmp/sea.blob" "$addon" "$tmp/sea-config.json" "$web"
+    execArgv: JSON.parse(fs.readFileSync(execArgv, "utf8")),
+  }, null, 2));' "$bundle" "$tmp/sea.blob" "$addon" "$tmp/sea-config.json" "$here/exec-argv.json" "$web"
 quiet "$node" --experimental-sea-config "$tmp/sea-config.json"
 
 cp "$target_node" "$tmp/hearth"

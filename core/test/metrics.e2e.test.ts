@@ -33,7 +33,7 @@ describe('metrics of the box', { skip }, () => {
     await d?.cleanup();
   });
 
-  test('server.metrics: this machine’s memory, cores and data drive, percentages in range', async () => {
+  test('server.metrics: this machine’s memory, cores and data drive, percentages in range; the daemon’s own memory', async () => {
     const reader = d.client({
       bearer: (
         await d.client({ bearer: d.localToken }).call('auth.token.create', { name: 'r', scope: 'read' })
@@ -46,6 +46,11 @@ describe('metrics of the box', { skip }, () => {
     assert.ok(m.memory.availableBytes > 0 && m.memory.availableBytes <= memTotal);
     assert.equal(m.cpu.cores, os.availableParallelism());
     assert.equal(m.cpu.load.length, 3);
+    // The daemon's own memory (make soak follows it): its RSS as /proc shows it, roughly.
+    const rss =
+      Number(/^VmRSS:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${d.pid}/status`, 'utf8'))![1]) * 1024;
+    assert.ok(Math.abs(m.daemon.rssBytes - rss) < 16 * 2 ** 20, `${m.daemon.rssBytes} vs ${rss}`);
+    assert.ok(m.daemon.heapUsedBytes > 0 && m.daemon.heapUsedBytes <= m.daemon.heapTotalBytes);
     assert.ok(m.cpu.load.every((l) => l >= 0));
 
     // The data directory's filesystem (its tmpfs, not the one under it), as statfs(2) sees it.

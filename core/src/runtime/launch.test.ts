@@ -139,6 +139,8 @@ test('runtimeLaunch: init as PID 1, the runtime through the copied loader, read-
     HEARTH_SOCKET: '/run/hearth/host.sock',
     HEARTH_CODE: '/usr/lib/hearth/package/index.js',
     NODE_OPTIONS: '--max-semi-space-size=1',
+    MALLOC_ARENA_MAX: '1',
+    MALLOC_TRIM_THRESHOLD_: '131072',
   });
   const static_ = runtimeLaunch({
     runtime: { dir: '/srv/rt/x', digest: 'x', loader: null },

@@ -64,8 +64,8 @@ export const systemMethods = [
   defineMethod({
     name: 'server.metrics',
     description:
-      'How the box is doing: CPU use and load, memory, space on the data drive, and the hottest temperature ' +
-      'sensor (null where the machine has none).',
+      'How the box is doing: CPU use and load, memory, space on the data drive, the hottest temperature ' +
+      'sensor (null where the machine has none), and the daemon’s own memory.',
     access: 'read',
     params: noParams,
     result: z.object({
@@ -84,6 +84,9 @@ export const systemMethods = [
       temperatureCelsius: z.number().nullable(),
       network: z.object({ rxBytesPerSecond: z.number(), txBytesPerSecond: z.number() }).meta({
         description: 'through the box’s own interfaces since the previous reading (0 at the first)',
+      }),
+      daemon: z.object({ rssBytes: z.number(), heapUsedBytes: z.number(), heapTotalBytes: z.number() }).meta({
+        description: 'the Hearth daemon’s own memory: resident, and its JavaScript heap used and total',
       }),
     }),
     handler: (_, ctx) => ctx.services.system.metrics(),

@@ -48,6 +48,13 @@ export interface Metrics {
   temperatureCelsius: number | null;
   /** Through the box's own interfaces since the previous reading (0 at the first). */
   network: { rxBytesPerSecond: number; txBytesPerSecond: number };
+  /** The daemon's own memory: what `make soak` follows over time. */
+  daemon: { rssBytes: number; heapUsedBytes: number; heapTotalBytes: number };
+}
+
+function daemonMemory(): Metrics['daemon'] {
+  const m = process.memoryUsage();
+  return { rssBytes: m.rss, heapUsedBytes: m.heapUsed, heapTotalBytes: m.heapTotal };
 }
 
 /** Samples the history keeps: half an hour at the default 5 s. */
@@ -178,6 +185,7 @@ export class System {
       },
       temperatureCelsius: hottestCelsius(zones),
       network,
+      daemon: daemonMemory(),
     };
   }
 

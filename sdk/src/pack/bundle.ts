@@ -57,6 +57,23 @@ function sdkResolver(sdkDir: string | undefined): Esbuild.Plugin {
 }
 
 /**
+ * zod's `z.locales`, its messages in 50 languages, cut to English (the one zod configures
+ * and the only one any of our code uses): `export * as locales` keeps every locale in a
+ * bundle though nothing reads them, and a process holds the source of what it loads
+ * (ARCHITECTURE.md, "Memory"). Used by core's bundle too (build/bundle.ts).
+ */
+export const zodEnglishOnly: Esbuild.Plugin = {
+  name: 'zod-english-only',
+  setup(build) {
+    build.onLoad({ filter: /[\\/]zod[\\/]v4[\\/]locales[\\/]index\.js$/ }, (args) => ({
+      contents: 'export { default as en } from "./en.js";\n',
+      loader: 'js',
+      resolveDir: path.dirname(args.path),
+    }));
+  },
+};
+
+/**
  * Bundles `entry` into `outfile`; any esbuild warning fails the bundle (it is code that
  * would break at run time, such as `import.meta` in CommonJS).
  *
@@ -83,9 +100,8 @@ export async function bundleCode(
       target: 'node24',
       format: 'cjs',
       nodePaths,
-      plugins: [sdkResolver(options.sdkDir)],
+      plugins: [sdkResolver(options.sdkDir), zodEnglishOnly],
       legalComments: 'inline',
-      charset: 'utf8',
       logLevel: 'silent',
     });
   } catch (e) {
