@@ -43,7 +43,7 @@ import type { Settings } from './settings/settings.ts';
 import { BootRecovery } from './setup/boot-request.ts';
 import { FactoryReset } from './setup/reset.ts';
 import { Setup } from './setup/setup.ts';
-import { type Db, migrate, openDatabase } from './state/db.ts';
+import { migrate, openDatabase } from './state/db.ts';
 import { MIGRATIONS } from './state/migrations.ts';
 import { createState, REVISION_FLOOR } from './state/persisted.ts';
 import { BoxStatus } from './status/status.ts';
@@ -362,7 +362,9 @@ export async function startDaemon(settings: Settings, hooks: DaemonHooks = {}): 
       socket: paths.socket,
       version: VERSION,
     } satisfies DaemonInfo);
-  // HTTPS opens once the box is set up (now, or when setup finishes) and has its certificate.
+  // daemon.json as soon as the daemon answers; HTTPS adds its port once it opens — when the
+  // box is set up (now, or when setup finishes) and has its certificate, which may take a while.
+  writeInfo();
   secure = httpsListener({
     surface,
     tls,
@@ -373,7 +375,6 @@ export async function startDaemon(settings: Settings, hooks: DaemonHooks = {}): 
     log: log.child('https'),
   });
   await secure.up();
-  if (secure.port() === undefined) writeInfo();
 
   const housekeeping = () => {
     audit.prune();

@@ -15,11 +15,15 @@ const invokedAs = path.basename(process.argv0);
 const args = process.argv.slice(2);
 const argv = invokedAs === 'hearthd' ? ['daemon', ...args] : args;
 
-/** The one line for an error that ends the process; the CLI's words for its own errors. */
-function fail(err: unknown): void {
-  import('./cli/cli.ts')
+/**
+ * The one line for an error that ends the process, in the CLI's words — said by the role's
+ * own `describe` when it has one: in the binary each role is a bundle of its own, and only
+ * the bundle whose classes made the error knows it for one of ours.
+ */
+function fail(err: unknown, describe?: (e: unknown) => string): void {
+  (describe ? Promise.resolve(describe) : import('./cli/cli.ts').then((m) => m.describeError))
     .then(
-      (m) => process.stderr.write(`${m.describeError(err)}\n`),
+      (d) => process.stderr.write(`${d(err)}\n`),
       () =>
         process.stderr.write(`hearth: internal error: ${err instanceof Error ? err.message : String(err)}\n`),
     )
@@ -42,12 +46,17 @@ if (argv[0] === 'daemon') {
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
-  import('./cli/daemon-command.ts')
-    .then((m) => m.startDaemonFromArgs(argv.slice(1)))
-    .then((started) => {
-      daemon = started;
-      if (requested) stop(requested);
-    }, fail);
+  import('./cli/daemon-command.ts').then(
+    (m) =>
+      m.startDaemonFromArgs(argv.slice(1)).then(
+        (started) => {
+          daemon = started;
+          if (requested) stop(requested);
+        },
+        (err: unknown) => fail(err, m.describeError),
+      ),
+    (err: unknown) => fail(err),
+  );
 } else if (argv[0] === 'container-runtime') {
   // Inside a service container (runtime/container-runtime.ts): it reports its own errors on
   // the console; only one that escapes its start comes here, and it costs no CLI to print.

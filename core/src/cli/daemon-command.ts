@@ -10,6 +10,9 @@ import {
 } from '../settings/settings.ts';
 import { UsageError } from './args.ts';
 
+// The daemon's bundle says its own start's errors (main.ts `fail`).
+export { describeError } from './describe.ts';
+
 /** `hearth daemon [flags]`: settings from flags, environment and config file, then start. */
 export async function startDaemonFromArgs(args: string[], hooks: DaemonHooks = {}): Promise<RunningDaemon> {
   let values: Record<string, unknown>;
