@@ -213,8 +213,13 @@ describe('service packages on real LXC', { skip }, () => {
 
     // Five crashes in a row: each time the init dies, and the loop starts it again, later each time.
     for (let i = 0; i < 5; i++) {
-      const { pid } = await lxc.info('hearth-hello-world');
-      assert.ok(pid);
+      // Its init's PID: LXC may name none for a moment after a start it already calls running.
+      let pid: number | null | undefined;
+      for (let wait = 0; !pid; wait++) {
+        pid = (await lxc.info('hearth-hello-world').catch(() => undefined))?.pid;
+        assert.ok(pid || wait < 100, 'a running container without its init');
+        if (!pid) await sleep(100);
+      }
       process.kill(pid, 'SIGKILL');
       for (let wait = 0; ; wait++) {
         // Asked while it dies or starts, LXC may not answer: that is "not yet".
