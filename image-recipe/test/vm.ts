@@ -4,6 +4,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { HearthClient, RpcError, type RpcTransport } from '../../core/src/client/client.ts';
+import { type NodeTarget, nodeTransport } from '../../core/src/client/node-transport.ts';
 
 /** The VM tests' harness: an image booted by image-recipe/vm.sh, reached only through its forwarded ports. */
 
@@ -41,6 +42,8 @@ export class Vm {
   readonly dir: string;
   readonly image: string;
   readonly httpPort: number;
+  /** The box's port 443, forwarded here (chosen at the first start, kept across restarts). */
+  httpsPort: number | undefined;
   readonly console: string;
   #qemu: ChildProcess | undefined;
   #exited: Promise<void> | undefined;
@@ -61,12 +64,13 @@ export class Vm {
   async start(): Promise<void> {
     fs.rmSync(this.console, { force: true });
     this.startedAt = Date.now();
+    this.httpsPort ??= await freePort();
     const qemu = spawn(VM_SH, [this.image, this.dir], {
       env: {
         ...process.env,
         VM_CONSOLE: this.console,
         VM_HTTP_PORT: String(this.httpPort),
-        VM_HTTPS_PORT: String(await freePort()),
+        VM_HTTPS_PORT: String(this.httpsPort),
         ...(this.#noReboot ? { VM_NO_REBOOT: '1' } : {}),
       },
       stdio: ['ignore', 'ignore', 'pipe'],
@@ -137,6 +141,28 @@ export class Vm {
     return `http://127.0.0.1:${this.httpPort}`;
   }
 
+  /**
+   * Where a machine other than the box reaches its API once it is set up: HTTPS on the
+   * forwarded port 443, trusting the box's CA (`ca`, from /hearth-ca.crt over port 80).
+   * `localhost` is among the names the box's certificate carries.
+   */
+  secure(ca: string, bearer?: string): NodeTarget {
+    return { url: `https://localhost:${this.httpsPort}`, ca, ...(bearer ? { bearer } : {}) };
+  }
+
+  /** The typed client over HTTPS (see `secure`). */
+  secureClient(ca: string, bearer?: string): HearthClient {
+    return new HearthClient(nodeTransport(this.secure(ca, bearer)));
+  }
+
+  /** The box's CA, once it has one (made right after setup); undefined before. */
+  async ca(): Promise<string | undefined> {
+    const res = await fetch(`${this.url}/hearth-ca.crt`, { headers: { Connection: 'close' } }).catch(
+      () => undefined,
+    );
+    return res?.ok ? await res.text() : undefined;
+  }
+
   /** The typed client over HTTP to the forwarded port (fetch: no keep-alive sockets outlive the test). */
   client(bearer?: string): HearthClient {
     return new HearthClient(fetchTransport(this.url, bearer));
@@ -152,6 +178,8 @@ export class Vm {
         await withTimeout(this.client().call('setup.status'), 5_000);
         return Date.now() - this.startedAt;
       } catch (e) {
+        // A box that is set up answers other machines' API calls over HTTPS only: it answers.
+        if (e instanceof RpcError && e.code === 'https_required') return Date.now() - this.startedAt;
         if (e instanceof RpcError) throw e;
       }
       if (Date.now() > deadline)

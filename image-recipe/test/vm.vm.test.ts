@@ -91,30 +91,37 @@ describe('the x86_64 image in QEMU', { skip, timeout: 60 * 60_000 }, () => {
       dataDrive: data.path,
     });
     // The daemon starts again in place on the new drive: until then the old one answers.
+    // Set up, the box answers other machines over HTTPS, under the CA it has just made.
     const deadline = Date.now() + 5 * 60_000;
-    while (
-      !(
-        await vm
-          .client()
-          .call('setup.status')
-          .catch(() => undefined)
-      )?.setupComplete
-    ) {
+    let ca: string | undefined;
+    const setUp = async () => {
+      ca ??= await vm.ca();
+      if (!ca) return false;
+      return (
+        (
+          await vm
+            .secureClient(ca)
+            .call('setup.status')
+            .catch(() => undefined)
+        )?.setupComplete === true
+      );
+    };
+    while (!(await setUp())) {
       assert.ok(Date.now() < deadline, 'the daemon did not come back set up on the new drive');
       await sleep(500);
     }
     log(`setup on ${data.path} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     log('logging in');
-    const login = await vm.client().call('auth.login', { password: PASSWORD });
-    admin = vm.client(login.token);
+    const login = await vm.secureClient(ca!).call('auth.login', { password: PASSWORD });
+    admin = vm.secureClient(ca!, login.token);
     assert.equal((await admin.call('server.info')).hostname, 'testbox');
 
     const key = await loadSigningKey(DEV_KEY);
     await admin.call('package.signer.add', { publicKey: key.publicKey, name: 'Hearth development' });
     started = Date.now();
-    // As the CLI does with --host: the file goes up over HTTP, then the install names it.
+    // As the CLI does with --host: the file goes up over HTTPS, then the install names it.
     log('uploading hello-world.hpk');
-    const { upload } = await uploadFile({ url: vm.url, bearer: login.token }, HPK);
+    const { upload } = await uploadFile(vm.secure(ca!, login.token), HPK);
     log(`installing upload ${upload}`);
     const installing = (await admin.call('server.time')).epochMs;
     const pkg = await admin.call('package.install', { upload });
