@@ -11,6 +11,7 @@ import { hostMounts, type Mounts } from '../src/host/mounts.ts';
 import { run } from '../src/host/run.ts';
 import { silentLogger } from '../src/log/log.ts';
 import { setUp, startTestDaemon, type TestDaemon } from './daemon.ts';
+import { alive } from './processes.ts';
 import { DEV_KEY } from './services.ts';
 
 /**
@@ -35,15 +36,6 @@ export function lxcSkipReason(): string | false {
 }
 
 const LEASES = '/run/hearth-test-networks';
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-};
 
 /**
  * A bridge, subnet and NAT table that no other test process on this machine holds, so a

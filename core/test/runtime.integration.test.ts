@@ -18,6 +18,7 @@ import {
   lxcSkipReason,
   timed,
 } from './lxc-harness.ts';
+import { alive } from './processes.ts';
 import { required } from './required.ts';
 
 /**
@@ -289,15 +290,6 @@ function startRuntime(env: Record<string, string>, onLine: (line: string) => voi
   );
   return { child, out, exited };
 }
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 async function waitLine(rt: Runtime, pattern: RegExp, timeoutMs = 10_000): Promise<string> {
   const until = Date.now() + timeoutMs;

@@ -14,6 +14,7 @@ import { StateDocument } from '../src/state/state-doc.ts';
 import { onionKey } from '../src/tor/onion-key.ts';
 import type { ExposedInterface } from '../src/tor/plan.ts';
 import { TorService } from '../src/tor/tor.ts';
+import { alive } from './processes.ts';
 import { required } from './required.ts';
 import { freePorts, startTorNetwork } from './tor-network.ts';
 
@@ -74,15 +75,6 @@ async function until<T>(what: string, ms: number, f: () => Promise<T | undefined
     await new Promise((r) => setTimeout(r, 1000));
   }
 }
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 test(
   'a page behind an onion address is reached through a private Tor network',

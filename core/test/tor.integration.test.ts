@@ -7,21 +7,13 @@ import { test } from 'node:test';
 import { hostTor } from '../src/host/tor.ts';
 import { silentLogger } from '../src/log/log.ts';
 import { newOnionSeed, onionKey } from '../src/tor/onion-key.ts';
+import { alive } from './processes.ts';
 import { required } from './required.ts';
 
 // Debian's tor, started by the daemon's adapter with the network off: nothing leaves the
 // machine, but ADD_ONION works and tor answers with the ServiceID it derived itself.
 const TOR = '/usr/sbin/tor';
 const skip = required(!fs.existsSync(TOR) && `${TOR} is not installed (apt-get install tor)`, 'tor');
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 function torPids(dir: string): number[] {
   const out = execFileSync('pgrep', ['-f', dir], { encoding: 'utf8' }).trim();
