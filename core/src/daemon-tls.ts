@@ -47,8 +47,8 @@ export function createTls(o: {
   });
   o.checks.register(
     expiryCheck({
-      id: 'certificates',
-      title: 'Certificates',
+      id: 'box-certificates',
+      title: 'The box’s own certificates',
       items: async () => tls.expiring(),
       renewHint:
         'the box renews its certificates by itself; if this stays, look at hearth server logs for “certificate step failed”',

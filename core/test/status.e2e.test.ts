@@ -64,12 +64,12 @@ describe('the operator’s view on a real daemon', () => {
 
     const checks = await reader.call('server.check.list', {});
     assert.deepEqual(checks.map((c) => c.id).sort(), [
-      'certificate-expiry',
-      'certificate-renewal',
-      'certificates',
+      'box-certificates',
       'clock',
       'crash-loop',
       'data-drive',
+      'domain-certificates',
+      'domain-renewals',
       'free-space',
       'tor',
     ]);

@@ -143,7 +143,7 @@ export class Acme {
   /** The box's checks for custom domains: expiry, and renewals that keep failing. */
   checks(): Check[] {
     const expiry = expiryCheck({
-      id: 'certificate-expiry',
+      id: 'domain-certificates',
       title: 'Certificates of custom domains',
       items: async () =>
         this.#o.rows.list().flatMap((d) =>
@@ -163,7 +163,7 @@ export class Acme {
       now: this.#now,
     });
     const failing: Check = {
-      id: 'certificate-renewal',
+      id: 'domain-renewals',
       title: 'Renewing certificates of custom domains',
       run: async () =>
         this.#o.rows.list().flatMap((d) =>

@@ -212,7 +212,7 @@ test('hooks for later domains: things that expire, jobs that are overdue', async
   const DAY = 86_400_000;
   const now = CLOCK_FLOOR + 100 * DAY;
   const certs = expiryCheck({
-    id: 'certificates',
+    id: 'box-certificates',
     title: 'Certificates',
     renewHint: 'Renew it',
     now: () => now,

@@ -186,7 +186,7 @@ test('the expiry check sees every certificate: quiet while renewal works, loud w
   await service.reconcile();
   const at = async (days: number) => {
     const found = await expiryCheck({
-      id: 'certificates',
+      id: 'box-certificates',
       title: 'Certificates',
       items: async () => service.expiring(),
       renewHint: 'renewal',
