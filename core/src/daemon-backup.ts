@@ -91,7 +91,8 @@ export function createBackup(o: {
         volumes: p.manifest.backup?.volumes ?? p.manifest.volumes.map((v) => v.id),
       })),
     forbiddenRoots: [o.paths.dataDir],
-    minFreeBytes: o.settings.minFreeSpaceMiB * 1048576,
+    // What restic needs to write its index and lock; a full target fails the run cleanly anyway.
+    minFreeBytes: 8 * 1048576,
     healthTimeoutMs: 120_000,
     state: o.state,
     notifications: o.notifications,
