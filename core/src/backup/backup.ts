@@ -125,6 +125,7 @@ export class Backup {
     id: string,
   ): Promise<{ ok: true; freeBytes: number } | { ok: false; code: string; message: string; hint?: string }> {
     const t = this.#target(id);
+    this.#refuseIfBusy();
     try {
       let freeBytes = 0;
       await this.#withTarget(t, await this.#key(), async (repo) => {
@@ -207,6 +208,7 @@ export class Backup {
   /** The target's snapshots made by this box, newest first; for one package if asked. */
   async snapshots(p: { target: string; package?: string | undefined }): Promise<SnapshotView[]> {
     const t = this.#target(p.target);
+    this.#refuseIfBusy();
     const list = await this.#withTarget(t, await this.#key(), (repo) =>
       this.#o.restic
         .snapshots(repo, { tag: p.package ? `package:${p.package}` : 'hearth' })
@@ -237,13 +239,19 @@ export class Backup {
     const t = this.#target(p.target);
     const pkg = this.#o.packages().find((x) => x.id === p.package);
     if (!pkg) throw new NotFound('package', p.package);
-    const found = await this.#withTarget(t, await this.#key(), (repo) =>
-      this.#o.restic.snapshots(repo, { tag: `package:${pkg.id}` }).catch((e) => this.#problem(e, t)),
-    );
-    const matches = found.filter((s) => s.id.startsWith(p.snapshot));
-    if (matches.length !== 1 || volumePathsOf(matches[0]!, pkg.id).length === 0)
-      throw new NotFound('snapshot of ' + pkg.id, p.snapshot, { hint: 'backup.snapshot.list shows them' });
-    const snapshot = matches[0]!;
+    const release = this.#claim('restore');
+    let snapshot: Snapshot;
+    try {
+      const found = await this.#withTarget(t, await this.#key(), (repo) =>
+        this.#o.restic.snapshots(repo, { tag: `package:${pkg.id}` }).catch((e) => this.#problem(e, t)),
+      );
+      const matches = found.filter((s) => s.id.startsWith(p.snapshot));
+      if (matches.length !== 1 || volumePathsOf(matches[0]!, pkg.id).length === 0)
+        throw new NotFound(`snapshot of ${pkg.id}`, p.snapshot, { hint: 'backup.snapshot.list shows them' });
+      snapshot = matches[0]!;
+    } finally {
+      release();
+    }
     const steps = planRestore({ target: t.id, id: pkg.id, snapshot: snapshot.id, running: pkg.running });
     return this.#exclusive(
       'restore',
@@ -312,11 +320,11 @@ export class Backup {
     work: (c: RunContext) => Promise<RunView>,
     progress?: (p: Progress) => void,
   ): Promise<RunView> {
-    if (this.#busy)
-      throw new Conflict(`a ${this.#busy.kind} is under way; one at a time`, {
-        hint: 'the state document shows its progress',
-      });
-    const key = await this.#key();
+    const release = this.#claim(kind);
+    const key = await this.#key().catch((e: unknown) => {
+      release();
+      throw e;
+    });
     const started = this.#o.now();
     const run = this.#o.rows.startRun({
       kind,
@@ -371,6 +379,26 @@ export class Backup {
       this.#running = null;
       this.#publish();
     }
+  }
+
+  /**
+   * Takes the one run slot at once (no await before it), so two calls cannot both start;
+   * the function gives it back. Listing and testing wait for no one: they are refused while a
+   * run holds a target, whose USB disk they would unmount under it.
+   */
+  #claim(kind: 'backup' | 'restore'): () => void {
+    this.#refuseIfBusy();
+    this.#busy = { run: 0, kind };
+    return () => {
+      this.#busy = undefined;
+    };
+  }
+
+  #refuseIfBusy(): void {
+    if (this.#busy)
+      throw new Conflict(`a ${this.#busy.kind} is under way; one at a time`, {
+        hint: 'the state document shows its progress',
+      });
   }
 
   /** Runs steps in order; a failure skips the rest of its group, `always` steps run anyway. */
