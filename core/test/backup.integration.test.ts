@@ -230,6 +230,59 @@ describe('backups of Radicale with real restic', { skip }, () => {
     disk.detach();
   });
 
+  test('killed with SIGKILL while Radicale is frozen for the copy: the next start thaws it, the next backup completes', async () => {
+    const lxc = hostLxc({ lxcPath: path.join(d.root, 'run/hearth/lxc'), mounts: hostMounts(log), log });
+    const t = await admin.call('backup.target.add', {
+      name: 'Killed',
+      path: path.join(work, 'killed-target'),
+    });
+    const pending = admin
+      .call('backup.run', { target: t.id, packages: ['radicale'] })
+      .catch((e: unknown) => e);
+    // The first copy writes the whole package (its image too): seconds, frozen throughout.
+    const deadline = Date.now() + 60_000;
+    while ((await lxc.info('hearth-radicale')).state !== 'FROZEN') {
+      assert.ok(Date.now() < deadline, 'radicale was never frozen');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    // restic is the daemon's child: killed by its PID too, as it would die with the box.
+    const children = fs
+      .readdirSync(`/proc/${d.pid}/task`)
+      .flatMap((task) => fs.readFileSync(`/proc/${d.pid}/task/${task}/children`, 'utf8').trim().split(/\s+/))
+      .filter(Boolean)
+      .map(Number);
+    await d.kill();
+    for (const pid of children) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {}
+    }
+    await pending;
+    assert.equal((await lxc.info('hearth-radicale')).state, 'FROZEN', 'the kill left it frozen');
+    const again = await d.restart();
+    undo.push(() => again.kill());
+    d = again;
+    admin = d.client({ bearer: d.localToken });
+    const until = Date.now() + 60_000;
+    while ((await lxc.info('hearth-radicale')).state !== 'RUNNING') {
+      assert.ok(Date.now() < until, 'radicale was not thawed after the restart');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    // The run is recorded as interrupted once the rest of the recovery is done.
+    const last = async () =>
+      ((await admin.call('state.get')) as { state: { backup?: { last?: { phase: string } } } }).state.backup
+        ?.last?.phase;
+    while ((await last()) !== 'interrupted') {
+      assert.ok(Date.now() < until, 'the interrupted run was not recorded');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const ran = await admin.call('backup.run', { target: t.id, packages: ['radicale'] });
+    assert.equal(ran.phase, 'done', JSON.stringify(ran.failures));
+    await putEvent('After the kill');
+    assert.equal(await readEvent(), 'After the kill');
+    await admin.call('backup.target.remove', { id: t.id });
+  });
+
   test('adversarial: traversal in a target path, hostile snapshot ids, unknown packages', async () => {
     for (const p of ['/tmp/../etc', 'relative', '/proc/self', `${d.root}/var/lib/hearth/x`, '/tmp/x\n']) {
       await assert.rejects(
