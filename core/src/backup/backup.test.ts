@@ -154,7 +154,9 @@ test('a restored package that does not turn healthy gets its data back, and the 
   assert.equal(s.read(), 'current', 'the data from before the restore is back');
   assert.ok(!fs.existsSync(`${s.volumes}.before-restore`));
   assert.equal(s.desired.at(-1), 'cal running');
-  assert.ok(s.notifications.list({ unseenOnly: false, limit: 10 }).some((n) => /Restoring cal failed/.test(n.title)));
+  assert.ok(
+    s.notifications.list({ unseenOnly: false, limit: 10 }).some((n) => /Restoring cal failed/.test(n.title)),
+  );
 });
 
 test('after a crash between the swap and health, the next start puts the data from before back', async (t) => {
