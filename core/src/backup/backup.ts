@@ -275,6 +275,8 @@ export class Backup {
 
   /** After a crash: what a run left under way is undone or finished (plan.ts planRecovery). */
   async recover(): Promise<void> {
+    // A target whose adding a crash cut short was never answered to anyone: forgotten.
+    for (const t of this.#o.rows.targets()) if (t.phase === 'adding') this.#o.rows.removeTarget(t.id);
     for (const r of this.#o.rows.unfinished()) {
       const t = this.#o.rows.target(r.target);
       const all = new Map(this.#o.packages().map((x) => [x.id, x]));

@@ -282,7 +282,7 @@ export const MIGRATIONS: readonly Migration[] = [
       -- Where backups go (backup/): one restic repository per target, opened with the box's
       -- backup key (a 0600 file on the data drive). A local directory, or a USB disk found by
       -- its filesystem UUID and mounted only while it is used. phase 'adding' is what a crash
-      -- during the repository's creation leaves; the next start finishes it.
+      -- during the repository's creation leaves; the next start forgets it (it was never answered).
       CREATE TABLE backup_targets (
         id TEXT PRIMARY KEY,
         name TEXT NOT NULL,
