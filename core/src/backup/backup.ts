@@ -25,7 +25,8 @@ import {
 import type { BackupRows, TargetLocation, TargetRow } from './rows.ts';
 import {
   checkLocalPath,
-  KIT_INSTRUCTIONS,
+  type Kit,
+  kitOf,
   NAME,
   placeholder,
   type RunView,
@@ -151,21 +152,9 @@ export class Backup {
   }
 
   /** The emergency kit: the key, the targets, and how to restore with plain restic. */
-  async kit(): Promise<{
-    key: string;
-    targets: { name: string; repository: string }[];
-    instructions: string;
-  }> {
+  async kit(): Promise<Kit> {
     await this.#key();
-    const key = (await this.#o.files.readKey())!;
-    const targets = this.#o.rows.targets().map((t) => ({
-      name: t.name,
-      repository:
-        t.location.kind === 'local'
-          ? t.location.path
-          : `the directory ${t.location.subdir} on the disk with filesystem UUID ${t.location.uuid}`,
-    }));
-    return { key, targets, instructions: KIT_INSTRUCTIONS };
+    return kitOf((await this.#o.files.readKey())!, this.#o.rows.targets());
   }
 
   // --- runs ------------------------------------------------------------------------

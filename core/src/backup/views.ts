@@ -83,7 +83,26 @@ export const placeholder = (id: string): TargetRow => ({
   lastError: null,
 });
 
-export const KIT_INSTRUCTIONS = `Hearth backup — emergency kit
+export interface Kit {
+  key: string;
+  targets: { name: string; repository: string }[];
+  instructions: string;
+}
+
+/** The emergency kit: the key, where each target's repository is, and the words around them. */
+export const kitOf = (key: string, targets: TargetRow[]): Kit => ({
+  key,
+  targets: targets.map((t) => ({
+    name: t.name,
+    repository:
+      t.location.kind === 'local'
+        ? t.location.path
+        : `the directory ${t.location.subdir} on the disk with filesystem UUID ${t.location.uuid}`,
+  })),
+  instructions: KIT_INSTRUCTIONS,
+});
+
+const KIT_INSTRUCTIONS = `Hearth backup — emergency kit
 
 Keep this page somewhere safe, away from the box: without the key below, nobody (not you, not
 Hearth) can read the backups. With it, anyone who has the backup disk can.
