@@ -30,7 +30,7 @@ const T = {
   addWhy: 'Backups are encrypted with the box’s backup key: keep the emergency kit somewhere safe.',
   name: 'Name',
   kind: 'Kind',
-  kinds: { usb: 'A USB disk (ext4), by its filesystem UUID', local: 'A directory off the data drive' },
+  kinds: { usb: 'USB disk (ext4)', local: 'Directory on another drive' },
   path: 'Directory',
   uuid: 'Filesystem UUID',
   uuidHint: 'blkid on the box, or the drives list, shows it. The disk is mounted only while it is used.',
