@@ -85,7 +85,9 @@ export function createBackup(o: {
       pkgs.list().map((p) => ({
         id: p.id,
         version: p.version,
-        running: pkgs.status(p) === 'running',
+        // Should run: a restore starts it again, a backup hooks or freezes it. Its status can
+        // read 'starting' for a moment; taken for stopped, a restore swapped the volumes under it.
+        running: p.desired === 'running',
         hasPre: p.manifest.backup?.hasPre ?? false,
         hasPost: p.manifest.backup?.hasPost ?? false,
         volumes: p.manifest.backup?.volumes ?? p.manifest.volumes.map((v) => v.id),

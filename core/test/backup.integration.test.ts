@@ -86,13 +86,18 @@ describe('backups of Radicale with real restic', { skip }, () => {
       headers: { Authorization: auth, 'Content-Type': 'text/calendar; charset=utf-8' },
       ...(body === undefined ? {} : { body }),
     });
+  /** What Radicale said last, for a failure's message. */
+  const said = async () =>
+    (await admin.call('package.logs', { id: 'radicale', lines: 40 }).catch(() => ({ lines: [] }))).lines.join(
+      '\n',
+    );
   const putEvent = async (summary: string) => {
     const res = await caldav('PUT', '/alice/cal/event.ics', event(summary));
-    assert.ok(res.status === 201 || res.status === 204, `PUT answered ${res.status}`);
+    assert.ok(res.status === 201 || res.status === 204, `PUT answered ${res.status}:\n${await said()}`);
   };
   const readEvent = async () => {
     const res = await caldav('GET', '/alice/cal/event.ics');
-    assert.equal(res.status, 200);
+    assert.equal(res.status, 200, `GET answered ${res.status}:\n${await said()}`);
     return (await res.text()).match(/SUMMARY:(.*)\r?\n/)?.[1];
   };
   const volumes = () => path.join(d.root, 'var/lib/hearth/packages/radicale/volumes');

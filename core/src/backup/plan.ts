@@ -36,7 +36,7 @@ export type StepKind = Step['kind'];
 export interface PackageForBackup {
   id: string;
   version: string;
-  /** Its container is running (a stopped one holds still by itself). */
+  /** It should run (desired): its container is up, or being brought up (a stopped one holds still by itself). */
   running: boolean;
   /** The package's backup hooks (manifest backup.hasPre / hasPost). */
   hasPre: boolean;
@@ -95,13 +95,16 @@ export function planBackup(o: { target: string; packages: PackageForBackup[]; bo
  * failure there changes nothing); the current data is only set aside, and dropped once the
  * restored package is healthy. Any failure after the swap puts it back (planPutBack).
  */
+/** `running`: the package should run (desired), so it is started again and must turn healthy. */
 export function planRestore(o: { target: string; id: string; snapshot: string; running: boolean }): Step[] {
   const g: Group = `package:${o.id}`;
   const t: Group = 'target';
   return [
     { kind: 'open-target', target: o.target, group: t },
     { kind: 'restore-to-staging', id: o.id, snapshot: o.snapshot, group: g },
-    ...(o.running ? [{ kind: 'stop-package', id: o.id, group: g } as const] : []),
+    // Always: a container that runs (or is starting) holds its volumes' bind mounts, and a
+    // swap under it would leave it on the data set aside — and then removed.
+    { kind: 'stop-package', id: o.id, group: g },
     { kind: 'set-aside', id: o.id, group: g },
     { kind: 'put-in-place', id: o.id, group: g },
     ...(o.running
