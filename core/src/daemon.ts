@@ -4,6 +4,7 @@ import { Audit } from './audit/audit.ts';
 import { Auth } from './auth/auth.ts';
 import type { KdfParams } from './auth/passwords.ts';
 import { LoginLimiter } from './auth/rate-limit.ts';
+import { createBackup } from './daemon-backup.ts';
 import { createChecks } from './daemon-checks.ts';
 import { createPackages } from './daemon-packages.ts';
 import { createReach } from './daemon-reach.ts';
@@ -267,6 +268,7 @@ export async function startDaemon(settings: Settings, hooks: DaemonHooks = {}): 
   });
   const services: Services = {
     acme,
+    backup: createBackup({ paths, settings, db, state, notifications, events, lxc, packages, log }),
     auth,
     audit,
     checks,

@@ -106,6 +106,15 @@ export const ERROR_CODES = {
   drive_not_empty: -32000,
   drive_too_small: -32000,
   not_hearth_data: -32000,
+  // Backups (restic): what a target's test answers, in codes.
+  target_absent: -32000,
+  target_unreachable: -32000,
+  target_wrong_password: -32000,
+  target_no_repository: -32000,
+  target_full: -32000,
+  target_read_only: -32000,
+  backup_failed: -32000,
+  restore_failed: -32000,
   // The box's checks.
   nothing_to_fix: -32000,
   // Sending off the box (notifications by mail and webhook).

@@ -1,6 +1,7 @@
 import type { Acme } from './acme/acme.ts';
 import type { Audit } from './audit/audit.ts';
 import type { Auth } from './auth/auth.ts';
+import type { Backup } from './backup/backup.ts';
 import type { Checks } from './checks/checks.ts';
 import type { Disks } from './disks/disks.ts';
 import type { Events } from './events/events.ts';
@@ -20,6 +21,7 @@ import type { Uploads } from './uploads/uploads.ts';
 export interface Services {
   acme: Acme;
   auth: Auth;
+  backup: Backup;
   audit: Audit;
   checks: Checks;
   disks: Disks;

@@ -25,6 +25,7 @@ const SCREENS: [name: string, route: string, ready: (p: Page) => Promise<unknown
   ['services', '/services', (p) => p.locator('tr[data-package="hello-world"]').waitFor()],
   ['service', '/services/hello-world', (p) => p.locator('[data-check="web"]').waitFor()],
   ['notifications', '/notifications', (p) => p.getByText('A note for the screens').first().waitFor()],
+  ['backups', '/backups', (p) => p.getByText('No backup targets').waitFor()],
   ['settings-box', '/settings/box', (p) => p.getByText('Hearth version').waitFor()],
   ['settings-security', '/settings/security', (p) => p.locator('[data-session]').first().waitFor()],
   ['settings-tokens', '/settings/tokens', (p) => p.locator('[data-item]').first().waitFor()],

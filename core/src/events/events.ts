@@ -30,6 +30,11 @@ export const EVENT_KINDS = [
   // A custom domain's certificate (acme/): issued or renewed (detail: name, reason), or not (name, reason, error).
   'certificate-issued',
   'certificate-failed',
+  // Backups (backup/): a backup or a restore finished, or failed (detail: run, target, error).
+  'backup-done',
+  'backup-failed',
+  'restore-done',
+  'restore-failed',
 ] as const;
 export type EventKind = (typeof EVENT_KINDS)[number];
 

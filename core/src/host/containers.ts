@@ -91,6 +91,12 @@ export interface Lxc {
   start(name: string): Promise<void>;
   /** SIGTERM to the init, SIGKILL after `timeoutS`; then unmounts. Stopped already is fine. */
   stop(name: string, options?: { timeoutS?: number }): Promise<void>;
+  /**
+   * Freezes every process of a running container (its cgroup), so its files hold still
+   * while a backup reads them; thaw lets it go on. Thawing one not frozen is fine.
+   */
+  freeze(name: string): Promise<void>;
+  thaw(name: string): Promise<void>;
   /** Kills, unmounts and removes everything create() made except the volumes. Gone is fine. */
   destroy(name: string): Promise<void>;
   info(name: string): Promise<ContainerInfo>;

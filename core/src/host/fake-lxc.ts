@@ -56,6 +56,19 @@ export class FakeLxc implements Lxc {
     c.pid = this.#nextPid++;
   }
 
+  async freeze(name: string): Promise<void> {
+    const c = this.#mustExist(name);
+    this.calls.push(`freeze ${name}`);
+    if (c.state !== 'RUNNING') throw new ContainerNotRunning(name);
+    c.state = 'FROZEN';
+  }
+
+  async thaw(name: string): Promise<void> {
+    const c = this.#mustExist(name);
+    this.calls.push(`thaw ${name}`);
+    if (c.state === 'FROZEN') c.state = 'RUNNING';
+  }
+
   async stop(name: string): Promise<void> {
     const c = this.#mustExist(name);
     this.calls.push(`stop ${name}`);

@@ -86,6 +86,13 @@ export async function checkLxcContract(
   assert.equal((await lxc.list()).find((c) => c.name === name)?.state, 'RUNNING');
   assert.equal((await lxc.exec(name, ['/bin/sh', '-c', 'exit 0'])).exitCode, 0);
 
+  // Frozen for a backup's copy, thawed after (thawing twice is once).
+  await lxc.freeze(name);
+  assert.equal((await lxc.info(name)).state, 'FROZEN');
+  await lxc.thaw(name);
+  await lxc.thaw(name);
+  assert.equal((await lxc.info(name)).state, 'RUNNING');
+
   // Stopped (twice is once): nothing mounted, the writable layer kept.
   await lxc.stop(name, { timeoutS: 5 });
   await lxc.stop(name, { timeoutS: 5 });

@@ -341,6 +341,14 @@ export function hostLxc(options: HostLxcOptions): Lxc {
       log.info('started', { name, ms: Math.round(performance.now() - started) });
     },
 
+    async freeze(name) {
+      await mustExist(name);
+      await lxc('lxc-freeze', name, []);
+    },
+    async thaw(name) {
+      await mustExist(name);
+      if ((await state(name)) === 'FROZEN') await lxc('lxc-unfreeze', name, []);
+    },
     async stop(name, o = {}) {
       await mustExist(name);
       const timeoutS = o.timeoutS ?? 10;

@@ -121,3 +121,81 @@ export async function* runLines(
 
 const onceClosed = (child: ReturnType<typeof spawn>) =>
   new Promise<void>((r) => child.once('close', () => r()));
+
+export interface StreamOptions extends RunOptions {
+  /** Each line of stdout, at most `maxLineBytes` long; longer lines are dropped (counted). */
+  onLine: (line: string) => void;
+  maxLineBytes?: number;
+  /** How much of stderr's end is kept for the error (the rest is dropped as it comes). */
+  stderrTailBytes?: number;
+}
+
+/**
+ * Runs a program whose output may be long or hostile (restic's progress): stdout is handed
+ * over line by line and never held whole, stderr only as its last `stderrTailBytes`, so
+ * what the program prints costs bounded memory however much it prints.
+ */
+export function runStreaming(
+  argv: string[],
+  options: StreamOptions,
+): Promise<{ stderr: string; droppedLines: number }> {
+  const maxLine = options.maxLineBytes ?? 64 * 1024;
+  const tail = options.stderrTailBytes ?? 16 * 1024;
+  options.log?.debug('run (stream)', { argv });
+  return new Promise((resolve, reject) => {
+    const child = spawn(argv[0]!, argv.slice(1), {
+      env: options.env ?? process.env,
+      cwd: options.cwd,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: options.timeoutMs,
+      signal: options.signal,
+    });
+    let partial: Buffer[] = [];
+    let partialBytes = 0;
+    let overlong = false;
+    let droppedLines = 0;
+    let err = Buffer.alloc(0);
+    const line = (b: Buffer) => {
+      try {
+        options.onLine(b.toString('utf8'));
+      } catch (e) {
+        options.log?.warn('a line of output was not handled', { error: e });
+      }
+    };
+    child.stdout.on('data', (d: Buffer) => {
+      let from = 0;
+      for (let nl = d.indexOf(10, from); nl !== -1; nl = d.indexOf(10, from)) {
+        const piece = d.subarray(from, nl);
+        if (overlong || partialBytes + piece.length > maxLine) droppedLines++;
+        else line(Buffer.concat([...partial, piece]));
+        partial = [];
+        partialBytes = 0;
+        overlong = false;
+        from = nl + 1;
+      }
+      const rest = d.subarray(from);
+      if (overlong || partialBytes + rest.length > maxLine) {
+        overlong = true;
+        partial = [];
+        partialBytes = 0;
+      } else if (rest.length > 0) {
+        partial.push(Buffer.from(rest));
+        partialBytes += rest.length;
+      }
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      err = Buffer.concat([err, d]);
+      if (err.length > tail) err = err.subarray(err.length - tail);
+    });
+    child.on('error', (e: NodeJS.ErrnoException) => {
+      reject(e.code === 'ENOENT' ? new CommandNotFound(argv[0]!, options.debianPackage) : e);
+    });
+    child.on('close', (code, signal) => {
+      if (overlong) droppedLines++;
+      else if (partialBytes > 0) line(Buffer.concat(partial));
+      const stderr = err.toString('utf8');
+      if (code === 0) resolve({ stderr, droppedLines });
+      else reject(new CommandFailed(argv, code, stderr, signal));
+    });
+  });
+}

@@ -1,6 +1,7 @@
 import { acmeMethods } from '../acme/acme.rpc.ts';
 import { auditMethods } from '../audit/audit.rpc.ts';
 import { authMethods } from '../auth/auth.rpc.ts';
+import { backupMethods } from '../backup/backup.rpc.ts';
 import { checkMethods } from '../checks/checks.rpc.ts';
 import { diskMethods } from '../disks/disks.rpc.ts';
 import { eventMethods } from '../events/events.rpc.ts';
@@ -34,6 +35,7 @@ export const METHODS = [
   ...eventMethods,
   ...tlsMethods,
   ...acmeMethods,
+  ...backupMethods,
   ...torMethods,
 ] as const;
 

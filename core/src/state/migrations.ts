@@ -268,4 +268,49 @@ export const MIGRATIONS: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    // PLACEHOLDER on the backup branch only: number 13 belongs to another branch. When both
+    // merge, this entry is dropped for theirs (the lead renumbers).
+    version: 13,
+    name: 'reserved (another branch)',
+    sql: 'SELECT 1;',
+  },
+  {
+    version: 14,
+    name: 'backups',
+    sql: `
+      -- Where backups go (backup/): one restic repository per target, opened with the box's
+      -- backup key (a 0600 file on the data drive). A local directory, or a USB disk found by
+      -- its filesystem UUID and mounted only while it is used. phase 'adding' is what a crash
+      -- during the repository's creation leaves; the next start forgets it (it was never answered).
+      CREATE TABLE backup_targets (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('local', 'usb')),
+        path TEXT,
+        uuid TEXT,
+        subdir TEXT,
+        phase TEXT NOT NULL CHECK (phase IN ('adding', 'ready')),
+        created_at INTEGER NOT NULL,
+        last_backup_at INTEGER,
+        last_error TEXT
+      ) STRICT;
+      -- Each backup or restore, written before it starts: a row left 'running' by a crash
+      -- tells the next start what to undo (thaw, run the post hook, put data back).
+      CREATE TABLE backup_runs (
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL CHECK (kind IN ('backup', 'restore')),
+        target TEXT NOT NULL,
+        packages TEXT NOT NULL,
+        box INTEGER NOT NULL CHECK (box IN (0, 1)),
+        snapshot TEXT,
+        phase TEXT NOT NULL CHECK (phase IN ('running', 'done', 'failed', 'interrupted')),
+        started_at INTEGER NOT NULL,
+        finished_at INTEGER,
+        error TEXT,
+        result TEXT
+      ) STRICT;
+      CREATE INDEX backup_runs_phase ON backup_runs (phase);
+    `,
+  },
 ];

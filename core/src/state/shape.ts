@@ -16,6 +16,31 @@ export interface HearthState {
   notifications?: { unseen: number; items: Record<string, Notification> };
   checks?: Record<string, CheckResult>;
   tor?: TorState;
+  backup?: BackupState;
+}
+
+/** Backups (backup/backup.ts `publish`): the targets, the run under way, the last one. */
+export interface BackupState {
+  targets: Record<
+    string,
+    { name: string; kind: 'local' | 'usb'; lastBackupAt: number | null; lastError: string | null }
+  >;
+  running: {
+    run: number;
+    kind: 'backup' | 'restore';
+    target: string;
+    step: string;
+    done: number | null;
+    total: number | null;
+    startedAt: number;
+  } | null;
+  last: {
+    run: number;
+    kind: 'backup' | 'restore';
+    phase: string;
+    finishedAt: number | null;
+    error: string | null;
+  } | null;
 }
 
 /** Tor and the onion services (tor/tor.ts `publish`), by `<package>/<interface>`. */

@@ -11,6 +11,7 @@ import { Home } from './home.tsx';
 const Services = lazy(() => import('./services.tsx').then((m) => m.Services));
 const Service = lazy(() => import('./service.tsx').then((m) => m.Service));
 const Notifications = lazy(() => import('./notifications.tsx').then((m) => m.Notifications));
+const Backups = lazy(() => import('./backups.tsx').then((m) => m.Backups));
 const Settings = lazy(() => import('./settings/settings.tsx').then((m) => m.Settings));
 
 const T = {
@@ -18,6 +19,7 @@ const T = {
   home: 'Home',
   services: 'Services',
   notifications: 'Notifications',
+  backups: 'Backups',
   unseen: (n: number) => `${n} new`,
   settings: 'Settings',
   signOut: 'Sign out',
@@ -56,6 +58,7 @@ export function Shell(props: { live: Live; onSignOut: () => void }) {
   else if (parts[0] === 'services' && parts.length === 1) screen = <Services live={live} />;
   else if (parts[0] === 'services' && parts[1]) screen = <Service live={live} id={parts[1]} />;
   else if (parts[0] === 'notifications') screen = <Notifications live={live} />;
+  else if (parts[0] === 'backups') screen = <Backups live={live} />;
   else if (parts[0] === 'settings')
     screen = <Settings live={live} section={parts[1]} onSignOut={props.onSignOut} />;
   else screen = <Alert kind="warning">{T.notFound}</Alert>;
@@ -77,6 +80,7 @@ export function Shell(props: { live: Live; onSignOut: () => void }) {
           unseen > 0 ? `${T.notifications} (${unseen})` : T.notifications,
           unseen > 0 ? `${T.notifications}, ${T.unseen(unseen)}` : T.notifications,
         )}
+        {link('/backups', T.backups)}
         {link('/settings', T.settings)}
         <span class="spacer" />
         <Button variant="link" onClick={props.onSignOut}>

@@ -26,6 +26,10 @@ const EVENTS: Record<EventKind, string> = {
   certificate: 'Certificate made or renewed',
   'certificate-issued': 'Certificate issued',
   'certificate-failed': 'Certificate not issued',
+  'backup-done': 'Backed up',
+  'backup-failed': 'Backup failed',
+  'restore-done': 'Restored from a backup',
+  'restore-failed': 'Restore failed (the data before is back)',
 };
 
 const T = {
