@@ -1,5 +1,6 @@
 import type { Checks } from './checks/checks.ts';
 import { createAcme } from './daemon-acme.ts';
+import { acmeContexts, createLan } from './daemon-lan.ts';
 import { createNames } from './daemon-names.ts';
 import { createTls } from './daemon-tls.ts';
 import { createTor } from './daemon-tor.ts';
@@ -15,7 +16,8 @@ import type { StateDocument } from './state/state-doc.ts';
 /**
  * Reachability's part of the composition root (daemon.ts): the box's CA and certificates
  * (tls/), custom domains (acme/), onion services (tor/), container DNS, isolation and mDNS
- * (names/) — built together, started once the packages have, and stopped together.
+ * (names/), every interface at a LAN port of its own (lan/, daemon-lan.ts) — built together,
+ * started once the packages have, and stopped together.
  */
 export function createReach(o: {
   settings: Settings;
@@ -67,16 +69,22 @@ export function createReach(o: {
     checks,
     log: log.child('acme'),
   });
+  // The HTTPS listener serves a custom domain with its ACME certificate, by SNI.
+  tls.useCustom(acmeContexts(acme));
+  const lan = createLan({ ...{ settings, db, events, tls, acme, tor, log }, ...o });
   const reconcile = () => {
     // Onions point at the packages' containers; names and rules follow the packages.
     void tor.reconcile().catch((error) => log.warn('tor reconcile failed', { error }));
     void names.reconcile();
+    void lan.reconcile();
   };
   return {
     names,
     tls,
     tor,
     acme,
+    lan: lan.directory,
+    lanPorts: lan.ports,
     /** After the packages have started. */
     start(): void {
       acme.start();
@@ -86,6 +94,7 @@ export function createReach(o: {
     /** Tor and dnsmasq are our children and go with us; the isolation rules stay. */
     async stop(): Promise<void> {
       acme.stop();
+      await lan.stop().catch((error) => log.warn('could not close the LAN ports', { error }));
       await tor.stop().catch((error) => log.warn('could not stop tor', { error }));
       await names.stop();
     },

@@ -236,7 +236,7 @@ export async function startDaemon(settings: Settings, hooks: DaemonHooks = {}): 
     isSetUp: () => auth.isSetUp,
     webPort: () => web.port,
   });
-  const { tls, tor, names, acme } = reach;
+  const { tls, tor, names, acme, lan } = reach;
   // Set below, with stop: setup calls it once the state has moved to the data drive, and
   // after asking for a factory reset.
   let relaunch = () => {};
@@ -272,6 +272,7 @@ export async function startDaemon(settings: Settings, hooks: DaemonHooks = {}): 
     checks,
     disks,
     events,
+    lan,
     notifications,
     notificationChannels,
     packages: packages.service,

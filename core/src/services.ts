@@ -4,6 +4,7 @@ import type { Auth } from './auth/auth.ts';
 import type { Checks } from './checks/checks.ts';
 import type { Disks } from './disks/disks.ts';
 import type { Events } from './events/events.ts';
+import type { InterfaceDirectory } from './lan/directory.ts';
 import type { NotificationChannels } from './notifications/channels.ts';
 import type { Notifications } from './notifications/notifications.ts';
 import type { Packages } from './packages/packages.ts';
@@ -24,6 +25,7 @@ export interface Services {
   checks: Checks;
   disks: Disks;
   events: Events;
+  lan: InterfaceDirectory;
   notifications: Notifications;
   notificationChannels: NotificationChannels;
   packages: Packages;

@@ -4,6 +4,7 @@ import { authMethods } from '../auth/auth.rpc.ts';
 import { checkMethods } from '../checks/checks.rpc.ts';
 import { diskMethods } from '../disks/disks.rpc.ts';
 import { eventMethods } from '../events/events.rpc.ts';
+import { lanMethods } from '../lan/lan.rpc.ts';
 import { channelMethods } from '../notifications/channels.rpc.ts';
 import { notificationMethods } from '../notifications/notifications.rpc.ts';
 import { packageMethods } from '../packages/packages.rpc.ts';
@@ -35,6 +36,7 @@ export const METHODS = [
   ...tlsMethods,
   ...acmeMethods,
   ...torMethods,
+  ...lanMethods,
 ] as const;
 
 export type Methods = { [M in (typeof METHODS)[number] as M['name']]: M };
