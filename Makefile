@@ -25,7 +25,7 @@ export npm_config_audit := false
 # Debian packages the build and the tests need (installed by `make deps`).
 APT_PACKAGES := curl ca-certificates openssl python3 python3-aiosmtpd make g++ git \
 	g++-aarch64-linux-gnu binutils-aarch64-linux-gnu qemu-user-static binfmt-support mmdebstrap \
-	dbus systemd socat procps tor dnsmasq-base avahi-daemon avahi-utils zbar-tools \
+	dbus systemd socat procps tor dnsmasq-base avahi-daemon avahi-utils \
 	lxc uidmap squashfs-tools squashfs-tools-ng busybox-static nftables iproute2 \
 	erofs-utils dosfstools mtools fdisk e2fsprogs zstd xz-utils \
 	qemu-system-x86 qemu-system-arm qemu-utils ovmf qemu-efi-aarch64 \

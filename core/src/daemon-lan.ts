@@ -9,6 +9,7 @@ import type { Logger } from './log/log.ts';
 import type { Packages } from './packages/packages.ts';
 import type { Settings } from './settings/settings.ts';
 import type { Db } from './state/db.ts';
+import type { StateDocument } from './state/state-doc.ts';
 import { packageName } from './tls/names.ts';
 import type { Tls } from './tls/tls.ts';
 import type { TorService } from './tor/tor.ts';
@@ -37,6 +38,7 @@ export function acmeContexts(acme: Acme): (name: string) => tls.SecureContext | 
 export function createLan(o: {
   settings: Settings;
   db: Db;
+  state: StateDocument;
   events: Events;
   packages: () => Packages;
   tls: Tls;
@@ -114,5 +116,24 @@ export function createLan(o: {
       log.warn('LAN ports could not be brought up to date', { error });
     }
   };
-  return { ports, directory, reconcile, stop: () => ports.stop() };
+  // A package that comes or goes, or moves, changes its entry under /packages: ports follow.
+  let pending: NodeJS.Timeout | undefined;
+  const unsubscribe = o.state.subscribe(undefined, (m) => {
+    const changed = (p: string) => p.startsWith('/packages/') && p.split('/').length <= 4;
+    if (m.kind !== 'patch' || pending || !m.patch.some((op) => changed(op.path))) return;
+    pending = setTimeout(() => {
+      pending = undefined;
+      void reconcile();
+    }, 100);
+  });
+  return {
+    ports,
+    directory,
+    reconcile,
+    stop: () => {
+      unsubscribe();
+      if (pending) clearTimeout(pending);
+      return ports.stop();
+    },
+  };
 }

@@ -45,6 +45,7 @@ export function createReach(o: {
     log,
     hostname: o.hostname,
     webPort: o.webPort,
+    lanInterfaces: () => lan.ports.list().filter((p) => p.open),
   });
   const tls = createTls({
     db,
@@ -71,7 +72,7 @@ export function createReach(o: {
   });
   // The HTTPS listener serves a custom domain with its ACME certificate, by SNI.
   tls.useCustom(acmeContexts(acme));
-  const lan = createLan({ ...{ settings, db, events, tls, acme, tor, log }, ...o });
+  const lan = createLan({ ...o, ...{ settings, db, state, events, tls, acme, tor, log } });
   const reconcile = () => {
     // Onions point at the packages' containers; names and rules follow the packages.
     void tor.reconcile().catch((error) => log.warn('tor reconcile failed', { error }));

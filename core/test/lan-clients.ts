@@ -5,7 +5,7 @@ import tls from 'node:tls';
 /*
  * Clients for the LAN ports test, run by node inside the test's "LAN" namespace:
  *   ws <ca> <address> <port> <name> <message>   a WebSocket over TLS: prints what comes back
- *   flood <address> <port> <n>                  opens n TCP connections, prints how many the box closed
+ *   flood <address> <port> <n> <m>              opens n TCP connections, prints once the box closed m (or after 30 s)
  *   slow <ca> <address> <port> <name>           sends half a request's headers, prints how the box ended it
  */
 
@@ -49,26 +49,28 @@ function ws(ca: string, host: string, port: number, servername: string, message:
   s.on('error', (e) => console.log(`error: ${e.message}`));
 }
 
-function flood(host: string, port: number, n: number): void {
+function flood(host: string, port: number, n: number, expectClosed: number): void {
   let closed = 0;
-  let settled = 0;
+  let connected = 0;
   const sockets: net.Socket[] = [];
+  const report = () => {
+    console.log(JSON.stringify({ connected, closed }));
+    for (const s of sockets) s.destroy();
+    process.exit(0);
+  };
   for (let i = 0; i < n; i++) {
     const s = net.connect({ host, port });
     sockets.push(s);
     s.on('error', () => {});
     s.on('close', () => {
-      closed++;
+      if (++closed >= expectClosed) report();
     });
     s.on('connect', () => {
-      settled++;
+      connected++;
     });
   }
-  // Whatever the box did with them after a while: then every socket goes.
-  setTimeout(() => {
-    console.log(JSON.stringify({ connected: settled, closed }));
-    for (const s of sockets) s.destroy();
-  }, 2000);
+  // A box that keeps them all is reported as such, after a while.
+  setTimeout(report, 30_000);
 }
 
 function slow(ca: string, host: string, port: number, servername: string): void {
@@ -91,6 +93,6 @@ function slow(ca: string, host: string, port: number, servername: string): void 
 }
 
 if (kind === 'ws') ws(args[0]!, args[1]!, Number(args[2]), args[3]!, args[4]!);
-else if (kind === 'flood') flood(args[0]!, Number(args[1]), Number(args[2]));
+else if (kind === 'flood') flood(args[0]!, Number(args[1]), Number(args[2]), Number(args[3]));
 else if (kind === 'slow') slow(args[0]!, args[1]!, Number(args[2]), args[3]!);
 else throw new Error(`no client ${kind}`);

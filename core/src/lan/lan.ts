@@ -26,6 +26,8 @@ export interface LanPortsOptions {
 export interface LanPortView {
   package: string;
   interface: string;
+  name: string;
+  protocol: LanInterface['protocol'];
   port: number;
   mode: ListenerMode;
   /** The listener is open now. */
@@ -71,8 +73,8 @@ export class LanPorts {
     const { proxy } = this.#o;
     const interfaces = this.#o.interfaces();
     const observed = proxy.listening();
-    // A port that failed to open stays out of the next assignments' way, not of its own row.
-    const steps = plan(this.rows.list(), interfaces, this.#o.range, observed);
+    // A port that failed to open is kept out of new assignments (its own row keeps it).
+    const steps = plan(this.rows.list(), interfaces, this.#o.range, observed, new Set(this.#problems.keys()));
     for (const step of steps) {
       try {
         await execute(step, { rows: this.rows, proxy });
@@ -117,6 +119,8 @@ export class LanPorts {
         {
           package: r.package,
           interface: r.interface,
+          name: i.name ?? r.interface,
+          protocol: i.protocol,
           port: r.port,
           mode,
           open: open.has(r.port),

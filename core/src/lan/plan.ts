@@ -19,6 +19,8 @@ export interface LanInterface {
   port: number;
   /** The container's address on the bridge. */
   address: string;
+  /** What the manifest calls it (announced by DNS-SD). */
+  name?: string;
 }
 
 /**
