@@ -14,7 +14,7 @@ import type { Row } from './run.ts';
 
 const CONCURRENCY = 8;
 const DURATION_MS = 4000;
-const ROUNDS = 2;
+const ROUNDS = 3;
 
 interface Spec {
   url: string;

@@ -60,6 +60,7 @@ export function createLan(o: {
         kind: i.kind,
         protocol: i.protocol,
         port: i.port,
+        ...(i.tls ? { tls: i.tls } : {}),
         address: packages.views.address(pkg),
       })),
     );

@@ -17,7 +17,8 @@ import { packVariant, SERVICES } from './services.ts';
  *   hello-world  its page, at its port
  *   lan-echo     a variant whose package code (in the container's runtime) serves a
  *                WebSocket echo (http, 8081), a TCP echo (tcp, 9000) and a port that
- *                accepts and never answers (http, 9001)
+ *                accepts and never answers (http, 9001), and a TCP echo behind the box's TLS
+ *                (tcp, 9002, tls: 'box')
  *   radicale     CalDAV with its own users
  */
 const NETWORK = leaseNetwork();
@@ -74,6 +75,7 @@ import { createHash } from 'node:crypto';
 if (process.title === 'hearth-runtime') {
   net.createServer({ allowHalfOpen: true }, (s) => s.pipe(s)).listen(9000);
   net.createServer(() => {}).listen(9001);
+  net.createServer({ allowHalfOpen: true }, (s) => s.pipe(s)).listen(9002);
   net.createServer((s) => {
     let buf = Buffer.alloc(0);
     let upgraded = false;
@@ -110,6 +112,7 @@ const ECHO_INTERFACES = `      kind: 'ui',
     { id: 'ws', name: 'Echo', description: 'A WebSocket echo', protocol: 'http', port: 8081, kind: 'api' },
     { id: 'echo', name: 'TCP echo', description: 'Bytes back', protocol: 'tcp', port: 9000, kind: 'p2p' },
     { id: 'mute', name: 'Mute', description: 'Never answers', protocol: 'http', port: 9001, kind: 'api' },
+    { id: 'echo-tls', name: 'TLS echo', description: 'TLS by the box', protocol: 'tcp', port: 9002, kind: 'p2p', tls: 'box' },
   ],`;
 
 describe('every interface at a LAN port, from a client that trusts only the boxâ€™s CA', { skip }, () => {
@@ -198,7 +201,14 @@ describe('every interface at a LAN port, from a client that trusts only the boxâ
       await untilHealthy(admin(), id, { since: 0, timeoutMs: 120_000, pollMs: 200 });
     Object.assign(
       ports,
-      await untilPorts(['hello-world/web', 'lan-echo/ws', 'lan-echo/echo', 'lan-echo/mute', 'radicale/web']),
+      await untilPorts([
+        'hello-world/web',
+        'lan-echo/ws',
+        'lan-echo/echo',
+        'lan-echo/mute',
+        'lan-echo/echo-tls',
+        'radicale/web',
+      ]),
     );
   });
 
@@ -265,6 +275,28 @@ describe('every interface at a LAN port, from a client that trusts only the boxâ
       'bytes\x00\xff back\n',
     );
     assert.equal(r.stdout, 'bytes\x00\xff back\n', r.stderr);
+  });
+
+  test('a TCP interface with tls: box: the boxâ€™s TLS, trusted by its CA, plain bytes to the service', async () => {
+    const port = ports['lan-echo/echo-tls']!;
+    const r = await onLan(
+      [
+        'socat',
+        '-t',
+        '5',
+        '-',
+        `OPENSSL:${HOST_ADDR}:${port},cafile=${caFile},snihost=testbox.local,commonname=testbox.local`,
+      ],
+      'over tls\n',
+    );
+    assert.equal(r.stdout, 'over tls\n', r.stderr);
+    // Without the box's CA the client refuses the certificate.
+    const untrusted = await onLan(
+      ['socat', '-t', '5', '-', `OPENSSL:${HOST_ADDR}:${port},cafile=/dev/null,snihost=testbox.local`],
+      'x\n',
+    );
+    assert.notEqual(untrusted.code, 0);
+    assert.equal(untrusted.stdout, '');
   });
 
   test('Radicale answers CalDAV with its own users: 207, and 401 with a wrong password', async () => {

@@ -1,14 +1,15 @@
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
-import type tls from 'node:tls';
+import tls from 'node:tls';
 import type { Logger } from '../log/log.ts';
 import { forwardRequestHeaders, forwardResponseHeaders, upgradeRequest } from './http-forward.ts';
 
 /*
  * The LAN ports: one listener per package interface. An `http` one terminates TLS with the
  * box's certificates (the package's own name by SNI, else the box's) and proxies HTTP/1.1
- * to the container, WebSocket upgrades included; a `tcp` one passes bytes through. The
+ * to the container, WebSocket upgrades included; a `tcp` one passes bytes through, a `tls`
+ * one after terminating TLS the same way. The
  * service behind does its own login: no box login here, and Authorization passes untouched.
  * Everything is bounded: connections per port, header size, the time to send headers, the
  * TLS handshake, the wait for the service, idle connections.
@@ -23,7 +24,7 @@ export interface ProxyListener {
   port: number;
   package: string;
   interface: string;
-  mode: 'http' | 'tcp';
+  mode: 'http' | 'tcp' | 'tls';
   target: ProxyTarget;
 }
 
@@ -100,13 +101,7 @@ export function hostLanProxy(o: LanProxyOptions): LanProxy {
     });
     entry.agent = agent;
     const server = https.createServer({
-      SNICallback: (name, cb) => {
-        try {
-          cb(null, o.contextFor(entry.spec.package, name));
-        } catch (error) {
-          cb(error as Error);
-        }
-      },
+      SNICallback: sni(entry),
       ALPNProtocols: ['http/1.1'],
       handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
       maxHeaderSize: MAX_HEADER_BYTES,
@@ -188,6 +183,28 @@ export function hostLanProxy(o: LanProxyOptions): LanProxy {
     return server;
   };
 
+  const sni = (entry: Entry) => (name: string, cb: (e: Error | null, c?: tls.SecureContext) => void) => {
+    try {
+      cb(null, o.contextFor(entry.spec.package, name));
+    } catch (error) {
+      cb(error as Error);
+    }
+  };
+
+  const serveTls = (entry: Entry): net.Server => {
+    const creds = o.credentials();
+    if (!creds) throw new NoCertificate('the box has no certificate yet');
+    const server = tls.createServer(
+      { SNICallback: sni(entry), handshakeTimeout: HANDSHAKE_TIMEOUT_MS },
+      (client) => {
+        const { target } = entry.spec;
+        pipeBoth(client, net.connect({ host: target.host, port: target.port }), STREAM_IDLE_MS);
+      },
+    );
+    server.setSecureContext(creds);
+    return server;
+  };
+
   const serveTcp = (entry: Entry): net.Server =>
     net.createServer({ allowHalfOpen: true }, (client) => {
       const { target } = entry.spec;
@@ -203,16 +220,17 @@ export function hostLanProxy(o: LanProxyOptions): LanProxy {
         server: undefined as unknown as net.Server,
         sockets: new Set(),
       };
-      const server = spec.mode === 'http' ? serveHttp(entry) : serveTcp(entry);
+      const server =
+        spec.mode === 'http' ? serveHttp(entry) : spec.mode === 'tls' ? serveTls(entry) : serveTcp(entry);
       entry.server = server;
       server.maxConnections = max;
       const track = (s: net.Socket) => {
         entry.sockets.add(s);
         s.once('close', () => entry.sockets.delete(s));
       };
-      server.on(spec.mode === 'http' ? 'secureConnection' : 'connection', track);
       // A connection still in its handshake is tracked too, so closing cuts it.
-      if (spec.mode === 'http') server.on('connection', track);
+      server.on('connection', track);
+      if (spec.mode !== 'tcp') server.on('secureConnection', track);
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         server.listen({ port: spec.port, host: o.host }, () => {
@@ -240,8 +258,7 @@ export function hostLanProxy(o: LanProxyOptions): LanProxy {
     refreshCredentials() {
       const creds = o.credentials();
       if (!creds) return;
-      for (const e of entries.values())
-        if (e.server instanceof https.Server) e.server.setSecureContext(creds);
+      for (const e of entries.values()) if (e.server instanceof tls.Server) e.server.setSecureContext(creds);
     },
     probe: (target) =>
       new Promise((resolve) => {

@@ -113,7 +113,7 @@ export class LanPorts {
     const byKey = new Map(this.#o.interfaces().map((i) => [`${i.package}\0${i.interface}`, i]));
     return this.rows.list().flatMap((r) => {
       const i = byKey.get(`${r.package}\0${r.interface}`);
-      const mode = i && modeOf(i.protocol);
+      const mode = i && modeOf(i.protocol, i.tls);
       if (!i || !mode) return [];
       return [
         {

@@ -86,3 +86,9 @@ test('a listener of another mode on the port is closed, then opened as it should
     ['close', 'open'],
   );
 });
+
+test('a tcp interface whose manifest says tls: box gets TLS from the box', () => {
+  const r = row('a', 'mqtt', 20000);
+  const i = { ...itf('a', 'mqtt', 'tcp', 1883), tls: 'box' as const };
+  assert.deepEqual(plan([r], [i], RANGE, new Map()), [{ kind: 'open', spec: spec(r, i, 'tls') }]);
+});

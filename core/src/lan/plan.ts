@@ -21,15 +21,18 @@ export interface LanInterface {
   address: string;
   /** What the manifest calls it (announced by DNS-SD). */
   name?: string;
+  /** A tcp interface's TLS: 'box' — the box terminates it (the manifest's `tls`). */
+  tls?: 'none' | 'box';
 }
 
 /**
  * How a LAN port carries an interface: `http` — the box terminates TLS with its own CA and
  * proxies HTTP/1.1 (WebSockets too) to the container; `tcp` — bytes passed through as they
  * come (an `https` interface keeps its own TLS end to end, with the certificate the package
- * got from effects.getCertificate).
+ * got from effects.getCertificate); `tls` — the box terminates TLS, then passes the plain
+ * bytes through (a tcp interface whose manifest says `tls: 'box'`).
  */
-export type ListenerMode = 'http' | 'tcp';
+export type ListenerMode = 'http' | 'tcp' | 'tls';
 
 export interface ListenerSpec {
   port: number;
@@ -50,8 +53,9 @@ export interface PortRange {
   to: number;
 }
 
-export function modeOf(protocol: InterfaceProtocol): ListenerMode | undefined {
+export function modeOf(protocol: InterfaceProtocol, tls?: 'none' | 'box'): ListenerMode | undefined {
   if (protocol === 'http') return 'http';
+  if (protocol === 'tcp' && tls === 'box') return 'tls';
   if (protocol === 'https' || protocol === 'tcp') return 'tcp';
   // UDP is not carried yet.
   return undefined;
@@ -82,7 +86,7 @@ export function assignPorts(
   let next = range.from;
   const out: { package: string; interface: string; port: number | undefined }[] = [];
   for (const i of interfaces) {
-    if (has.has(keyOf(i)) || modeOf(i.protocol) === undefined) continue;
+    if (has.has(keyOf(i)) || modeOf(i.protocol, i.tls) === undefined) continue;
     while (next <= range.to && (held.has(next) || unavailable.has(next))) next++;
     let port: number | undefined;
     if (next <= range.to) port = next++;
@@ -102,7 +106,7 @@ export function desiredListeners(
   const byKey = new Map(interfaces.map((i) => [keyOf(i), i]));
   return rows.flatMap((r) => {
     const i = byKey.get(keyOf(r));
-    const mode = i && modeOf(i.protocol);
+    const mode = i && modeOf(i.protocol, i.tls);
     if (!i || !mode) return [];
     return [
       {
