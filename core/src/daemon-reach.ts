@@ -12,6 +12,7 @@ import type { Paths } from './paths.ts';
 import type { Settings } from './settings/settings.ts';
 import type { Db } from './state/db.ts';
 import type { StateDocument } from './state/state-doc.ts';
+import { packageName } from './tls/names.ts';
 
 /**
  * Reachability's part of the composition root (daemon.ts): the box's CA and certificates
@@ -86,6 +87,15 @@ export function createReach(o: {
     acme,
     lan: lan.directory,
     lanPorts: lan.ports,
+    /** What effects.getInterfaces tells a package of its interface on the LAN. */
+    lanAddress(pkg: string, iface: string) {
+      const p = lan.ports.list().find((x) => x.package === pkg && x.interface === iface);
+      if (!p) return undefined;
+      const host = packageName(o.hostname(), pkg);
+      const tls = p.mode !== 'tcp' || p.protocol === 'https';
+      const web = p.protocol === 'http' || p.protocol === 'https';
+      return { host, port: p.port, tls, ...(web ? { url: `https://${host}:${p.port}/` } : {}) };
+    },
     /** After the packages have started. */
     start(): void {
       acme.start();

@@ -225,6 +225,7 @@ export async function startDaemon(settings: Settings, hooks: DaemonHooks = {}): 
       await tls.reconcile();
       return tls.certificateFor(id);
     },
+    lanAddress: (id, iface) => reach.lanAddress(id, iface),
     log,
     beforeContainer: () => names.reconcile(),
   });

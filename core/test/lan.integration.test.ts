@@ -240,6 +240,19 @@ describe('every interface at a LAN port, from a client that trusts only the boxâ
       `echo | openssl s_client -connect ${HOST_ADDR}:${port} -servername testbox-hello-world.local -CAfile ${caFile} 2>/dev/null | openssl x509 -noout -ext subjectAltName`,
     ]);
     assert.match(cert.stdout, /DNS:testbox-hello-world\.local/);
+    // The package learns it from effects.getInterface (its action's message quotes it).
+    const done = await admin().call('package.action.run', {
+      id: 'hello-world',
+      action: 'set-greeting',
+      input: { greeting: 'Hello from the LAN' },
+    });
+    assert.match(JSON.stringify(done), new RegExp(`https://testbox-hello-world\\.local:${port}/`));
+    assert.match((await curl('testbox-hello-world.local', port)).stdout, /Hello from the LAN/);
+    await admin().call('package.action.run', {
+      id: 'hello-world',
+      action: 'set-greeting',
+      input: { greeting: 'Hello from Hearth!' },
+    });
   });
 
   test('interface.list gives every address, as a URL or host:port, and which answer', async () => {

@@ -195,10 +195,11 @@ export function hostLanProxy(o: LanProxyOptions): LanProxy {
     const creds = o.credentials();
     if (!creds) throw new NoCertificate('the box has no certificate yet');
     const server = tls.createServer(
-      { SNICallback: sni(entry), handshakeTimeout: HANDSHAKE_TIMEOUT_MS },
+      { SNICallback: sni(entry), handshakeTimeout: HANDSHAKE_TIMEOUT_MS, allowHalfOpen: true },
       (client) => {
         const { target } = entry.spec;
-        pipeBoth(client, net.connect({ host: target.host, port: target.port }), STREAM_IDLE_MS);
+        const up = net.connect({ host: target.host, port: target.port, allowHalfOpen: true });
+        pipeBoth(client, up, STREAM_IDLE_MS);
       },
     );
     server.setSecureContext(creds);
