@@ -15,6 +15,7 @@ import { silentLogger as log } from '../core/src/log/log.ts';
 import { setUp, startTestDaemon, type TestDaemon } from '../core/test/daemon.ts';
 import { restoreAfter } from '../core/test/lxc-harness.ts';
 import { DEV_KEY, IMAGE_CACHE, REPO, SERVICES } from '../core/test/services.ts';
+import { lanProxyRows } from './lan.ts';
 import { fmt, type Memory, median, memoryOf, privateOf } from './measure.ts';
 import type { Row } from './run.ts';
 
@@ -146,7 +147,16 @@ export async function packageBench(host: PackageBenchHost): Promise<PackageBench
     host.say('packages: starting a daemon with its own bridge');
     d = await startTestDaemon({
       root,
-      args: ['--bridge', NETWORK.bridge, '--subnet', NETWORK.subnet, '--nft-table', NETWORK.nftTable],
+      args: [
+        '--bridge',
+        NETWORK.bridge,
+        '--subnet',
+        NETWORK.subnet,
+        '--nft-table',
+        NETWORK.nftTable,
+        '--lan-ports',
+        '29000-29099',
+      ],
     });
     await setUp(d);
     const admin = d.client({ bearer: d.localToken });
@@ -261,6 +271,21 @@ export async function packageBench(host: PackageBenchHost): Promise<PackageBench
     notes.push(
       `hello-world start: healthy after ${starts.map((ms) => fmt(ms)).join(', ')} ms; ` +
         `package.stop before each took ${stops.map((ms) => fmt(ms)).join(', ')} ms`,
+    );
+
+    host.say('hello-world over its LAN port');
+    const [web] = await admin.call('interface.list', { package: 'hello-world' });
+    const ca = await (await fetch(`${d.url}/hearth-ca.crt`)).text();
+    const address = (await admin.call('package.get', { id: 'hello-world' })).address;
+    if (!web?.lanPort) throw new Error('hello-world has no LAN port');
+    const servername = 'testbox-hello-world.local';
+    rows.push(
+      ...(await lanProxyRows({
+        lanPort: web.lanPort,
+        servername,
+        ca,
+        container: { host: address, port: 8080 },
+      })),
     );
 
     await admin.call('package.uninstall', { id: 'hello-world' });

@@ -30,6 +30,8 @@ export interface NamesParts {
   hostname: () => string;
   /** The web UI's port, once it listens (announced as `_http._tcp`). */
   webPort: () => number | undefined;
+  /** Package interfaces at their LAN ports (web ones announced as `_https._tcp`). */
+  lanInterfaces?: () => { package: string; name: string; protocol: string; port: number }[];
 }
 
 export function createNames(o: NamesParts) {
@@ -66,6 +68,7 @@ export function createNames(o: NamesParts) {
         hostname: o.hostname(),
         packages: o.packages().map((p) => p.id),
         ...(o.webPort() === undefined ? {} : { webPort: o.webPort()! }),
+        interfaces: o.lanInterfaces?.() ?? [],
       });
     publishing = publishing
       .then(() => mdns.publish(records()))

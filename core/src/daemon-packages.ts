@@ -41,6 +41,8 @@ export interface PackagesParts {
   mounts: Mounts;
   /** A package's own certificate (the box's CA, tls/). */
   certificate?: EffectsDeps['certificate'];
+  /** An interface's address on the LAN (lan/). */
+  lanAddress?: EffectsDeps['lanAddress'];
   log: Logger;
   /** Before a container is made: its name and its fences must be there when it starts. */
   beforeContainer?: () => Promise<unknown>;
@@ -64,6 +66,7 @@ export function createPackages(o: PackagesParts) {
     arch,
     log: o.log.child('channel'),
     ...(o.certificate ? { certificate: o.certificate } : {}),
+    ...(o.lanAddress ? { lanAddress: o.lanAddress } : {}),
     ...(alert.length > 0
       ? {
           onFailure: (a: { packageId: string; checkId: string; message: string }) => {

@@ -1,5 +1,6 @@
 import type { Checks } from './checks/checks.ts';
 import { createAcme } from './daemon-acme.ts';
+import { acmeContexts, createLan } from './daemon-lan.ts';
 import { createNames } from './daemon-names.ts';
 import { createTls } from './daemon-tls.ts';
 import { createTor } from './daemon-tor.ts';
@@ -11,11 +12,13 @@ import type { Paths } from './paths.ts';
 import type { Settings } from './settings/settings.ts';
 import type { Db } from './state/db.ts';
 import type { StateDocument } from './state/state-doc.ts';
+import { packageName } from './tls/names.ts';
 
 /**
  * Reachability's part of the composition root (daemon.ts): the box's CA and certificates
  * (tls/), custom domains (acme/), onion services (tor/), container DNS, isolation and mDNS
- * (names/) — built together, started once the packages have, and stopped together.
+ * (names/), every interface at a LAN port of its own (lan/, daemon-lan.ts) — built together,
+ * started once the packages have, and stopped together.
  */
 export function createReach(o: {
   settings: Settings;
@@ -43,6 +46,7 @@ export function createReach(o: {
     log,
     hostname: o.hostname,
     webPort: o.webPort,
+    lanInterfaces: () => lan.ports.list().filter((p) => p.open),
   });
   const tls = createTls({
     db,
@@ -67,16 +71,31 @@ export function createReach(o: {
     checks,
     log: log.child('acme'),
   });
+  // The HTTPS listener serves a custom domain with its ACME certificate, by SNI.
+  tls.useCustom(acmeContexts(acme));
+  const lan = createLan({ ...o, ...{ settings, db, state, events, tls, acme, tor, log } });
   const reconcile = () => {
     // Onions point at the packages' containers; names and rules follow the packages.
     void tor.reconcile().catch((error) => log.warn('tor reconcile failed', { error }));
     void names.reconcile();
+    void lan.reconcile();
   };
   return {
     names,
     tls,
     tor,
     acme,
+    lan: lan.directory,
+    lanPorts: lan.ports,
+    /** What effects.getInterfaces tells a package of its interface on the LAN. */
+    lanAddress(pkg: string, iface: string) {
+      const p = lan.ports.list().find((x) => x.package === pkg && x.interface === iface);
+      if (!p) return undefined;
+      const host = packageName(o.hostname(), pkg);
+      const tls = p.mode !== 'tcp' || p.protocol === 'https';
+      const web = p.protocol === 'http' || p.protocol === 'https';
+      return { host, port: p.port, tls, ...(web ? { url: `https://${host}:${p.port}/` } : {}) };
+    },
     /** After the packages have started. */
     start(): void {
       acme.start();
@@ -86,6 +105,7 @@ export function createReach(o: {
     /** Tor and dnsmasq are our children and go with us; the isolation rules stay. */
     async stop(): Promise<void> {
       acme.stop();
+      await lan.stop().catch((error) => log.warn('could not close the LAN ports', { error }));
       await tor.stop().catch((error) => log.warn('could not stop tor', { error }));
       await names.stop();
     },

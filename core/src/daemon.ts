@@ -226,6 +226,7 @@ export async function startDaemon(settings: Settings, hooks: DaemonHooks = {}): 
       await tls.reconcile();
       return tls.certificateFor(id);
     },
+    lanAddress: (id, iface) => reach.lanAddress(id, iface),
     log,
     beforeContainer: () => names.reconcile(),
   });
@@ -237,7 +238,7 @@ export async function startDaemon(settings: Settings, hooks: DaemonHooks = {}): 
     isSetUp: () => auth.isSetUp,
     webPort: () => web.port,
   });
-  const { tls, tor, names, acme } = reach;
+  const { tls, tor, names, acme, lan } = reach;
   // Set below, with stop: setup calls it once the state has moved to the data drive, and
   // after asking for a factory reset.
   let relaunch = () => {};
@@ -274,6 +275,7 @@ export async function startDaemon(settings: Settings, hooks: DaemonHooks = {}): 
     checks,
     disks,
     events,
+    lan,
     notifications,
     notificationChannels,
     packages: packages.service,

@@ -5,6 +5,7 @@ import type { Backup } from './backup/backup.ts';
 import type { Checks } from './checks/checks.ts';
 import type { Disks } from './disks/disks.ts';
 import type { Events } from './events/events.ts';
+import type { InterfaceDirectory } from './lan/directory.ts';
 import type { NotificationChannels } from './notifications/channels.ts';
 import type { Notifications } from './notifications/notifications.ts';
 import type { Packages } from './packages/packages.ts';
@@ -26,6 +27,7 @@ export interface Services {
   checks: Checks;
   disks: Disks;
   events: Events;
+  lan: InterfaceDirectory;
   notifications: Notifications;
   notificationChannels: NotificationChannels;
   packages: Packages;

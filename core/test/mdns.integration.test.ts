@@ -139,7 +139,8 @@ describe('mDNS through a real avahi-daemon', { skip }, () => {
     await startBus('lan');
     await startAvahi('box', BOX_NS, `${TAG}b`);
     await startAvahi('lan', LAN_NS, `${TAG}l`);
-    const daemon = await packagesDaemon(NETWORK, ['--dbus-address', bus('box')]);
+    const lanPorts = `${31000 + (process.pid % 100) * 10}-${31009 + (process.pid % 100) * 10}`;
+    const daemon = await packagesDaemon(NETWORK, ['--dbus-address', bus('box'), '--lan-ports', lanPorts]);
     d = daemon.d;
     done = daemon.done;
   });
@@ -184,6 +185,28 @@ describe('mDNS through a real avahi-daemon', { skip }, () => {
         (a) => a !== undefined,
       ),
       BOX_ADDRESS,
+    );
+    // Its web interface, as _https._tcp at its own name and its LAN port.
+    const [web] = await eventually(
+      () => admin.call('interface.list', { package: 'hello-world' }),
+      (l) => typeof l[0]?.lanPort === 'number',
+    );
+    const browse = async () =>
+      (
+        await run(['ip', 'netns', 'exec', LAN_NS, 'avahi-browse', '-rtp', '_https._tcp'], {
+          log,
+          env: { ...process.env, DBUS_SYSTEM_BUS_ADDRESS: bus('lan') },
+          timeoutMs: 15_000,
+        })
+      ).stdout;
+    const found = await eventually(browse, (t) => t.includes(`;${web!.lanPort};`));
+    // avahi-browse -p escapes spaces and brackets in names (\032) and names the type: matched loosely.
+    assert.match(
+      found,
+      new RegExp(
+        `^=;[^;]+;IPv4;Web[^;]*hello-world[^;]*testbox[^;]*;[^;]+;local;testbox-hello-world\\.local;${BOX_ADDRESS};${web!.lanPort};`,
+        'm',
+      ),
     );
 
     await admin.call('server.hostname.set', { hostname: 'otherbox' });

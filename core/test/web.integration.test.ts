@@ -126,6 +126,16 @@ describe('the web UI', { skip }, () => {
     await status(page).filter({ hasText: 'Running' }).waitFor();
     await assertAccessible(page, 'a running service');
     await screenshot(page, 'service-desktop');
+    // Its addresses on the LAN, each with a copy box and a QR code.
+    const byName = page.locator('[data-addresses="web"] [data-kind="mdns"] input').nth(1);
+    await byName.waitFor(WAIT);
+    assert.match(await byName.inputValue(), /^https:\/\/testbox-hello-world\.local:\d+\/$/);
+    await page
+      .locator('[data-addresses="web"] [data-kind="mdns"]')
+      .nth(1)
+      .getByRole('button', { name: 'QR code' })
+      .click();
+    await page.getByRole('img', { name: /^QR code of https:\/\/testbox-hello-world\.local:/ }).waitFor();
 
     // Its action, from the form its JSON Schema makes; then its page says so, through /app.
     await page.getByText('Set greeting').click();

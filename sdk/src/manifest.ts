@@ -136,10 +136,23 @@ export const interfaceSchema = z
     protocol: z.enum(['http', 'https', 'tcp', 'udp'], { error: 'must be one of http, https, tcp, udp' }),
     port: portSchema.meta({ description: 'The port the service listens on inside its container.' }),
     kind: z.enum(['ui', 'api', 'p2p', 'mcp'], { error: 'must be one of ui, api, p2p, mcp' }),
+    tls: z
+      .enum(['none', 'box'], { error: 'must be none or box' })
+      .optional()
+      .meta({
+        description:
+          "A tcp interface on the LAN: 'box' — clients speak TLS to the box, which answers with its own CA's " +
+          "certificate and passes plain bytes to the container (MQTT over TLS, say); 'none' (the default) — " +
+          'bytes pass through as they come.',
+      }),
   })
   .refine((i) => !(i.kind === 'ui' || i.kind === 'mcp') || i.protocol === 'http' || i.protocol === 'https', {
     message: 'a ui or mcp interface must speak http or https',
     path: ['protocol'],
+  })
+  .refine((i) => i.tls === undefined || i.protocol === 'tcp', {
+    message: 'tls is for tcp interfaces (http ones get TLS from the box anyway, https ones bring their own)',
+    path: ['tls'],
   });
 
 export const dependencySchema = z.strictObject({

@@ -5,8 +5,8 @@ import type { Logger } from '../log/log.ts';
 export interface MdnsRecords {
   /** Single-label `.local` names for the box's addresses (`<hostname>-<package>.local`). */
   names: string[];
-  /** DNS-SD services on the box: `_http._tcp` for the web UI. */
-  services: { name: string; type: string; port: number; txt: string[] }[];
+  /** DNS-SD services on the box: `_http._tcp` for the web UI, `_https._tcp` per web interface at its name. */
+  services: { name: string; type: string; port: number; txt: string[]; host?: string }[];
 }
 
 export interface Mdns {
@@ -103,7 +103,7 @@ export function avahiMdns(o: { busAddress?: string; log: Logger }): Mdns {
           s.name,
           s.type,
           '',
-          '',
+          s.host ?? '',
           s.port,
           s.txt.map((t) => Buffer.from(t)),
         ]);

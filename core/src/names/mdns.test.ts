@@ -14,3 +14,24 @@ test('a label that would pass 63 characters is left out; no port, no service', (
   assert.deepEqual(r.names, [`${'b'.repeat(40)}-${'a'.repeat(22)}.local`]);
   assert.deepEqual(r.services, []);
 });
+
+test('each web interface at its LAN port as _https._tcp, at its package’s name; other kinds not', () => {
+  const r = mdnsRecords({
+    hostname: 'box',
+    packages: ['radicale'],
+    interfaces: [
+      { package: 'radicale', name: 'Radicale', protocol: 'http', port: 20001 },
+      { package: 'radicale', name: 'Sync', protocol: 'tcp', port: 20002 },
+      { package: 'radicale', name: 'é'.repeat(40), protocol: 'https', port: 20003 },
+    ],
+  });
+  assert.deepEqual(r.services[0], {
+    name: 'Radicale (radicale on box)',
+    type: '_https._tcp',
+    port: 20001,
+    txt: ['path=/'],
+    host: 'box-radicale.local',
+  });
+  assert.equal(r.services.length, 2);
+  assert.equal(r.services[1]!.name, 'é'.repeat(31));
+});

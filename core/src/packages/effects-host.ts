@@ -41,6 +41,11 @@ export interface EffectsDeps {
   now?: () => number;
   /** The package's own certificate from the box's CA (tls/), made at the first ask; null before setup. */
   certificate?: (packageId: string) => Promise<PackageCertificate | null>;
+  /** An interface's address on the LAN (lan/), once it has a port. */
+  lanAddress?: (
+    packageId: string,
+    interfaceId: string,
+  ) => { host: string; port: number; tls: boolean; url?: string } | undefined;
   /** Called when a check starts failing: the owner's alert command, if one is set. */
   onFailure?: (alert: { packageId: string; checkId: string; message: string }) => void;
 }
@@ -58,6 +63,10 @@ export function effectsFor(packageId: string, deps: EffectsDeps): EffectsHost {
     if (!p) throw new Error(`package ${packageId} is gone`);
     return p;
   };
+  const lanOf = (pkg: string, iface: string) => {
+    const a = deps.lanAddress?.(pkg, iface);
+    return a ? [{ scope: 'lan' as const, ...a }] : [];
+  };
   const interfacesOf = (p: PackageView) =>
     p.manifest.interfaces.map((i) => ({
       id: i.id,
@@ -67,6 +76,7 @@ export function effectsFor(packageId: string, deps: EffectsDeps): EffectsHost {
       port: i.port,
       addresses: [
         { scope: 'container' as const, host: p.address, port: i.port, tls: i.protocol === 'https' },
+        ...lanOf(p.id, i.id),
       ],
     }));
   return {

@@ -5,6 +5,7 @@ import { backupMethods } from '../backup/backup.rpc.ts';
 import { checkMethods } from '../checks/checks.rpc.ts';
 import { diskMethods } from '../disks/disks.rpc.ts';
 import { eventMethods } from '../events/events.rpc.ts';
+import { lanMethods } from '../lan/lan.rpc.ts';
 import { channelMethods } from '../notifications/channels.rpc.ts';
 import { notificationMethods } from '../notifications/notifications.rpc.ts';
 import { packageMethods } from '../packages/packages.rpc.ts';
@@ -37,6 +38,7 @@ export const METHODS = [
   ...acmeMethods,
   ...backupMethods,
   ...torMethods,
+  ...lanMethods,
 ] as const;
 
 export type Methods = { [M in (typeof METHODS)[number] as M['name']]: M };

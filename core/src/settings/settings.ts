@@ -75,6 +75,27 @@ export const SETTINGS = {
       'TCP port of the web UI and the API over HTTPS, with the box’s own CA, once set up; 0 picks a free one ' +
       '(written to <runtime>/daemon.json as httpsPort). Empty: 443, or none in development mode (--dev); off: none.',
   },
+  lanPorts: {
+    schema: z.string().transform((text, ctx) => {
+      const [from, to] = (/^(\d{4,5})-(\d{4,5})$/.exec(text.trim()) ?? []).slice(1).map(Number);
+      if (from && to && from >= 1024 && to <= 65535 && from <= to) return { from, to };
+      ctx.addIssue({ code: 'custom', message: 'a range of ports like 20000-20999, within 1024-65535' });
+      return z.NEVER;
+    }),
+    default: '20000-20999',
+    env: 'HEARTH_LAN_PORTS',
+    flag: '--lan-ports',
+    description:
+      'Ports for packages’ interfaces on the LAN, one each, kept across restarts, updates and restores (even outside a range changed later).',
+  },
+  lanProxyTimeoutSeconds: {
+    schema: int(1, 3600),
+    default: 60,
+    env: 'HEARTH_LAN_PROXY_TIMEOUT_SECONDS',
+    flag: '--lan-proxy-timeout-seconds',
+    description:
+      'How long the LAN ports wait for a package to answer (then 504), and keep an idle connection.',
+  },
   logLevel: {
     schema: z.enum(LOG_LEVELS),
     default: 'info',

@@ -269,11 +269,20 @@ export const MIGRATIONS: readonly Migration[] = [
     `,
   },
   {
-    // PLACEHOLDER on the backup branch only: number 13 belongs to another branch. When both
-    // merge, this entry is dropped for theirs (the lead renumbers).
     version: 13,
-    name: 'reserved (another branch)',
-    sql: 'SELECT 1;',
+    name: 'lan ports',
+    sql: `
+      -- The LAN port the box gives a package interface (lan/): kept across restarts, updates
+      -- and restores, and after the package goes, so a reinstall finds its port again; a
+      -- gone package's port is given to another only when the range has no free one left.
+      CREATE TABLE lan_ports (
+        package TEXT NOT NULL,
+        interface TEXT NOT NULL,
+        port INTEGER NOT NULL UNIQUE CHECK (port BETWEEN 1 AND 65535),
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (package, interface)
+      ) STRICT;
+      `,
   },
   {
     version: 14,

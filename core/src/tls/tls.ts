@@ -130,10 +130,22 @@ export class Tls {
     return this.#box;
   }
 
+  #custom: ((name: string) => tls.SecureContext | undefined) | undefined;
+
+  /** Certificates from elsewhere, asked first by name: custom domains' from ACME. */
+  useCustom(lookup: (name: string) => tls.SecureContext | undefined): void {
+    this.#custom = lookup;
+  }
+
   /** The context for a name a client asked for (SNI); the box's own for any other. */
   contextFor(servername: string): tls.SecureContext | undefined {
     const name = servername.toLowerCase().replace(/\.$/, '');
-    return this.#byName.get(name) ?? this.#boxContext;
+    return this.#custom?.(name) ?? this.#byName.get(name) ?? this.#boxContext;
+  }
+
+  /** The box's own context: what a name that is not a package's gets. */
+  get boxContext(): tls.SecureContext | undefined {
+    return this.#boxContext;
   }
 
   /** The root CA: what a person installs to trust the box. */

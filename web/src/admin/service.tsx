@@ -6,6 +6,7 @@ import { useAction, useLive, useLoad, useStreamed } from '../lib/hooks.ts';
 import type { Live } from '../lib/live.ts';
 import { navigate } from '../lib/router.ts';
 import { Alert, Badge, Button, Confirm, ErrorNote, Loading, LogBox, PageHead } from '../ui/kit.tsx';
+import { AddressesState, InterfaceAddresses, useInterfaceAddresses } from './addresses.tsx';
 import { HEALTH_WORDS, healthTone, overall, STATUS_WORDS, statusTone } from './health.ts';
 import { OnionToggle } from './onion.tsx';
 import { type JsonSchema, SchemaForm } from './schema-form.tsx';
@@ -59,6 +60,8 @@ const T = {
 export function Service({ live, id }: { live: Live; id: string }) {
   const p = useLive(live, (l) => stateOf(l).packages?.[id]);
   const [details, reload] = useLoad(() => api.call('package.get', { id }), [id, p?.version]);
+  // Whether each address answers changes with the service's status: asked again then.
+  const [addresses] = useInterfaceAddresses(id, p?.status);
   const control = useAction((method: 'package.start' | 'package.stop' | 'package.restart') =>
     live.call(method, { id }),
   );
@@ -154,6 +157,7 @@ export function Service({ live, id }: { live: Live; id: string }) {
       {manifest && manifest.interfaces.length > 0 ? (
         <section class="card" aria-labelledby="interfaces-title">
           <h2 id="interfaces-title">{T.interfaces}</h2>
+          <AddressesState load={addresses} />
           <ul>
             {manifest.interfaces.map((i) => (
               <li key={i.id}>
@@ -166,6 +170,13 @@ export function Service({ live, id }: { live: Live; id: string }) {
                     {T.viaBox}: <a href={`/app/${id}/`}>{`${location.origin}/app/${id}/`}</a>
                   </div>
                 ) : null}
+                <InterfaceAddresses
+                  entry={
+                    addresses.state === 'ready'
+                      ? addresses.value.find((e) => e.interface === i.id)
+                      : undefined
+                  }
+                />
                 <OnionToggle live={live} id={id} iface={i} />
               </li>
             ))}
