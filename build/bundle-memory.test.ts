@@ -50,13 +50,13 @@ const lean = {
   'node_modules/ws/index.js': [],
   [RUNTIME]: [
     ['core/src/errors.ts', 'import-statement'],
-    ['node_modules/zod/index.js', 'import-statement'],
+    ['core/src/runtime/shape.ts', 'import-statement'],
     // A dynamic import is a part of its own, run only when that code runs (but in its bundle).
     ['core/src/runtime/package-code.ts', 'dynamic-import'],
   ],
   'core/src/errors.ts': [['node:util', 'import-statement']],
-  'node_modules/zod/index.js': [],
-  'core/src/runtime/package-code.ts': [],
+  'core/src/runtime/shape.ts': [],
+  'core/src/runtime/package-code.ts': [['node:https', 'dynamic-import']],
 } satisfies Record<string, [string, Kind][]>;
 
 test('a bundle whose roles load only their own part passes, and the runtime part is counted', () => {
@@ -107,6 +107,25 @@ test('the runtime reaching the daemon is refused, with the chain that brings it 
   assert.deepEqual(problems, [
     `the container runtime loads the MCP SDK: ${RUNTIME} → core/src/errors.ts → core/src/rpc/methods.ts → node_modules/@modelcontextprotocol/sdk/x.js`,
     `the container runtime loads the registry's schemas: ${RUNTIME} → core/src/errors.ts → core/src/rpc/methods.ts`,
+  ]);
+});
+
+test('the runtime loading zod, the manifest schemas or node:https at start is refused', () => {
+  const problems = roleProblems(
+    meta({
+      ...lean,
+      'core/src/runtime/shape.ts': [
+        ['sdk/src/manifest.ts', 'import-statement'],
+        ['node:https', 'import-statement'],
+      ],
+      'sdk/src/manifest.ts': [['node_modules/zod/index.js', 'import-statement']],
+      'node_modules/zod/index.js': [],
+    }),
+  );
+  assert.deepEqual(problems, [
+    `the container runtime loads zod: ${RUNTIME} → core/src/runtime/shape.ts → sdk/src/manifest.ts → node_modules/zod/index.js`,
+    `the container runtime loads the SDK's manifest schemas: ${RUNTIME} → core/src/runtime/shape.ts → sdk/src/manifest.ts`,
+    `the container runtime loads node:https: ${RUNTIME} → core/src/runtime/shape.ts → node:https`,
   ]);
 });
 

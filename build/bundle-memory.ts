@@ -36,18 +36,31 @@ export const NOT_IN_RUNTIME: Record<string, string> = {
   'node_modules/ws/': 'the WebSocket library',
   'node_modules/dbus-next/': 'D-Bus',
   'node_modules/better-sqlite3/': 'SQLite',
+  // The protocol is checked by runtime/shape.ts; the package's code brings its own zod, and
+  // is loaded only when a hook or an action runs.
+  'node_modules/zod/': 'zod',
+  'sdk/src/manifest.ts': "the SDK's manifest schemas",
+  // TLS and OpenSSL's set-up: an HTTPS probe imports it when it runs.
+  'node:https': 'node:https',
 };
 
 /**
  * The inputs that run once `from` runs, each with the input that brought it in: static
  * imports and requires, transitively. A dynamic import is where another part begins.
+ * Node's built-in modules (external) are in it as leaves, named `node:<name>`.
  */
 export function staticClosure(meta: Metafile, from: string): Map<string, string | null> {
   const seen = new Map<string, string | null>([[from, null]]);
   const queue = [from];
   for (let file = queue.shift(); file !== undefined; file = queue.shift()) {
     for (const imp of meta.inputs[file]?.imports ?? []) {
-      if (imp.external || imp.kind === 'dynamic-import' || seen.has(imp.path)) continue;
+      if (imp.kind === 'dynamic-import') continue;
+      if (imp.external) {
+        const builtin = imp.path.startsWith('node:') ? imp.path : `node:${imp.path}`;
+        if (!seen.has(builtin)) seen.set(builtin, file);
+        continue;
+      }
+      if (seen.has(imp.path)) continue;
       seen.set(imp.path, file);
       queue.push(imp.path);
     }
@@ -94,7 +107,7 @@ export function roleProblems(meta: Metafile): string[] {
 export function runtimeBytes(meta: Metafile): { modules: number; bytes: number; bundle: number } {
   const output = outputOf(meta, RUNTIME)?.[1];
   const inputs = output?.inputs ?? {};
-  const part = [...staticClosure(meta, RUNTIME).keys()];
+  const part = [...staticClosure(meta, RUNTIME).keys()].filter((f) => !f.startsWith('node:'));
   return {
     modules: part.length,
     bytes: part.reduce((n, f) => n + (inputs[f]?.bytesInOutput ?? 0), 0),
