@@ -3,7 +3,8 @@
 // loop while working on memory (issue 12):
 // - the floor (an idle node:http server with the binary's V8 flags), the daemon idle after
 //   start, after setup, after 10k more calls (5k server.echo, 5k server.info with a read
-//   token), each with its private part (RssAnon) and smaps_rollup's private pages;
+//   token), each with its private part (RssAnon) and smaps_rollup's private pages; both
+//   executables' cached pages are dropped first, as run.ts does (measure.ts);
 // - with HEARTH_BENCH_RUNTIME=1 (root, LXC): hello-world installed on a daemon with a bridge
 //   of its own (hbenchm, 10.233.9.0/24, hearth_benchm), and its container runtime's private
 //   memory after 60 s idle, as packages.ts reads it.
@@ -25,7 +26,7 @@ import { setUp, startTestDaemon, type TestDaemon } from '../core/test/daemon.ts'
 import { restoreAfter } from '../core/test/lxc-harness.ts';
 import { DEV_KEY, SERVICES } from '../core/test/services.ts';
 import type { LoadResult, LoadSpec } from './load.ts';
-import { EXEC_ARGV, fmt, median, memoryOf, privateOf } from './measure.ts';
+import { dropCachedPages, EXEC_ARGV, fmt, median, memoryOf, privateOf } from './measure.ts';
 import { childrenOf, containerSkipReason, descendantsOf } from './packages.ts';
 
 const SETTLE_MS = 1000;
@@ -52,6 +53,7 @@ const read = (pid: number): Reading => ({ ...memoryOf(pid), private: privateOf(p
 const show = (r: Reading) => `${fmt(r.rss, 1)} (anon ${fmt(r.anon, 1)}, private ${fmt(r.private, 1)})`;
 
 async function floor(): Promise<Reading> {
+  dropCachedPages(process.execPath);
   const child = spawn(process.execPath, [...EXEC_ARGV, '-e', IDLE_NODE_SERVER], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -105,6 +107,7 @@ async function snapshot(d: TestDaemon, name: string): Promise<void> {
 
 async function daemonRound(): Promise<{ start: Reading; setUp: Reading; after: Reading }> {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'hearth-bench-mem-'));
+  dropCachedPages(process.env['HEARTH_BIN']!);
   const d = await startTestDaemon({
     root,
     args: ['--calls-per-minute', '1000000', '--anonymous-calls-per-minute', '1000000'],
