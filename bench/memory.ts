@@ -9,9 +9,8 @@
 //   of its own (hbenchm, 10.233.9.0/24, hearth_benchm), and its container runtime's private
 //   memory after 60 s idle, as packages.ts reads it.
 // HEARTH_BENCH_ROUNDS=N repeats the daemon rows N times (a fresh daemon each), to see the noise.
-// HEARTH_BENCH_SNAPSHOTS=DIR writes heap snapshots of the daemon at each step into DIR (the
-// daemon then runs with --heapsnapshot-signal=SIGUSR2; a snapshot itself costs memory, so
-// the readings after the first are not comparable with a run without).
+// HEARTH_BENCH_MALLOC=1 runs the daemon with the runtime's malloc settings (launch.ts's
+// RUNTIME_MALLOC_ENV), =arena or =trim with one of the two, to see what they do for it.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -22,6 +21,7 @@ import { hostBridge } from '../core/src/host/bridge.ts';
 import { hostLxc } from '../core/src/host/lxc.ts';
 import { hostMounts } from '../core/src/host/mounts.ts';
 import { silentLogger as log } from '../core/src/log/log.ts';
+import { RUNTIME_MALLOC_ENV } from '../core/src/runtime/launch.ts';
 import { setUp, startTestDaemon, type TestDaemon } from '../core/test/daemon.ts';
 import { restoreAfter } from '../core/test/lxc-harness.ts';
 import { DEV_KEY, SERVICES } from '../core/test/services.ts';
@@ -36,7 +36,12 @@ const NETWORK = { bridge: 'hbenchm', subnet: '10.233.9.0/24', nftTable: 'hearth_
 const REPO = path.resolve(import.meta.dirname, '..');
 process.env['HEARTH_BIN'] ??= path.join(REPO, 'out/hearth-x86_64');
 const ROUNDS = Number(process.env['HEARTH_BENCH_ROUNDS'] ?? 1);
-const SNAPSHOTS = process.env['HEARTH_BENCH_SNAPSHOTS'];
+const MALLOC_ENV: Record<string, Record<string, string>> = {
+  '1': RUNTIME_MALLOC_ENV,
+  arena: { MALLOC_ARENA_MAX: RUNTIME_MALLOC_ENV.MALLOC_ARENA_MAX },
+  trim: { MALLOC_TRIM_THRESHOLD_: RUNTIME_MALLOC_ENV.MALLOC_TRIM_THRESHOLD_ },
+};
+const MALLOC = MALLOC_ENV[process.env['HEARTH_BENCH_MALLOC'] ?? ''];
 
 const say = (msg: string) => process.stderr.write(`bench-memory: ${msg}\n`);
 const undo: (() => unknown)[] = [];
@@ -83,48 +88,23 @@ async function load(spec: LoadSpec): Promise<LoadResult> {
   return result;
 }
 
-/** Writes a heap snapshot of the daemon (SIGUSR2) into SNAPSHOTS as <name>.heapsnapshot. */
-async function snapshot(d: TestDaemon, name: string): Promise<void> {
-  if (!SNAPSHOTS) return;
-  const before = new Set(fs.readdirSync(d.root));
-  process.kill(d.pid, 'SIGUSR2');
-  for (let i = 0; i < 600; i++) {
-    await sleep(100);
-    const made = fs.readdirSync(d.root).find((f) => !before.has(f) && f.endsWith('.heapsnapshot'));
-    if (made) {
-      // Written once its size stops changing.
-      let size = -1;
-      while (size !== fs.statSync(path.join(d.root, made)).size) {
-        size = fs.statSync(path.join(d.root, made)).size;
-        await sleep(500);
-      }
-      fs.copyFileSync(path.join(d.root, made), path.join(SNAPSHOTS, `${name}.heapsnapshot`));
-      return;
-    }
-  }
-  throw new Error('no heap snapshot after 60 s');
-}
-
 async function daemonRound(): Promise<{ start: Reading; setUp: Reading; after: Reading }> {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'hearth-bench-mem-'));
   dropCachedPages(process.env['HEARTH_BIN']!);
   const d = await startTestDaemon({
     root,
     args: ['--calls-per-minute', '1000000', '--anonymous-calls-per-minute', '1000000'],
-    // The snapshot's signal, only when asked for: the daemon's cwd is where it writes.
-    ...(SNAPSHOTS ? { env: { NODE_OPTIONS: `--heapsnapshot-signal=SIGUSR2 --diagnostic-dir=${root}` } } : {}),
+    ...(MALLOC ? { env: MALLOC } : {}),
   });
   try {
     await sleep(SETTLE_MS);
     const start = read(d.pid);
-    await snapshot(d, 'start');
     await setUp(d);
     const admin = d.client({ bearer: d.localToken });
     const token = (await admin.call('auth.token.create', { name: 'bench read', scope: 'read' })).token;
     await admin.call('auth.token.create', { name: 'bench operate', scope: 'operate' });
     await sleep(SETTLE_MS);
     const afterSetUp = read(d.pid);
-    await snapshot(d, 'setup');
     const fiveK = (method: string, headers: Record<string, string>): LoadSpec => ({
       url: `${d.url}/rpc/v1`,
       body: JSON.stringify({
@@ -143,7 +123,6 @@ async function daemonRound(): Promise<{ start: Reading; setUp: Reading; after: R
     await load(fiveK('server.info', { Authorization: `Bearer ${token}` }));
     await sleep(SETTLE_MS);
     const after = read(d.pid);
-    await snapshot(d, 'after10k');
     return { start, setUp: afterSetUp, after };
   } finally {
     await d.cleanup();
@@ -157,6 +136,8 @@ async function runtimeRow(): Promise<string> {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'hearth-bench-mem-pkg-'));
   let d: TestDaemon | undefined;
   undo.push(async () => {
+    // Stopped, not killed: the daemon takes its children (dnsmasq) down with it.
+    await d?.stop();
     await d?.kill();
     const lxc = hostLxc({ lxcPath: path.join(root, 'run/hearth/lxc'), mounts: hostMounts(log), log });
     for (const c of await lxc.list().catch(() => [])) await lxc.destroy(c.name);
@@ -199,7 +180,6 @@ async function runtimeRow(): Promise<string> {
 }
 
 async function main(): Promise<void> {
-  if (SNAPSHOTS) fs.mkdirSync(SNAPSHOTS, { recursive: true });
   const floors: Reading[] = [];
   const rounds: Awaited<ReturnType<typeof daemonRound>>[] = [];
   for (let i = 1; i <= ROUNDS; i++) {
@@ -207,7 +187,9 @@ async function main(): Promise<void> {
     floors.push(await floor());
     rounds.push(await daemonRound());
   }
-  const lines = [`binary: ${process.env['HEARTH_BIN']}; flags ${EXEC_ARGV.join(' ')}; MiB`];
+  const lines = [
+    `binary: ${process.env['HEARTH_BIN']}; flags ${EXEC_ARGV.join(' ')}${MALLOC ? `; ${JSON.stringify(MALLOC)}` : ''}; MiB`,
+  ];
   for (const [i, r] of rounds.entries()) {
     const f = floors[i]!;
     lines.push(
