@@ -317,6 +317,10 @@ test-image: deps build ## build the x86_64 image twice from the same inputs and 
 bench: deps build services $(call deb_of,x86_64) ## one table: cold start, idle RSS, req/s against bare node:http, patch fan-out, binary sizes, .hpk packs, hello-world in a container, OS image build/size/boot (HEARTH_BENCH_IMAGES=0 skips those)
 	HEARTH_BIN=$(OUT)/hearth-x86_64 HEARTH_ARM64_BIN=$(OUT)/hearth-arm64 HEARTH_CACHE=$(CACHE) $(NODE) bench/run.ts
 
+.PHONY: bench-memory
+bench-memory: deps build services ## the memory rows of make bench alone (bench/memory.ts): the daemon against the floor; HEARTH_BENCH_RUNTIME=1 adds the container runtime's, HEARTH_BENCH_ROUNDS=N repeats
+	HEARTH_BIN=$(OUT)/hearth-x86_64 $(NODE) bench/memory.ts
+
 .PHONY: soak
 soak: deps build services ## the daemon under a steady mixed load for HEARTH_SOAK_MINUTES (default 60): RSS and heap every minute into out/soak/soak.md and soak.svg, growth reported
 	HEARTH_BIN=$(OUT)/hearth-x86_64 $(NODE) bench/soak.ts

@@ -1,4 +1,5 @@
 // What the bench reads off the kernel and its statistics, shared by run.ts and load.ts.
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 
 // /proc/<pid>/stat counts in clock ticks; USER_HZ is 100 on every Linux we run on.
@@ -79,3 +80,18 @@ export function median(xs: number[]): number {
 
 export const fmt = (n: number, digits = 0) =>
   n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+
+/**
+ * Drops the page cache's pages of `file` that no process maps (GNU dd's `iflag=nocache`
+ * with `count=0`: POSIX_FADV_DONTNEED over the whole file), so that the next process maps
+ * it as a box does after a boot: read in by its page faults. A binary that `make build` has
+ * just written is in the page cache as it was written, in large folios, and a process maps
+ * a whole folio at a fault: measured, a bare node:http single executable was 65.6 MiB RSS
+ * freshly built and 45.9 MiB once its pages were dropped (plain node: 47.6), the daemon
+ * 105.7 and 91.3 (ARCHITECTURE.md, "Memory"). Best effort: a failure only leaves it cached.
+ */
+export function dropCachedPages(file: string): void {
+  try {
+    execFileSync('dd', [`if=${file}`, 'iflag=nocache', 'count=0', 'status=none'], { stdio: 'ignore' });
+  } catch {}
+}

@@ -47,7 +47,7 @@ export interface PackageBench {
 }
 
 /** Why the container rows cannot run on this machine (false when they can). */
-function containerSkipReason(): string | false {
+export function containerSkipReason(): string | false {
   const onPath = (t: string) =>
     ['/usr/bin', '/usr/sbin', '/bin', '/sbin'].some((d) => fs.existsSync(path.join(d, t)));
   const missing = [
@@ -300,7 +300,7 @@ export async function packageBench(host: PackageBenchHost): Promise<PackageBench
 }
 
 /** The children of every thread of `pid`, in the order the kernel lists them. */
-function childrenOf(pid: number): number[] {
+export function childrenOf(pid: number): number[] {
   const tasks = fs.readdirSync(`/proc/${pid}/task`);
   return tasks.flatMap((t) =>
     fs
@@ -312,7 +312,7 @@ function childrenOf(pid: number): number[] {
   );
 }
 
-function descendantsOf(pid: number): number[] {
+export function descendantsOf(pid: number): number[] {
   return childrenOf(pid).flatMap((c) => [c, ...descendantsOf(c)]);
 }
 

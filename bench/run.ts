@@ -8,7 +8,9 @@
 //   times: right after start (before setup), after setup (argon2id hashing at 64 MiB), and
 //   after 10k more calls (5k server.echo, 5k server.info). No GC is forced: it is what a
 //   box would show. The private part (RssAnon) is shown beside it: the rest is pages of the
-//   executable itself, shared and reclaimable. Baseline: an idle node:http server on the
+//   executable itself, shared and reclaimable. Both executables' cached pages are dropped
+//   first (measure.ts's dropCachedPages): a binary just written by make build would
+//   otherwise be mapped in the large folios it was written in, ~15 MiB more resident. Baseline: an idle node:http server on the
 //   same Node (plain JavaScript, so Node's TypeScript stripper is not counted) — the floor —
 //   with the V8 flags the binary has (build/exec-argv.json). Targets (issue 12): idle after
 //   start ≤ 1.3× the floor; after 10k calls within +10 % of idle after start.
@@ -84,6 +86,7 @@ import type { LoadResult, LoadSpec } from './load.ts';
 import { mcpBench } from './mcp.ts';
 import {
   cpuMsOf,
+  dropCachedPages,
   EXEC_ARGV,
   fmt,
   type Memory,
@@ -409,6 +412,9 @@ async function main(): Promise<void> {
   );
 
   say('memory');
+  // Both executables paged in by their own faults, as on a box after a boot (measure.ts).
+  dropCachedPages(process.execPath);
+  dropCachedPages(process.env['HEARTH_BIN']!);
   const floorServer = await startServer(['-e', IDLE_NODE_SERVER]);
   await sleep(SETTLE_MS);
   const floor = memoryOf(floorServer.pid);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Metafile } from 'esbuild';
-import { ENTRY, RUNTIME, roleProblems, runtimeBytes, toAscii } from './bundle-memory.ts';
+import { ENTRY, PARTS, RUNTIME, roleProblems, runtimeBytes, toAscii } from './bundle-memory.ts';
 
 type Kind = 'import-statement' | 'dynamic-import' | 'require-call';
 
@@ -50,13 +50,13 @@ const lean = {
   'node_modules/ws/index.js': [],
   [RUNTIME]: [
     ['core/src/errors.ts', 'import-statement'],
-    ['node_modules/zod/index.js', 'import-statement'],
+    ['core/src/runtime/shape.ts', 'import-statement'],
     // A dynamic import is a part of its own, run only when that code runs (but in its bundle).
     ['core/src/runtime/package-code.ts', 'dynamic-import'],
   ],
   'core/src/errors.ts': [['node:util', 'import-statement']],
-  'node_modules/zod/index.js': [],
-  'core/src/runtime/package-code.ts': [],
+  'core/src/runtime/shape.ts': [],
+  'core/src/runtime/package-code.ts': [['node:https', 'dynamic-import']],
 } satisfies Record<string, [string, Kind][]>;
 
 test('a bundle whose roles load only their own part passes, and the runtime part is counted', () => {
@@ -107,6 +107,57 @@ test('the runtime reaching the daemon is refused, with the chain that brings it 
   assert.deepEqual(problems, [
     `the container runtime loads the MCP SDK: ${RUNTIME} → core/src/errors.ts → core/src/rpc/methods.ts → node_modules/@modelcontextprotocol/sdk/x.js`,
     `the container runtime loads the registry's schemas: ${RUNTIME} → core/src/errors.ts → core/src/rpc/methods.ts`,
+  ]);
+});
+
+test('the runtime loading zod, the manifest schemas or node:https at start is refused', () => {
+  const problems = roleProblems(
+    meta({
+      ...lean,
+      'core/src/runtime/shape.ts': [
+        ['sdk/src/manifest.ts', 'import-statement'],
+        ['node:https', 'import-statement'],
+      ],
+      'sdk/src/manifest.ts': [['node_modules/zod/index.js', 'import-statement']],
+      'node_modules/zod/index.js': [],
+    }),
+  );
+  assert.deepEqual(problems, [
+    `the container runtime loads zod: ${RUNTIME} → core/src/runtime/shape.ts → sdk/src/manifest.ts → node_modules/zod/index.js`,
+    `the container runtime loads the SDK's manifest schemas: ${RUNTIME} → core/src/runtime/shape.ts → sdk/src/manifest.ts`,
+    `the container runtime loads node:https: ${RUNTIME} → core/src/runtime/shape.ts → node:https`,
+  ]);
+});
+
+test("a part's library in another bundle, or acme-client's own @peculiar/x509, is refused", () => {
+  const m = meta(lean);
+  const output = (entryPoint: string, inputs: string[]) => ({
+    entryPoint,
+    bytes: 1000,
+    inputs: Object.fromEntries(inputs.map((f) => [f, { bytesInOutput: 1000 }])),
+    imports: [],
+    exports: [],
+  });
+  m.outputs['out/roles/x509.cjs'] = output(PARTS['x509']!.entry, [
+    PARTS['x509']!.entry,
+    'node_modules/@peculiar/x509/build/x509.cjs.js',
+  ]);
+  m.outputs['out/roles/acme.cjs'] = output(PARTS['acme']!.entry, [
+    PARTS['acme']!.entry,
+    'node_modules/acme-client/src/index.js',
+    'node_modules/axios/index.js',
+  ]);
+  assert.deepEqual(roleProblems(m), [], 'each part holding its own libraries');
+  m.outputs['out/roles/daemon.cjs'] = output('core/src/cli/daemon-command.ts', [
+    'core/src/cli/daemon-command.ts',
+    'node_modules/axios/index.js',
+  ]);
+  m.outputs['out/roles/acme.cjs'].inputs['node_modules/acme-client/node_modules/@peculiar/x509/x.js'] = {
+    bytesInOutput: 1,
+  };
+  assert.deepEqual(roleProblems(m), [
+    "out/roles/acme.cjs holds node_modules/acme-client/node_modules/@peculiar/x509/x.js: acme-client's own @peculiar/x509 1.x (it uses the x509 part, 2.x: one copy of the library)",
+    'out/roles/daemon.cjs holds node_modules/axios/index.js: only the acme part may (the ACME client (acme-client, axios, node-forge), loaded at first use)',
   ]);
 });
 

@@ -17,6 +17,30 @@ export const ROLES: Record<string, string> = {
   cli: 'core/src/cli/cli.ts',
   runtime: RUNTIME,
 };
+/**
+ * Parts of the daemon loaded at their first use, each a bundle of its own
+ * (roles/<name>.cjs, loaded by the role loader when the daemon's code requires
+ * `hearth-part:<name>`), and the libraries only that part may hold: the daemon's own
+ * bundle holds neither their source nor their code until it needs them.
+ */
+export const PARTS: Record<string, { entry: string; what: string; holds: string[] }> = {
+  x509: {
+    entry: 'core/src/tls/x509-lib.ts',
+    what: 'the certificates library (@peculiar/x509, tsyringe, reflect-metadata)',
+    holds: ['node_modules/@peculiar/', 'node_modules/tsyringe/', 'node_modules/reflect-metadata/'],
+  },
+  acme: {
+    entry: 'core/src/host/acme-lib.ts',
+    what: 'the ACME client (acme-client, axios, node-forge)',
+    holds: ['node_modules/acme-client/', 'node_modules/axios/', 'node_modules/node-forge/'],
+  },
+};
+/** What no output may hold, by input path prefix, with why. */
+export const NOWHERE: Record<string, string> = {
+  'node_modules/acme-client/node_modules/@peculiar/':
+    "acme-client's own @peculiar/x509 1.x (it uses the x509 part, 2.x: one copy of the library)",
+};
+
 /** The inputs the dispatcher's own output may hold: main.ts and build/bundle.ts's role loader. */
 const IN_DISPATCHER = (input: string) => input === ENTRY || input.startsWith('hearth-role:');
 
@@ -36,18 +60,31 @@ export const NOT_IN_RUNTIME: Record<string, string> = {
   'node_modules/ws/': 'the WebSocket library',
   'node_modules/dbus-next/': 'D-Bus',
   'node_modules/better-sqlite3/': 'SQLite',
+  // The protocol is checked by runtime/shape.ts; the package's code brings its own zod, and
+  // is loaded only when a hook or an action runs.
+  'node_modules/zod/': 'zod',
+  'sdk/src/manifest.ts': "the SDK's manifest schemas",
+  // TLS and OpenSSL's set-up: an HTTPS probe imports it when it runs.
+  'node:https': 'node:https',
 };
 
 /**
  * The inputs that run once `from` runs, each with the input that brought it in: static
  * imports and requires, transitively. A dynamic import is where another part begins.
+ * Node's built-in modules (external) are in it as leaves, named `node:<name>`.
  */
 export function staticClosure(meta: Metafile, from: string): Map<string, string | null> {
   const seen = new Map<string, string | null>([[from, null]]);
   const queue = [from];
   for (let file = queue.shift(); file !== undefined; file = queue.shift()) {
     for (const imp of meta.inputs[file]?.imports ?? []) {
-      if (imp.external || imp.kind === 'dynamic-import' || seen.has(imp.path)) continue;
+      if (imp.kind === 'dynamic-import') continue;
+      if (imp.external) {
+        const builtin = imp.path.startsWith('node:') ? imp.path : `node:${imp.path}`;
+        if (!seen.has(builtin)) seen.set(builtin, file);
+        continue;
+      }
+      if (seen.has(imp.path)) continue;
       seen.set(imp.path, file);
       queue.push(imp.path);
     }
@@ -70,6 +107,20 @@ export function roleProblems(meta: Metafile): string[] {
     problems.push(
       `${dispatcher?.[0]} holds ${input}: every process would hold its source (bundle it in its role)`,
     );
+  }
+  for (const [file, output] of Object.entries(meta.outputs)) {
+    for (const input of Object.keys(output.inputs)) {
+      for (const [name, part] of Object.entries(PARTS)) {
+        if (output.entryPoint === part.entry) continue;
+        if (part.holds.some((prefix) => input.startsWith(prefix))) {
+          problems.push(
+            `${file} holds ${input}: only the ${name} part may (${part.what}, loaded at first use)`,
+          );
+        }
+      }
+      const never = Object.keys(NOWHERE).find((prefix) => input.startsWith(prefix));
+      if (never !== undefined) problems.push(`${file} holds ${input}: ${NOWHERE[never]}`);
+    }
   }
   const runtime = staticClosure(meta, RUNTIME);
   const held = Object.keys(outputOf(meta, RUNTIME)?.[1].inputs ?? {});
@@ -94,7 +145,7 @@ export function roleProblems(meta: Metafile): string[] {
 export function runtimeBytes(meta: Metafile): { modules: number; bytes: number; bundle: number } {
   const output = outputOf(meta, RUNTIME)?.[1];
   const inputs = output?.inputs ?? {};
-  const part = [...staticClosure(meta, RUNTIME).keys()];
+  const part = [...staticClosure(meta, RUNTIME).keys()].filter((f) => !f.startsWith('node:'));
   return {
     modules: part.length,
     bytes: part.reduce((n, f) => n + (inputs[f]?.bytesInOutput ?? 0), 0),

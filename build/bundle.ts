@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as esbuild from 'esbuild';
 import { zodEnglishOnly } from '#sdk/pack/bundle.ts';
-import { ENTRY, ROLES, roleProblems, runtimeBytes, toAscii } from './bundle-memory.ts';
+import { ENTRY, PARTS, ROLES, roleProblems, runtimeBytes, toAscii } from './bundle-memory.ts';
 
 const repo = path.resolve(import.meta.dirname, '..');
 const outfile = path.resolve(process.argv[2] ?? path.join(repo, 'out', 'hearth.cjs'));
@@ -85,21 +85,54 @@ const roleAssets: esbuild.Plugin = {
   },
 };
 
+/**
+ * A part of the daemon loaded at its first use (bundle-memory.ts's PARTS): the modules that
+ * import the part's entry, and the libraries it holds, require `hearth-part:<name>`, which
+ * the loader below answers with roles/<name>.cjs. acme-client's @peculiar/x509 is the x509
+ * part too (2.x for its 1.x: the calls it makes are the same), so the library is held once.
+ */
+const lazyParts: esbuild.Plugin = {
+  name: 'lazy-parts',
+  setup(build) {
+    const byModule = new Map(Object.entries(PARTS).map(([name, p]) => [path.join(repo, p.entry), name]));
+    build.onResolve({ filter: /^hearth-part:/ }, (args) => ({ path: args.path, external: true }));
+    build.onResolve({ filter: /^@peculiar\/x509$/ }, (args) =>
+      path.relative(repo, args.importer) === PARTS['x509']!.entry
+        ? undefined
+        : { path: 'hearth-part:x509', external: true },
+    );
+    build.onResolve({ filter: /\.ts$/ }, (args) => {
+      if (args.kind === 'entry-point') return undefined;
+      const name = byModule.get(path.resolve(args.resolveDir, args.path));
+      return name ? { path: `hearth-part:${name}`, external: true } : undefined;
+    });
+  },
+};
+
 const ROLE_LOADER = `
 const fs = require('node:fs');
 const path = require('node:path');
 const sea = require('node:sea');
 const vm = require('node:vm');
-module.exports = function loadRole(role) {
-  const file = 'roles/' + role + '.cjs';
+const loaded = new Map();
+function load(name) {
+  const known = loaded.get(name);
+  if (known) return known.exports;
+  const file = 'roles/' + name + '.cjs';
   const inSea = sea.isSea();
   const source = inSea ? sea.getAsset(file, 'utf8') : fs.readFileSync(path.join(__dirname, file), 'utf8');
   const filename = inSea ? 'hearth:' + file : path.join(__dirname, file);
   const mod = { exports: {} };
+  loaded.set(name, mod);
   const run = vm.compileFunction(source, ['exports', 'require', 'module', '__filename', '__dirname'], { filename });
-  run(mod.exports, require, mod, filename, path.dirname(filename));
+  run(mod.exports, partRequire, mod, filename, path.dirname(filename));
   return mod.exports;
-};
+}
+// What a role's or a part's code requires: another part, or one of Node's modules.
+function partRequire(id) {
+  return id.startsWith('hearth-part:') ? load(id.slice('hearth-part:'.length)) : require(id);
+}
+module.exports = load;
 `;
 
 const started = performance.now();
@@ -108,6 +141,7 @@ const result = await esbuild.build({
   entryPoints: [
     { in: ENTRY, out: path.basename(outfile, '.cjs') },
     ...Object.entries(ROLES).map(([role, file]) => ({ in: file, out: `roles/${role}` })),
+    ...Object.entries(PARTS).map(([name, p]) => ({ in: p.entry, out: `roles/${name}` })),
   ],
   outdir: path.dirname(outfile),
   outExtension: { '.js': '.cjs' },
@@ -121,7 +155,7 @@ const result = await esbuild.build({
     HEARTH_COMMIT: JSON.stringify(gitCommit()),
   },
   external: OPTIONAL_NATIVE,
-  plugins: [sqliteBindingStub, roleAssets, zodEnglishOnly],
+  plugins: [sqliteBindingStub, roleAssets, lazyParts, zodEnglishOnly],
   logLevel: 'silent',
   metafile: true,
 });

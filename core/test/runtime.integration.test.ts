@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -8,7 +9,13 @@ import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { bundleCode } from '#sdk/pack/bundle.ts';
 import { RpcPeer } from '../src/runtime/peer.ts';
-import { checkedHandlers, EFFECTS, type EffectName, type EffectsHost } from '../src/runtime/protocol.ts';
+import {
+  checkedHandlers,
+  EFFECTS,
+  type EffectName,
+  type EffectsHost,
+  type RuntimeManifest,
+} from '../src/runtime/protocol.ts';
 import {
   cleanups,
   containerHost,
@@ -51,9 +58,12 @@ class TestHost {
   readonly #owner: { uid: number; gid: number } | undefined;
   /** Runs inside the register handler, before the answer (as a host running init would). */
   beforeRegister: ((host: TestHost) => Promise<void>) | undefined;
+  /** What register answers the runtime should run: the host's manifest, as the daemon sends it. */
+  readonly #manifest: RuntimeManifest;
 
-  constructor(socket: string, owner?: { uid: number; gid: number }) {
+  constructor(socket: string, manifest: RuntimeManifest, owner?: { uid: number; gid: number }) {
     this.#socket = socket;
+    this.#manifest = manifest;
     this.#owner = owner;
   }
 
@@ -69,7 +79,7 @@ class TestHost {
     const fake = {
       'effects.register': record('effects.register', async () => {
         await this.beforeRegister?.(this);
-        return { packageId: 'rt-test', version: '1.0.0' };
+        return { packageId: 'rt-test', version: '1.0.0', manifest: this.#manifest };
       }),
       'effects.setHealth': record('effects.setHealth', ok),
       'effects.daemonState': record('effects.daemonState', ok),
@@ -158,6 +168,13 @@ async function bundlePackage(dir: string, source: string): Promise<string> {
   fs.chmodSync(codeDir, 0o755);
   fs.chmodSync(path.join(codeDir, 'index.js'), 0o644);
   return codeDir;
+}
+
+/** What the daemon would send in register's answer: from the manifest pack derives from the code. */
+function manifestOf(codeDir: string): RuntimeManifest {
+  const file = path.join(codeDir, 'index.js');
+  const { manifest } = (createRequire(file)(file) as { default: { manifest: RuntimeManifest } }).default;
+  return { daemons: manifest.daemons, healthChecks: manifest.healthChecks };
 }
 
 interface PackageShape {
@@ -335,7 +352,7 @@ async function hostSetup(t: test.TestContext, o: { stubborn?: boolean } = {}) {
   };
   const codeDir = await bundlePackage(dir, packageSource(shape));
   const socket = path.join(dir, 'host.sock');
-  const host = new TestHost(socket);
+  const host = new TestHost(socket, manifestOf(codeDir));
   await host.listen();
   cleanup(() => host.close());
   const pids = new Set<number>();
@@ -369,7 +386,7 @@ async function hostSetup(t: test.TestContext, o: { stubborn?: boolean } = {}) {
     for (const d of s.daemons) if (d.pid) pids.add(d.pid);
     return s;
   };
-  return { dir, shape, host, launch, status };
+  return { dir, shape, host, launch, status, codeDir };
 }
 
 test(
@@ -626,21 +643,65 @@ test(
   },
 );
 
-test('package code that cannot be loaded: exit 1 with the reason', { skip: hostSkip }, async (t) => {
-  const cleanup = cleanups(t);
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hearth-rt-'));
-  cleanup(() => fs.rmSync(dir, { recursive: true, force: true }));
-  fs.writeFileSync(path.join(dir, 'index.js'), 'exports.default = { kind: "something-else" };\n');
-  const rt = startRuntime({
-    HEARTH_SOCKET: path.join(dir, 'none.sock'),
-    HEARTH_CODE: path.join(dir, 'index.js'),
-  });
-  assert.deepEqual(await rt.exited, { code: 1, signal: null });
-  assert.ok(
-    rt.out.some((l) => /^hearth: \[error\] the package code .* cannot be used/.test(l)),
-    rt.out.join('\n'),
-  );
-});
+test(
+  'package code is loaded at the first call that needs it: code that cannot be loaded fails that call, not the daemons',
+  { skip: hostSkip },
+  async (t) => {
+    const { host, launch, codeDir } = await hostSetup(t);
+    const code = path.join(codeDir, 'index.js');
+    // Loaded at start, this would fail the runtime (as it did before the code was lazy).
+    const good = fs.readFileSync(code);
+    fs.writeFileSync(code, 'exports.default = { kind: "something-else" };\n');
+    const rt = launch();
+    await host.waitFor('effects.daemonState', daemon('worker', 'running'));
+    await host.waitFor('effects.setHealth', health('web', 'success'));
+    await assert.rejects(host.call('runtime.action.run', { actionId: 'greet', input: { name: 'x' } }), {
+      code: 'package_code_invalid',
+      message: /does not export a package definition/,
+    });
+    await waitLine(rt, /^hearth: \[error\] the package code .* cannot be used/);
+    // Nothing is kept of a failed load: the code, once whole again, runs at the next call.
+    fs.writeFileSync(code, good);
+    assert.deepEqual(await host.call('runtime.action.run', { actionId: 'greet', input: { name: 'y' } }), {
+      result: { message: 'hello y from rt-test', value: { text: 'Y', copyable: true } },
+    });
+    assert.equal(rt.child.exitCode, null);
+  },
+);
+
+test(
+  'a manifest whose daemons cannot run (a requires cycle): exit 1 with the reason',
+  { skip: hostSkip },
+  async (t) => {
+    const cleanup = cleanups(t);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hearth-rt-'));
+    cleanup(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const daemon = (id: string, requires: string) => ({
+      id,
+      command: ['/bin/true'],
+      env: {},
+      requires: [requires],
+      startTimeoutSeconds: 60,
+    });
+    const socket = path.join(dir, 'host.sock');
+    const host = new TestHost(socket, {
+      daemons: [daemon('a', 'b'), daemon('b', 'a')] as RuntimeManifest['daemons'],
+      healthChecks: [],
+    });
+    await host.listen();
+    cleanup(() => host.close());
+    const rt = startRuntime({ HEARTH_SOCKET: socket, HEARTH_CODE: path.join(dir, 'none.js') });
+    cleanup(async () => {
+      if (rt.child.exitCode === null && rt.child.signalCode === null) rt.child.kill('SIGKILL');
+      await rt.exited;
+    });
+    assert.deepEqual(await rt.exited, { code: 1, signal: null });
+    assert.ok(
+      rt.out.some((l) => /^hearth: \[error\] .*cycle/.test(l)),
+      rt.out.join('\n'),
+    );
+  },
+);
 
 // --- the runtime in a real container --------------------------------------------------------
 
@@ -730,7 +791,10 @@ test(
       // The package's own 64 MiB (packageSource) plus the runtime's allowance.
       memoryMiB: Number(process.env['HEARTH_RT_TEST_MEMORY_MIB'] ?? 64 + launch.extraMemoryMiB),
     });
-    const host = new TestHost(launch.hostSocket, { uid: spec.idmap.hostId, gid: spec.idmap.hostId });
+    const host = new TestHost(launch.hostSocket, manifestOf(codeDir), {
+      uid: spec.idmap.hostId,
+      gid: spec.idmap.hostId,
+    });
     await host.listen();
     t.after(() => host.close());
 

@@ -1,6 +1,6 @@
 import https from 'node:https';
 import tls from 'node:tls';
-import acme from 'acme-client';
+import { acme } from './acme-lib.ts';
 
 /*
  * The ACME CA over the network (RFC 8555), through acme-client: one order for one name,

@@ -50,7 +50,7 @@ function setup() {
     log: silentLogger,
     onFailure: (a) => alerts.push(`${a.packageId}/${a.checkId}: ${a.message}`),
   });
-  return { state, notifications, channels, alerts };
+  return { state, notifications, channels, alerts, packages };
 }
 
 async function connect(socket: string): Promise<RpcPeer> {
@@ -67,9 +67,12 @@ test('a runtime registers, reports health, and the owner hears of failures', asy
   assert.equal(fs.statSync(socket).mode & 0o777, 0o600);
   const runtime = await connect(socket);
 
+  // The daemons and checks from the manifest the box installed: the runtime runs these.
+  const { manifest } = s.packages.get('app')!;
   assert.deepEqual(await runtime.call('effects.register', { runtimeVersion: 'test', pid: 1 }), {
     packageId: 'app',
     version: '1.0.0',
+    manifest: { daemons: manifest.daemons, healthChecks: manifest.healthChecks },
   });
   for (const status of ['starting', 'success', 'failure', 'success'] as const) {
     await runtime.call('effects.setHealth', { checkId: 'web', status, message: `now ${status}` });

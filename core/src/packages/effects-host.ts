@@ -80,7 +80,16 @@ export function effectsFor(packageId: string, deps: EffectsDeps): EffectsHost {
       ],
     }));
   return {
-    'effects.register': () => ({ packageId, version: self().version }),
+    // What the runtime runs comes from the manifest the box checked at install, never from
+    // the package's code (the runtime loads that only when a hook or an action needs it).
+    'effects.register': () => {
+      const { version, manifest } = self();
+      return {
+        packageId,
+        version,
+        manifest: { daemons: manifest.daemons, healthChecks: manifest.healthChecks },
+      };
+    },
     'effects.setHealth': ({ checkId, status, message }) => {
       recordHealth(packageId, checkId, { status, message: message ?? '', at: now() }, deps);
       return { ok: true as const };

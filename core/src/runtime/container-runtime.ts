@@ -1,13 +1,13 @@
 import { spawn } from 'node:child_process';
-import type { BackupCommand } from '#sdk/package.ts';
-import { planMigrations } from '#sdk/package.ts';
+import { planMigrations } from '#sdk/migrations.ts';
+import type { BackupCommand, PackageDefinition } from '#sdk/package.ts';
 import { HearthError } from '../errors.ts';
 import { createLogger, formatFields, type Logger, type LogLevel, type LogSink } from '../log/log.ts';
 import { VERSION } from '../version.ts';
 import { Daemons, forwardLines, processOptions, readEtc } from './daemons.ts';
 import { Health } from './health.ts';
 import { HostLink } from './host-link.ts';
-import { effectsOver, type LoadedPackage, loadPackageCode, packageError } from './package-code.ts';
+import { effectsOver, loadPackageCode, packageError } from './package-code.ts';
 import { startingGraceMs } from './plan.ts';
 import { killGroup } from './probes.ts';
 import {
@@ -16,13 +16,15 @@ import {
   checkedHandlers,
   RUNTIME,
   type RuntimeHandlers,
+  type RuntimeManifest,
 } from './protocol.ts';
 
 /**
  * `hearth container-runtime`: the process inside every service container, the child of
- * LXC's static init (PID 1). It loads the package's code, connects to the host's socket,
- * registers, then runs the daemons and the health checks and answers the host's
- * `runtime.*` requests. The container's console is the package's log: daemon lines go
+ * LXC's static init (PID 1). It connects to the host's socket and registers; the answer
+ * names the daemons and health checks from the package's manifest, which it then runs,
+ * and it answers the host's `runtime.*` requests, loading the package's code the first
+ * time one needs it (an action, a hook, a migration). The container's console is the package's log: daemon lines go
  * there as `[<daemon>] <line>`, the runtime's own as `hearth: <message>`.
  * The protocol is protocol.ts; the spec for package authors docs/effects.md.
  */
@@ -44,7 +46,8 @@ export class ActionNotFound extends HearthError {
 }
 
 export interface ContainerRuntimeOptions {
-  pkg: LoadedPackage;
+  /** The package's code bundle, loaded when a hook or an action first needs it. */
+  codeFile: string;
   socketPath: string;
   log: Logger;
   stdout: NodeJS.WritableStream;
@@ -54,22 +57,85 @@ export interface ContainerRuntimeOptions {
    * host registered the runtime again (see onRegistered): the process should end.
    */
   onOrphaned?: () => void;
+  /** The daemons from the manifest cannot run (a `requires` cycle): the process should end. */
+  onUnrunnable?: (error: unknown) => void;
 }
 
 export class ContainerRuntime {
   readonly #o: ContainerRuntimeOptions;
-  readonly daemons: Daemons;
-  readonly #health: Health;
   readonly #link: HostLink;
+  /** Made at the first register, from the manifest the host sends. */
+  #daemons: Daemons | null = null;
+  #health: Health | null = null;
+  /** runtime.shutdown came before there were daemons: none may start. */
+  #shutDown = false;
+  #code: PackageDefinition | null = null;
 
   constructor(options: ContainerRuntimeOptions) {
     this.#o = options;
-    const { manifest } = options.pkg;
-    this.daemons = new Daemons({
+    this.#link = new HostLink({
+      socketPath: options.socketPath,
+      handlers: checkedHandlers(RUNTIME, this.#handlers()),
+      register: () => ({ runtimeVersion: VERSION, pid: process.pid }),
+      // The first answer to register is the host's go-ahead: it runs init or migrations first.
+      onRegistered: (info, first) => {
+        if (!first && this.stopping) {
+          // Shut down for a stop, restart or update whose host died before it stopped the
+          // container: the host now registering believes the package runs, and nothing here
+          // would start its daemons again. Ending the runtime ends the container, which the
+          // host sees and puts back as the package should be (found by the fault test).
+          options.log.warn('registered again after the daemons were shut down: ending the container');
+          options.onOrphaned?.();
+          return;
+        }
+        if (!first || this.stopping) return;
+        let daemons: Daemons;
+        try {
+          daemons = this.#run(info.manifest);
+        } catch (e) {
+          options.onUnrunnable?.(e);
+          return;
+        }
+        if (info.startDaemons === false) {
+          options.log.info('the host holds the daemons: this container runs package code only');
+          return;
+        }
+        daemons.start();
+        this.#health?.start();
+      },
+      log: options.log.child('host'),
+    });
+  }
+
+  /** The daemons, once the host has said which (at the first register). */
+  get daemons(): Daemons | null {
+    return this.#daemons;
+  }
+
+  get stopping(): boolean {
+    return this.#shutDown || (this.#daemons?.stopping ?? false);
+  }
+
+  start(): void {
+    this.#o.log.info('starting', { version: VERSION, socket: this.#o.socketPath });
+    this.#link.start();
+  }
+
+  /** Stops the daemons in reverse order and closes the channel. */
+  async stop(timeoutMs: number): Promise<void> {
+    this.#shutDown = true;
+    this.#health?.stop();
+    await this.#daemons?.shutdown(timeoutMs);
+    await this.#link.close();
+  }
+
+  /** The daemons and checks of the manifest, made once; a `requires` cycle throws here. */
+  #run(manifest: RuntimeManifest): Daemons {
+    const daemons = new Daemons({
       daemons: manifest.daemons,
-      stdout: options.stdout,
-      stderr: options.stderr,
-      log: options.log.child('daemons'),
+      stdout: this.#o.stdout,
+      stderr: this.#o.stderr,
+      log: this.#o.log.child('daemons'),
       onState: (e) => {
         void this.#link.report(`daemon:${e.daemonId}`, 'effects.daemonState', {
           daemonId: e.daemonId,
@@ -78,7 +144,7 @@ export class ContainerRuntime {
           ...(e.message === undefined ? {} : { message: e.message }),
         });
         // A crash shows in the health at once, not at the next scheduled probe.
-        if (e.state === 'failed') this.#health.recheck();
+        if (e.state === 'failed') this.#health?.recheck();
       },
     });
     this.#health = new Health({
@@ -91,52 +157,30 @@ export class ContainerRuntime {
           message: r.message,
         }),
     });
-    this.#link = new HostLink({
-      socketPath: options.socketPath,
-      handlers: checkedHandlers(RUNTIME, this.#handlers()),
-      register: () => ({ runtimeVersion: VERSION, pid: process.pid }),
-      // The first answer to register is the host's go-ahead: it runs init or migrations first.
-      onRegistered: (info, first) => {
-        if (!first && this.daemons.stopping) {
-          // Shut down for a stop, restart or update whose host died before it stopped the
-          // container: the host now registering believes the package runs, and nothing here
-          // would start its daemons again. Ending the runtime ends the container, which the
-          // host sees and puts back as the package should be (found by the fault test).
-          options.log.warn('registered again after the daemons were shut down: ending the container');
-          options.onOrphaned?.();
-          return;
-        }
-        if (!first || this.daemons.stopping) return;
-        if (info.startDaemons === false) {
-          options.log.info('the host holds the daemons: this container runs package code only');
-          return;
-        }
-        this.daemons.start();
-        this.#health.start();
-      },
-      log: options.log.child('host'),
-    });
+    this.#daemons = daemons;
+    return daemons;
   }
 
-  start(): void {
-    this.#o.log.info('starting', {
-      version: VERSION,
-      package: this.#o.pkg.manifest.id,
-      packageVersion: this.#o.pkg.manifest.version,
-      socket: this.#o.socketPath,
-    });
-    this.#link.start();
-  }
-
-  /** Stops the daemons in reverse order and closes the channel. */
-  async stop(timeoutMs: number): Promise<void> {
-    this.#health.stop();
-    await this.daemons.shutdown(timeoutMs);
-    await this.#link.close();
+  /**
+   * The package's code, loaded at the first call that runs it: an idle container that
+   * never runs an action or a hook never holds it (nor the SDK and zod inside it).
+   */
+  #definition(): PackageDefinition {
+    if (!this.#code) {
+      try {
+        this.#code = loadPackageCode(this.#o.codeFile);
+      } catch (e) {
+        this.#o.log.error(
+          (e as Error).message,
+          e instanceof HearthError && e.hint ? { hint: e.hint } : undefined,
+        );
+        throw e;
+      }
+    }
+    return this.#code;
   }
 
   #handlers(): RuntimeHandlers {
-    const { definition, manifest } = this.#o.pkg;
     const effects = effectsOver(() => this.#link);
     const guarded = async <T>(f: () => Promise<T>): Promise<T> => {
       try {
@@ -147,24 +191,31 @@ export class ContainerRuntime {
     };
     const ok = { ok: true as const };
     return {
-      'runtime.status': () => ({ daemons: this.daemons.status(), health: this.#health.results() }),
+      'runtime.status': () => ({
+        daemons: this.#daemons?.status() ?? [],
+        health: this.#health?.results() ?? [],
+      }),
       'runtime.action.run': async ({ actionId, input }) => {
-        if (!manifest.actions.some((a) => a.id === actionId)) {
-          throw new ActionNotFound(manifest.id, actionId);
-        }
+        const definition = this.#definition();
+        // The code's own manifest: the host may ask before it has answered register.
+        const { id, actions } = definition.manifest;
+        if (!actions.some((a) => a.id === actionId)) throw new ActionNotFound(id, actionId);
         const result = await guarded(() => definition.runAction(actionId, input, effects));
         return { result };
       },
       'runtime.backup.pre': async () => {
-        if (definition.backup.pre) await this.#hook('backup-pre', definition.backup.pre);
+        const { pre } = this.#definition().backup;
+        if (pre) await this.#hook('backup-pre', pre);
         return ok;
       },
       'runtime.backup.post': async () => {
-        if (definition.backup.post) await this.#hook('backup-post', definition.backup.post);
+        const { post } = this.#definition().backup;
+        if (post) await this.#hook('backup-post', post);
         return ok;
       },
       'runtime.migrate': async ({ from, to }) => {
-        const steps = await guarded(async () => planMigrations(manifest.migrations, from, to));
+        const definition = this.#definition();
+        const steps = await guarded(async () => planMigrations(definition.manifest.migrations, from, to));
         for (const step of steps) {
           this.#o.log.info('migration', { version: step.version, direction: step.direction });
           await guarded(() => definition.runMigration(step.version, step.direction, effects));
@@ -172,16 +223,19 @@ export class ContainerRuntime {
         return ok;
       },
       'runtime.init': async () => {
+        const definition = this.#definition();
         await guarded(() => definition.runInit(effects));
         return ok;
       },
       'runtime.uninit': async () => {
+        const definition = this.#definition();
         await guarded(() => definition.runUninit(effects));
         return ok;
       },
       'runtime.shutdown': async ({ timeoutSeconds }) => {
-        this.#health.stop();
-        await this.daemons.shutdown(timeoutSeconds * 1000);
+        this.#shutDown = true;
+        this.#health?.stop();
+        await this.#daemons?.shutdown(timeoutSeconds * 1000);
         return ok;
       },
     };
@@ -232,33 +286,25 @@ function consoleSink(stream: NodeJS.WritableStream): LogSink {
 /**
  * The entry point (main.ts): HEARTH_SOCKET and HEARTH_CODE override where the host's
  * socket and the package code are. SIGTERM or SIGINT stop the daemons in order, then the
- * runtime exits 0. Code that cannot be loaded is exit 1 with the reason on the console.
+ * runtime exits 0. Daemons that cannot run (a `requires` cycle) are exit 1 with the reason
+ * on the console; code that cannot be loaded is the error of the call that needed it.
  */
 export function containerRuntimeMain(env: NodeJS.ProcessEnv = process.env): void {
   const level = (['debug', 'info', 'warn', 'error'] as LogLevel[]).find((l) => l === env['HEARTH_LOG_LEVEL']);
   const log = createLogger({ level: level ?? 'info', sinks: [consoleSink(process.stderr)] });
   process.title = 'hearth-runtime';
-  let pkg: LoadedPackage;
-  try {
-    pkg = loadPackageCode(env['HEARTH_CODE'] || CONTAINER_CODE);
-  } catch (e) {
-    log.error((e as Error).message, e instanceof HearthError && e.hint ? { hint: e.hint } : undefined);
-    process.exit(1);
-  }
-  let runtime: ContainerRuntime;
-  try {
-    runtime = new ContainerRuntime({
-      pkg,
-      socketPath: env['HEARTH_SOCKET'] || CONTAINER_SOCKET,
-      log,
-      stdout: process.stdout,
-      stderr: process.stderr,
-      onOrphaned: () => stop('orphaned'),
-    });
-  } catch (e) {
-    log.error((e as Error).message);
-    process.exit(1);
-  }
+  const runtime = new ContainerRuntime({
+    codeFile: env['HEARTH_CODE'] || CONTAINER_CODE,
+    socketPath: env['HEARTH_SOCKET'] || CONTAINER_SOCKET,
+    log,
+    stdout: process.stdout,
+    stderr: process.stderr,
+    onOrphaned: () => stop('orphaned'),
+    onUnrunnable: (e) => {
+      log.error((e as Error).message);
+      process.exit(1);
+    },
+  });
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
@@ -283,7 +329,7 @@ export function containerRuntimeMain(env: NodeJS.ProcessEnv = process.env): void
   // the container stops, which the host sees and acts on.
   process.on('uncaughtException', (error) => {
     log.error('runtime failed', { error });
-    runtime.daemons.killAll();
+    runtime.daemons?.killAll();
     process.exit(1);
   });
   runtime.start();

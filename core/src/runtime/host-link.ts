@@ -29,10 +29,7 @@ export interface HostLinkOptions {
   handlers: Record<string, PeerHandler>;
   register: () => EffectParams<'effects.register'>;
   /** After every successful register; `first` only once per runtime. */
-  onRegistered: (
-    info: { packageId: string; version: string; startDaemons?: boolean },
-    first: boolean,
-  ) => void;
+  onRegistered: (info: EffectOutput<'effects.register'>, first: boolean) => void;
   log: Logger;
 }
 
@@ -137,9 +134,9 @@ export class HostLink {
   }
 
   async #register(peer: RpcPeer): Promise<void> {
-    let info: { packageId: string; version: string };
+    let info: EffectOutput<'effects.register'>;
     try {
-      info = (await peer.call('effects.register', this.#o.register(), REGISTER_TIMEOUT_MS)) as typeof info;
+      info = await effectsClient(peer).call('effects.register', this.#o.register(), REGISTER_TIMEOUT_MS);
     } catch (error) {
       this.#o.log.warn('the host refused to register this runtime', brief(error));
       peer.close();

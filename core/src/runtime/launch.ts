@@ -31,10 +31,11 @@ export const RUNTIME_NODE_OPTIONS = '--max-semi-space-size=1';
 export const RUNTIME_MALLOC_ENV = { MALLOC_ARENA_MAX: '1', MALLOC_TRIM_THRESHOLD_: '131072' };
 /**
  * Memory the runtime needs on top of the package's own `resources.memoryMiB`: the
- * container's limit covers the runtime too. It holds ~23 MiB anonymous memory, and the
- * binary's page cache may be charged to the first container that touches it. At ~36 MiB a
- * 32 MiB container killed the runtime before it registered; at ~23 it runs there (both
- * measured, x86_64), but the margin stays for that page cache.
+ * container's limit covers the runtime too. It holds ~11 MiB anonymous memory (~14 once a
+ * call has loaded the package's code), and the binary's page cache may be charged to the
+ * first container that touches it. At ~36 MiB a 32 MiB container killed the runtime before
+ * it registered; at ~23 it runs there (both measured, x86_64), but the margin stays for
+ * that page cache and for the package's code.
  */
 export const RUNTIME_MEMORY_MIB = 64;
 /** From Debian's lxc package: statically linked, so it runs in any image. */

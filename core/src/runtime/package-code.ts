@@ -1,14 +1,15 @@
 import { createRequire } from 'node:module';
 import type { Effects } from '#sdk/effects.ts';
-import type { DeclaredManifest } from '#sdk/manifest.ts';
-import { manifestOf, type PackageDefinition } from '#sdk/package.ts';
+import type { PackageDefinition } from '#sdk/package.ts';
 import { codeFrom, HearthError } from '../errors.ts';
 import type { HostLink } from './host-link.ts';
 
 /**
  * The package's code bundle (`code/index.js`, CommonJS) and the Effects its handlers get.
  * The bundle carries its own copy of the SDK, so nothing here uses `instanceof` on what
- * it returns or throws: errors are matched by their string `code`.
+ * it returns or throws: errors are matched by their string `code`. The runtime loads it at
+ * the first hook or action that needs it, not at start: the daemons and checks come from
+ * the manifest the host sends (protocol.ts), and code never run costs no memory.
  */
 
 export class PackageCodeInvalid extends HearthError {
@@ -20,34 +21,41 @@ export class PackageCodeInvalid extends HearthError {
   }
 }
 
-export interface LoadedPackage {
-  definition: PackageDefinition;
-  manifest: DeclaredManifest;
-}
-
 /**
- * `require(file).default`, checked: a package definition of a version this runtime
- * knows, with a manifest that passes the SDK's checks (defaults filled in). The binary's
- * own `require` loads only built-in modules; `createRequire` loads files.
+ * `require(file).default`, checked: a package definition of a version this runtime knows,
+ * with the handlers it calls. Its manifest was checked by the package's own SDK when the
+ * code defined it (`definePackage`), and by the host when it installed the package.
+ * The binary's own `require` loads only built-in modules; `createRequire` loads files.
  */
-export function loadPackageCode(file: string): LoadedPackage {
+export function loadPackageCode(file: string): PackageDefinition {
+  const load = createRequire(file);
   let exported: unknown;
   try {
-    exported = (createRequire(file)(file) as { default?: unknown }).default;
+    exported = (load(file) as { default?: unknown }).default;
   } catch (e) {
     throw new PackageCodeInvalid(file, (e as Error).message ?? String(e), e);
   }
-  let manifest: DeclaredManifest;
-  try {
-    manifest = manifestOf(exported);
-  } catch (e) {
-    throw new PackageCodeInvalid(file, (e as Error).message, e);
+  const why = notADefinition(exported);
+  if (why) {
+    // Not kept: the next call loads the file again (Node keeps a module that loaded).
+    delete load.cache[load.resolve(file)];
+    throw new PackageCodeInvalid(file, why);
   }
-  const definition = exported as PackageDefinition;
+  return exported as PackageDefinition;
+}
+
+function notADefinition(exported: unknown): string | null {
+  const def = exported as Partial<PackageDefinition> | null;
+  if (typeof def !== 'object' || def === null || def.kind !== 'hearth-package') {
+    return 'it does not export a package definition';
+  }
+  if (def.definitionVersion !== 1) {
+    return `the package was defined with an SDK whose definition format (${String(def.definitionVersion)}) this runtime does not know`;
+  }
   for (const fn of ['runAction', 'runMigration', 'runInit', 'runUninit'] as const) {
-    if (typeof definition[fn] !== 'function') throw new PackageCodeInvalid(file, `${fn} is not a function`);
+    if (typeof def[fn] !== 'function') return `${fn} is not a function`;
   }
-  return { definition, manifest };
+  return null;
 }
 
 /**

@@ -1,6 +1,5 @@
 import { spawn } from 'node:child_process';
 import http from 'node:http';
-import https from 'node:https';
 import net from 'node:net';
 import type { Probe } from '#sdk/manifest.ts';
 import type { ProbeOutcome } from './plan.ts';
@@ -47,9 +46,11 @@ async function tcpProbe(port: number, timeoutMs: number): Promise<ProbeOutcome> 
   return { ok: false, message: `port ${port}: ${v4}` };
 }
 
-function httpProbe(url: string, expect: number, timeoutMs: number): Promise<ProbeOutcome> {
+async function httpProbe(url: string, expect: number, timeoutMs: number): Promise<ProbeOutcome> {
+  // node:https only for a probe that needs it: it brings TLS and OpenSSL's set-up, about
+  // 3 MiB of the runtime's memory (ARCHITECTURE.md, "Memory"), which plain HTTP never uses.
+  const get = url.startsWith('https:') ? (await import('node:https')).get : http.get;
   return new Promise((resolve) => {
-    const get = url.startsWith('https:') ? https.get : http.get;
     // The service's own certificate is for its names outside, not for 127.0.0.1.
     const req = get(url, { timeout: timeoutMs, rejectUnauthorized: false, agent: false }, (res) => {
       res.resume();

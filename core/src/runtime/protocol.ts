@@ -1,11 +1,27 @@
-import { z } from 'zod';
+import type { Daemon, HealthCheck } from '#sdk/manifest.ts';
 import { InvalidParams } from '../errors.ts';
+import {
+  array,
+  boolean,
+  int,
+  literal,
+  nullable,
+  number,
+  type Out,
+  object,
+  oneOf,
+  optional,
+  type Shape,
+  string,
+  test,
+  unknown,
+} from './shape.ts';
 
 /**
  * The contract between the host and the runtime inside each container (JSON-RPC over
- * the container's unix socket, see peer.ts). Both sides validate every message against
- * these schemas; the host additionally scopes every effect to the calling package.
- * The spec for package authors is docs/effects.md.
+ * the container's unix socket, see peer.ts). Both sides check every message against
+ * these shapes (shape.ts: the runtime loads no zod); the host additionally scopes every
+ * effect to the calling package. The spec for package authors is docs/effects.md.
  */
 
 /** Where the channel lives inside the container (the host's side is bind-mounted there). */
@@ -13,142 +29,173 @@ export const CONTAINER_SOCKET = '/run/hearth/host.sock';
 /** The package's code bundle inside the container (read-only). */
 export const CONTAINER_CODE = '/usr/lib/hearth/package/index.js';
 
-const ok = z.object({ ok: z.literal(true) });
-const id = z.string().regex(/^[a-z][a-z0-9-]{0,62}$/);
+const ok = object({ ok: literal(true) });
+const id = string({ pattern: /^[a-z][a-z0-9-]{0,62}$/ });
+const none = object({}, { strict: true });
 
-export const healthStatus = z.enum(['starting', 'success', 'failure']);
-export const daemonState = z.enum(['starting', 'running', 'exited', 'failed']);
+const HEALTH_STATUSES = ['starting', 'success', 'failure'] as const;
+const DAEMON_STATES = ['starting', 'running', 'exited', 'failed'] as const;
+const healthStatus = oneOf(HEALTH_STATUSES);
+const daemonState = oneOf(DAEMON_STATES);
 
-const interfaceAddress = z.object({
-  scope: z.enum(['container', 'lan', 'tor', 'domain']),
-  host: z.string(),
-  port: z.number().int(),
-  tls: z.boolean(),
-  url: z.string().optional(),
+/**
+ * What the host already checked (the manifest, from the signed package): passed on as it
+ * is, typed. The runtime validates nothing the host validates anyway (docs/effects.md).
+ */
+const checkedByHost = <T>(): Shape<T> => ({ check: (v) => v as T });
+
+/**
+ * What the runtime runs of the package's manifest, from the manifest the host installed:
+ * it does not load the package's code to learn them.
+ */
+const runtimeManifest = object({
+  daemons: array(checkedByHost<Daemon>()),
+  healthChecks: array(checkedByHost<HealthCheck>()),
 });
-const interfaceInfo = z.object({
-  id: z.string(),
-  name: z.string(),
-  kind: z.enum(['ui', 'api', 'p2p', 'mcp']),
-  protocol: z.enum(['http', 'https', 'tcp', 'udp']),
-  port: z.number().int(),
-  addresses: z.array(interfaceAddress),
+export type RuntimeManifest = Out<typeof runtimeManifest>;
+
+const interfaceAddress = object({
+  scope: oneOf(['container', 'lan', 'tor', 'domain']),
+  host: string(),
+  port: int(),
+  tls: boolean(),
+  url: optional(string()),
+});
+const interfaceInfo = object({
+  id: string(),
+  name: string(),
+  kind: oneOf(['ui', 'api', 'p2p', 'mcp']),
+  protocol: oneOf(['http', 'https', 'tcp', 'udp']),
+  port: int(),
+  addresses: array(interfaceAddress),
 });
 
 /** What the runtime may ask of the host: `effects.*`. */
 export const EFFECTS = {
-  /** The runtime's first call: who am I? */
+  /** The runtime's first call: who am I, and what do I run? */
   'effects.register': {
-    params: z.object({ runtimeVersion: z.string().max(100), pid: z.number().int() }).strict(),
+    params: object({ runtimeVersion: string({ max: 100 }), pid: int() }, { strict: true }),
     // startDaemons false: the host only wants package code run (an action of a stopped package).
-    result: z.object({ packageId: z.string(), version: z.string(), startDaemons: z.boolean().optional() }),
+    result: object({
+      packageId: string(),
+      version: string(),
+      manifest: runtimeManifest,
+      startDaemons: optional(boolean()),
+    }),
   },
   'effects.setHealth': {
-    params: z.object({ checkId: id, status: healthStatus, message: z.string().max(500).optional() }).strict(),
+    params: object(
+      { checkId: id, status: healthStatus, message: optional(string({ max: 500 })) },
+      { strict: true },
+    ),
     result: ok,
   },
   'effects.daemonState': {
-    params: z
-      .object({
+    params: object(
+      {
         daemonId: id,
         state: daemonState,
-        exitCode: z.number().int().nullable().optional(),
-        message: z.string().max(500).optional(),
-      })
-      .strict(),
+        exitCode: optional(nullable(int())),
+        message: optional(string({ max: 500 })),
+      },
+      { strict: true },
+    ),
     result: ok,
   },
-  'effects.getInterfaces': { params: z.object({}).strict(), result: z.array(interfaceInfo) },
-  'effects.getInterface': { params: z.object({ id }).strict(), result: interfaceInfo.nullable() },
+  'effects.getInterfaces': { params: none, result: array(interfaceInfo) },
+  'effects.getInterface': { params: object({ id }, { strict: true }), result: nullable(interfaceInfo) },
   'effects.getCertificate': {
-    params: z.object({ interfaceId: id }).strict(),
-    result: z
-      .object({
-        chainPem: z.string(),
-        keyPem: z.string(),
-        hostnames: z.array(z.string()),
-        expiresAt: z.string(),
-      })
-      .nullable(),
+    params: object({ interfaceId: id }, { strict: true }),
+    result: nullable(
+      object({
+        chainPem: string(),
+        keyPem: string(),
+        hostnames: array(string()),
+        expiresAt: string(),
+      }),
+    ),
   },
   'effects.notify': {
-    params: z
-      .object({
-        level: z.enum(['info', 'success', 'warning', 'error']),
-        title: z.string().min(1).max(200),
-        message: z.string().max(4000),
-      })
-      .strict(),
+    params: object(
+      {
+        level: oneOf(['info', 'success', 'warning', 'error']),
+        title: string({ min: 1, max: 200 }),
+        message: string({ max: 4000 }),
+      },
+      { strict: true },
+    ),
     result: ok,
   },
   'effects.getDependency': {
-    params: z.object({ id }).strict(),
-    result: z
-      .object({
-        id: z.string(),
-        version: z.string(),
-        status: z.string(),
-        health: z.enum(['healthy', 'unhealthy', 'starting', 'unknown']),
-        interfaces: z.array(interfaceInfo),
-      })
-      .nullable(),
+    params: object({ id }, { strict: true }),
+    result: nullable(
+      object({
+        id: string(),
+        version: string(),
+        status: string(),
+        health: oneOf(['healthy', 'unhealthy', 'starting', 'unknown']),
+        interfaces: array(interfaceInfo),
+      }),
+    ),
   },
   'effects.getSelf': {
-    params: z.object({}).strict(),
-    result: z.object({
-      id: z.string(),
-      version: z.string(),
-      status: z.string(),
-      architecture: z.enum(['x86_64', 'arm64']),
-      containerAddress: z.string(),
+    params: none,
+    result: object({
+      id: string(),
+      version: string(),
+      status: string(),
+      architecture: oneOf(['x86_64', 'arm64']),
+      containerAddress: string(),
     }),
   },
 } as const;
 
-const daemonStatus = z.object({
-  id: z.string(),
+const daemonStatus = object({
+  id: string(),
   state: daemonState,
-  pid: z.number().int().nullable(),
-  restarts: z.number().int(),
-  exitCode: z.number().int().nullable(),
+  pid: nullable(int()),
+  restarts: int(),
+  exitCode: nullable(int()),
 });
-const checkResult = z.object({
-  checkId: z.string(),
+const checkResult = object({
+  checkId: string(),
   status: healthStatus,
-  message: z.string(),
-  at: z.number(),
+  message: string(),
+  at: number(),
 });
 
 /** What the host may ask of the runtime: `runtime.*`. */
 export const RUNTIME = {
   'runtime.status': {
-    params: z.object({}).strict(),
-    result: z.object({ daemons: z.array(daemonStatus), health: z.array(checkResult) }),
+    params: none,
+    result: object({ daemons: array(daemonStatus), health: array(checkResult) }),
   },
   'runtime.action.run': {
-    params: z.object({ actionId: id, input: z.unknown() }).strict(),
-    result: z.object({ result: z.unknown() }),
+    params: object({ actionId: id, input: unknown() }, { strict: true }),
+    result: object({ result: unknown() }),
   },
-  'runtime.backup.pre': { params: z.object({}).strict(), result: ok },
-  'runtime.backup.post': { params: z.object({}).strict(), result: ok },
-  'runtime.migrate': { params: z.object({ from: z.string(), to: z.string() }).strict(), result: ok },
-  'runtime.init': { params: z.object({}).strict(), result: ok },
-  'runtime.uninit': { params: z.object({}).strict(), result: ok },
+  'runtime.backup.pre': { params: none, result: ok },
+  'runtime.backup.post': { params: none, result: ok },
+  'runtime.migrate': { params: object({ from: string(), to: string() }, { strict: true }), result: ok },
+  'runtime.init': { params: none, result: ok },
+  'runtime.uninit': { params: none, result: ok },
   /** Stops the daemons in reverse `requires` order; the container stops after. */
   'runtime.shutdown': {
-    params: z.object({ timeoutSeconds: z.number().int().min(1).max(600) }).strict(),
+    params: object({ timeoutSeconds: int({ min: 1, max: 600 }) }, { strict: true }),
     result: ok,
   },
 } as const;
 
+type Table = Record<string, { params: Shape<unknown>; result: Shape<unknown> }>;
+
 export type EffectName = keyof typeof EFFECTS;
 export type RuntimeName = keyof typeof RUNTIME;
-export type EffectParams<N extends EffectName> = z.output<(typeof EFFECTS)[N]['params']>;
-export type EffectResult<N extends EffectName> = z.input<(typeof EFFECTS)[N]['result']>;
+export type EffectParams<N extends EffectName> = Out<(typeof EFFECTS)[N]['params']>;
+export type EffectResult<N extends EffectName> = Out<(typeof EFFECTS)[N]['result']>;
 /** An effect's answer as the runtime gets it, checked. */
-export type EffectOutput<N extends EffectName> = z.output<(typeof EFFECTS)[N]['result']>;
-export type RuntimeParams<N extends RuntimeName> = z.input<(typeof RUNTIME)[N]['params']>;
-export type RuntimeResult<N extends RuntimeName> = z.output<(typeof RUNTIME)[N]['result']>;
+export type EffectOutput<N extends EffectName> = Out<(typeof EFFECTS)[N]['result']>;
+export type RuntimeParams<N extends RuntimeName> = Out<(typeof RUNTIME)[N]['params']>;
+export type RuntimeResult<N extends RuntimeName> = Out<(typeof RUNTIME)[N]['result']>;
 
 /** The host's implementation of the effects for one package. */
 export type EffectsHost = {
@@ -157,31 +204,25 @@ export type EffectsHost = {
 
 /** The runtime's implementation of what the host may ask. */
 export type RuntimeHandlers = {
-  [N in RuntimeName]: (
-    params: z.output<(typeof RUNTIME)[N]['params']>,
-  ) => Promise<z.input<(typeof RUNTIME)[N]['result']>> | z.input<(typeof RUNTIME)[N]['result']>;
+  [N in RuntimeName]: (params: RuntimeParams<N>) => Promise<RuntimeResult<N>> | RuntimeResult<N>;
 };
 
 /**
- * Peer handlers that validate params before `impl` runs and the result before it goes
+ * Peer handlers that check params before `impl` runs and the result before it goes
  * back: one wrapper for both directions.
  */
-export function checkedHandlers<S extends Record<string, { params: z.ZodType; result: z.ZodType }>>(
-  schemas: S,
-  impl: { [N in keyof S]: (params: z.output<S[N]['params']>) => unknown },
+export function checkedHandlers<S extends Table>(
+  shapes: S,
+  impl: { [N in keyof S]: (params: Out<S[N]['params']>) => unknown },
 ): Record<string, (params: unknown) => Promise<unknown>> {
   return Object.fromEntries(
-    Object.entries(schemas).map(([name, s]) => [
+    Object.entries(shapes).map(([name, s]) => [
       name,
       async (raw: unknown) => {
-        const parsed = s.params.safeParse(raw ?? {});
-        if (!parsed.success) {
-          throw new InvalidParams(
-            `invalid params for ${name}: ${parsed.error.issues.map((i) => i.message).join('; ')}`,
-          );
-        }
+        const parsed = test(s.params, raw ?? {});
+        if (!parsed.ok) throw new InvalidParams(`invalid params for ${name}: ${parsed.message}`);
         const handler = impl[name as keyof S] as (params: unknown) => unknown;
-        return s.result.parse(await handler(parsed.data));
+        return s.result.check(await handler(parsed.value), 'result');
       },
     ]),
   );
@@ -212,19 +253,21 @@ export interface EffectsClient {
 
 /**
  * A caller typed by a protocol table: only its methods, with their params, and answers
- * parsed by their result schemas — neither end trusts the other's answers.
+ * checked by their result shapes — neither end trusts the other's answers.
  */
 function typedClient(
   peer: Caller,
-  schemas: Record<string, { result: z.ZodType }>,
+  shapes: Table,
 ): { call: (method: string, params: unknown, timeoutMs?: number) => Promise<unknown> } {
   return {
     call: async (method, params, timeoutMs) => {
       const answer = await peer.call(method, params, timeoutMs);
-      const checked = schemas[method]!.result.safeParse(answer);
-      if (!checked.success)
-        throw new InvalidParams(`the other end answered ${method} with something unexpected`);
-      return checked.data;
+      const checked = test(shapes[method]!.result, answer);
+      if (!checked.ok)
+        throw new InvalidParams(
+          `the other end answered ${method} with something unexpected: ${checked.message}`,
+        );
+      return checked.value;
     },
   };
 }

@@ -1,10 +1,7 @@
-// @peculiar/x509 2.x resolves its ASN.1 converters through tsyringe, which needs the
-// Reflect metadata API loaded first.
-import 'reflect-metadata';
 import { webcrypto } from 'node:crypto';
-import * as x509 from '@peculiar/x509';
 import type { Issued, Signer } from './issued.ts';
 import { nameConstraintsDer } from './names.ts';
+import * as x509 from './x509-lib.ts';
 
 /*
  * Making the box's certificates: ECDSA P-256 on Node's WebCrypto through @peculiar/x509.
