@@ -61,10 +61,19 @@ export async function hostTraces(o: {
   ).filter((l) => (l['back-file'] ?? '').replace(/ \(deleted\)$/, '').startsWith(o.root + path.sep));
   const loops: string[] = [];
   const heldElsewhere: string[] = [];
-  const holders = attached.length > 0 ? foreignHolders(o.container) : new Map<string, string>();
+  // Mounted here it is ours, whoever else holds a copy (a container starting elsewhere does
+  // for a moment, until its pivot_root); only one not mounted here is looked for elsewhere.
+  const here = new Set(
+    fs
+      .readFileSync('/proc/self/mountinfo', 'utf8')
+      .split('\n')
+      .map((line) => line.split(' ')[2]),
+  );
+  const away = attached.filter((l) => !here.has(l['maj:min'].trim()));
+  const holders = away.length > 0 ? foreignHolders(o.container) : new Map<string, string>();
   for (const l of attached) {
     const what = `${l.name} ${l['back-file']}`;
-    const holder = holders.get(l['maj:min'].trim());
+    const holder = here.has(l['maj:min'].trim()) ? undefined : holders.get(l['maj:min'].trim());
     if (holder) heldElsewhere.push(`${what}: mounted in ${holder}`);
     else loops.push(what);
   }
@@ -129,8 +138,9 @@ function foreignHolders(container: string): Map<string, string> {
     if (pids.some((pid) => ours.test(read(`/proc/${pid}/cgroup`) ?? ''))) continue;
     const pid = pids.find((p) => read(`/proc/${p}/mountinfo`) !== undefined);
     if (pid === undefined) continue;
+    const command = (read(`/proc/${pid}/cmdline`) ?? '').replaceAll('\0', ' ').trim().slice(0, 160);
     const comm = (read(`/proc/${pid}/comm`) ?? '?').trim();
-    const who = `${ns} (pid ${pid} ${comm}${pids.length > 1 ? ` and ${pids.length - 1} more` : ''})`;
+    const who = `${ns} (pid ${pid} ${comm}${pids.length > 1 ? ` and ${pids.length - 1} more` : ''}: ${command})`;
     for (const line of (read(`/proc/${pid}/mountinfo`) ?? '').split('\n')) {
       const device = line.split(' ')[2];
       if (device && !held.has(device)) held.set(device, who);
