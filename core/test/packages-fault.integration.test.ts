@@ -41,7 +41,13 @@ const ID = `fault-hello-${NETWORK.bridge.replace(/\D/g, '')}`;
 const RUNS = Number(process.env['HEARTH_FAULT_RUNS'] ?? 50);
 const SEED = Number(process.env['HEARTH_FAULT_SEED'] ?? Math.floor(Math.random() * 2 ** 31));
 const MAX_DELAY_MS = Number(process.env['HEARTH_FAULT_MAX_DELAY_MS'] ?? 1500);
-const SETTLE_MS = 30_000;
+/**
+ * The deadline for the box to agree again after the restart: one that never does is a
+ * failure, one that takes long is not (how fast recovery is belongs in bench/; the slowest
+ * is told in the summary). Recovery from a cut update is an update's work again, and on a
+ * loaded machine an uncut update took 26 s, its recovery 28 s (the test once gave up at 30).
+ */
+const SETTLE_MS = 120_000;
 /** How long after settling the box may still differ from what it should be before it counts. */
 const LEAK_MS = 15_000;
 /** Cut runs each kind of operation must have had. */
@@ -457,6 +463,7 @@ describe('package operations survive kill -9 of the daemon', { skip }, () => {
       let m: Model = { kept: false, data: undefined };
       const violations: string[] = [];
       let heldRuns = 0;
+      let slowest = { ms: 0, run: '' };
       const counts: Record<string, number> = {};
       const cut: Record<OpKind, number> = Object.fromEntries(KINDS.map((k) => [k, 0])) as Record<
         OpKind,
@@ -519,6 +526,7 @@ describe('package operations survive kill -9 of the daemon', { skip }, () => {
         const before = d.output();
         d = await d.restart();
         const { seen, settled, ms } = await settle();
+        if (ms > slowest.ms) slowest = { ms, run: `run ${run} (${describeOp(op)})` };
         let allowed = outcomes(m, op);
         // An answer that came before the kill pins the outcome (restart and action have one).
         if (atKill === 'ok') allowed = [allowed.at(-1)!];
@@ -562,7 +570,7 @@ describe('package operations survive kill -9 of the daemon', { skip }, () => {
         );
       }
       console.log(
-        `# ${RUNS} runs in ${Math.round((Date.now() - t0) / 1000)} s (seed ${SEED}): ${JSON.stringify(counts)}; an image held by another mount namespace after ${heldRuns} runs`,
+        `# ${RUNS} runs in ${Math.round((Date.now() - t0) / 1000)} s (seed ${SEED}): ${JSON.stringify(counts)}; an image held by another mount namespace after ${heldRuns} runs; slowest to settle: ${slowest.run}, ${slowest.ms} ms`,
       );
       assert.deepEqual(violations, [], `seed ${SEED}: ${violations.length} runs broke an invariant`);
       const short = KINDS.filter((k) => cut[k] < MIN_CUT);
