@@ -61,8 +61,8 @@ export async function hostTraces(o: {
   ).filter((l) => (l['back-file'] ?? '').replace(/ \(deleted\)$/, '').startsWith(o.root + path.sep));
   const loops: string[] = [];
   const heldElsewhere: string[] = [];
-  // Mounted here it is ours, whoever else holds a copy (a container starting elsewhere does
-  // for a moment, until its pivot_root); only one not mounted here is looked for elsewhere.
+  // Mounted here it is ours, whoever else holds a copy of the mount (any process that
+  // unshared its mount namespace since); only one not mounted here is looked for elsewhere.
   const here = new Set(
     fs
       .readFileSync('/proc/self/mountinfo', 'utf8')
