@@ -14,8 +14,20 @@ import { log } from './lxc-harness.ts';
 export interface HostTraces {
   /** Links enslaved to the bridge, and any link with the container's veth name. */
   links: string[];
-  /** Loop devices whose backing file is under the root. */
+  /**
+   * Loop devices whose backing file is under the root, but for those `heldElsewhere`.
+   */
   loops: string[];
+  /**
+   * Loop devices under the root whose filesystem is mounted in another process's mount
+   * namespace, not this one's and not the container's: a copy that process took of the
+   * host's mounts (unshare -m, ip netns exec) while the image was mounted. Where / is a
+   * private mount (as on the test machines, which run no systemd), unmounting here does
+   * not reach such a copy, so the image stays attached until that process ends; the
+   * kernel detaches it then. Nothing of the daemon's, and nothing it could undo: a loop
+   * device that no one holds any more is in `loops` again, and counts.
+   */
+  heldElsewhere: string[];
   mounts: string[];
   /** `lxc.payload.<name>`, `lxc.monitor.<name>[-N]` in any cgroup hierarchy, once each. */
   cgroups: string[];
@@ -39,16 +51,34 @@ export async function hostTraces(o: {
     .filter((l) => l.master === o.bridge || l.ifname === o.veth)
     .map((l) => l.ifname)
     .sort();
-  const loops = (
+  const attached = (
     (
-      JSON.parse((await run(['losetup', '-J', '-l'], { log })).stdout || '{"loopdevices":[]}') as {
-        loopdevices: { name: string; 'back-file': string | null }[];
-      }
+      JSON.parse(
+        (await run(['losetup', '-J', '-l', '-O', 'NAME,BACK-FILE,MAJ:MIN'], { log })).stdout ||
+          '{"loopdevices":[]}',
+      ) as { loopdevices: { name: string; 'back-file': string | null; 'maj:min': string }[] }
     ).loopdevices ?? []
-  )
-    .filter((l) => (l['back-file'] ?? '').replace(/ \(deleted\)$/, '').startsWith(o.root + path.sep))
-    .map((l) => `${l.name} ${l['back-file']}`)
-    .sort();
+  ).filter((l) => (l['back-file'] ?? '').replace(/ \(deleted\)$/, '').startsWith(o.root + path.sep));
+  const loops: string[] = [];
+  const heldElsewhere: string[] = [];
+  // Mounted here it is ours, whoever else holds a copy of the mount (any process that
+  // unshared its mount namespace since); only one not mounted here is looked for elsewhere.
+  const here = new Set(
+    fs
+      .readFileSync('/proc/self/mountinfo', 'utf8')
+      .split('\n')
+      .map((line) => line.split(' ')[2]),
+  );
+  const away = attached.filter((l) => !here.has(l['maj:min'].trim()));
+  const holders = away.length > 0 ? foreignHolders(o.container) : new Map<string, string>();
+  for (const l of attached) {
+    const what = `${l.name} ${l['back-file']}`;
+    const holder = here.has(l['maj:min'].trim()) ? undefined : holders.get(l['maj:min'].trim());
+    if (holder) heldElsewhere.push(`${what}: mounted in ${holder}`);
+    else loops.push(what);
+  }
+  loops.sort();
+  heldElsewhere.sort();
   const mounts = (await hostMounts(log).listMounts(o.root)).map((m) => m.mountPoint).sort();
   const pattern = new RegExp(
     `^lxc\\.(?:payload|monitor)\\.${o.container.replace(/[.-]/g, '\\$&')}(?:-\\d+)?$`,
@@ -71,7 +101,52 @@ export async function hostTraces(o: {
   } catch {
     nftRules = undefined;
   }
-  return { links, loops, mounts, cgroups: [...cgroups].sort(), nftRules };
+  return { links, loops, heldElsewhere, mounts, cgroups: [...cgroups].sort(), nftRules };
+}
+
+/**
+ * The block devices (major:minor) mounted in other processes' mount namespaces, each with
+ * one such namespace and its processes. A namespace with a process of the container's own
+ * (its cgroups) is the container's, not foreign: what it holds counts as held by us.
+ */
+function foreignHolders(container: string): Map<string, string> {
+  const read = (file: string) => {
+    try {
+      return fs.readFileSync(file, 'utf8');
+    } catch {
+      return undefined; // the process ended meanwhile, or is a kernel thread
+    }
+  };
+  const own = fs.readlinkSync('/proc/self/ns/mnt');
+  const byNamespace = new Map<string, number[]>();
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let ns: string;
+    try {
+      ns = fs.readlinkSync(`/proc/${entry}/ns/mnt`);
+    } catch {
+      continue;
+    }
+    if (ns !== own) byNamespace.set(ns, [...(byNamespace.get(ns) ?? []), Number(entry)]);
+  }
+  const ours = new RegExp(
+    `/lxc\\.(?:payload|monitor)\\.${container.replace(/[.-]/g, '\\$&')}(?:-\\d+)?(?:/|$)`,
+    'm',
+  );
+  const held = new Map<string, string>();
+  for (const [ns, pids] of byNamespace) {
+    if (pids.some((pid) => ours.test(read(`/proc/${pid}/cgroup`) ?? ''))) continue;
+    const pid = pids.find((p) => read(`/proc/${p}/mountinfo`) !== undefined);
+    if (pid === undefined) continue;
+    const command = (read(`/proc/${pid}/cmdline`) ?? '').replaceAll('\0', ' ').trim().slice(0, 160);
+    const comm = (read(`/proc/${pid}/comm`) ?? '?').trim();
+    const who = `${ns} (pid ${pid} ${comm}${pids.length > 1 ? ` and ${pids.length - 1} more` : ''}: ${command})`;
+    for (const line of (read(`/proc/${pid}/mountinfo`) ?? '').split('\n')) {
+      const device = line.split(' ')[2];
+      if (device && !held.has(device)) held.set(device, who);
+    }
+  }
+  return held;
 }
 
 /**

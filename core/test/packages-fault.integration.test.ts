@@ -22,7 +22,8 @@ import { DEV_KEY, packVariant, SERVICES } from './services.ts';
  * update (up and down), uninstall, or an action of a stopped package (hello-world), then a
  * restart on the same root. After the start-up reconcile the package must be either whole
  * and in its desired state or gone, with no container, directory, mount, link, loop
- * device, cgroup or nft rule left behind; and the owner's data must be there: before each
+ * device, cgroup or nft rule left behind (an image another process's mount namespace still
+ * holds is told, not counted: host-traces.ts); and the owner's data must be there: before each
  * operation a random sentinel file goes into the package's volume, and after it the file
  * must hold the same bytes (an update rolled back brings the snapshot back, which has it).
  * Every kind of operation must have been cut (killed before it answered) at least
@@ -40,7 +41,14 @@ const ID = `fault-hello-${NETWORK.bridge.replace(/\D/g, '')}`;
 const RUNS = Number(process.env['HEARTH_FAULT_RUNS'] ?? 50);
 const SEED = Number(process.env['HEARTH_FAULT_SEED'] ?? Math.floor(Math.random() * 2 ** 31));
 const MAX_DELAY_MS = Number(process.env['HEARTH_FAULT_MAX_DELAY_MS'] ?? 1500);
-const SETTLE_MS = 30_000;
+/**
+ * The deadline for the box to agree again after the restart: one that never does is a
+ * failure, one that takes long is not (how fast recovery is belongs in bench/; the slowest
+ * is told in the summary). Recovery from a cut update is an update's work again: on a
+ * loaded machine an uncut update took up to 26 s, and recoveries up to 31 s failed runs
+ * when this deadline was 30 s, the box whole a moment after.
+ */
+const SETTLE_MS = 120_000;
 /** How long after settling the box may still differ from what it should be before it counts. */
 const LEAK_MS = 15_000;
 /** Cut runs each kind of operation must have had. */
@@ -326,7 +334,7 @@ describe('package operations survive kill -9 of the daemon', { skip }, () => {
     seen: Seen,
     allowed: Model[],
     op: Op,
-  ): Promise<{ problems: string[]; now: Model }> {
+  ): Promise<{ problems: string[]; now: Model; held: string[] }> {
     const problems: string[] = [];
     const host: HostTraces = await traces();
     const base = path.join(root, 'var/lib/hearth/packages', ID);
@@ -404,7 +412,7 @@ describe('package operations survive kill -9 of the daemon', { skip }, () => {
             : `the kept volumes of ${ID} are gone (${describeOp(op)})`,
         );
     }
-    return { problems, now };
+    return { problems, now, held: host.heldElsewhere };
   }
 
   function readVersionFile(base: string): string | undefined {
@@ -455,6 +463,8 @@ describe('package operations survive kill -9 of the daemon', { skip }, () => {
       const r = rng(SEED);
       let m: Model = { kept: false, data: undefined };
       const violations: string[] = [];
+      let heldRuns = 0;
+      let slowest = { ms: 0, run: '' };
       const counts: Record<string, number> = {};
       const cut: Record<OpKind, number> = Object.fromEntries(KINDS.map((k) => [k, 0])) as Record<
         OpKind,
@@ -517,22 +527,31 @@ describe('package operations survive kill -9 of the daemon', { skip }, () => {
         const before = d.output();
         d = await d.restart();
         const { seen, settled, ms } = await settle();
+        if (ms > slowest.ms) slowest = { ms, run: `run ${run} (${describeOp(op)})` };
         let allowed = outcomes(m, op);
         // An answer that came before the kill pins the outcome (restart and action have one).
         if (atKill === 'ok') allowed = [allowed.at(-1)!];
         else if (atKill !== 'pending' && !atKill.startsWith('lost')) allowed = [allowed[0]!];
-        let { problems, now } = await check(m, seen, allowed, op);
+        let { problems, now, held } = await check(m, seen, allowed, op);
         // A step may still be finishing when the API and LXC already agree (the unmounts
         // after a container stopped): what is still wrong past the deadline is a leak.
         for (const deadline = Date.now() + LEAK_MS; problems.length > 0 && Date.now() < deadline; ) {
           await sleep(250);
-          ({ problems, now } = await check(m, (await settle()).seen, allowed, op));
+          ({ problems, now, held } = await check(m, (await settle()).seen, allowed, op));
         }
         if (!settled) problems.unshift(`did not settle in ${SETTLE_MS} ms: ${JSON.stringify(seen)}`);
         const label = `run ${run}: ${describeOp(op)} from ${m.pkg ? `${m.pkg.version}/${m.pkg.desired}` : m.kept ? 'absent (kept data)' : 'absent'}, kill after ${delay} ms (answer: ${atKill})`;
         const key = `${describeOp(op)} ${atKill === 'ok' ? 'done' : atKill === 'pending' ? 'cut' : 'failed'}`;
         counts[key] = (counts[key] ?? 0) + 1;
         if (atKill === 'pending') cut[op.kind]++;
+        // Not the daemon's: another process's mount namespace took a copy of the image's
+        // mount while it was mounted (host-traces.ts). Told, so a run that sees many says so.
+        if (held.length > 0) {
+          heldRuns++;
+          console.log(
+            `# note: ${label}: an image held by another mount namespace:\n#   - ${held.join('\n#   - ')}`,
+          );
+        }
         if (problems.length > 0) {
           const tail =
             before.split('\n').slice(-25).join('\n') +
@@ -552,7 +571,7 @@ describe('package operations survive kill -9 of the daemon', { skip }, () => {
         );
       }
       console.log(
-        `# ${RUNS} runs in ${Math.round((Date.now() - t0) / 1000)} s (seed ${SEED}): ${JSON.stringify(counts)}`,
+        `# ${RUNS} runs in ${Math.round((Date.now() - t0) / 1000)} s (seed ${SEED}): ${JSON.stringify(counts)}; an image held by another mount namespace after ${heldRuns} runs; slowest to settle: ${slowest.run}, ${slowest.ms} ms`,
       );
       assert.deepEqual(violations, [], `seed ${SEED}: ${violations.length} runs broke an invariant`);
       const short = KINDS.filter((k) => cut[k] < MIN_CUT);
