@@ -106,6 +106,9 @@ export const ERROR_CODES = {
   drive_not_empty: -32000,
   drive_too_small: -32000,
   not_hearth_data: -32000,
+  // OS updates (update/).
+  update_feed_refused: -32000,
+  update_refused: -32000,
   // The box's checks.
   nothing_to_fix: -32000,
   // Sending off the box (notifications by mail and webhook).
