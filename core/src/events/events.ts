@@ -30,6 +30,8 @@ export const EVENT_KINDS = [
   // A custom domain's certificate (acme/): issued or renewed (detail: name, reason), or not (name, reason, error).
   'certificate-issued',
   'certificate-failed',
+  // The OS update (update/): applied, fell back after a failed trial, or failed (detail: version, error).
+  'os-update',
 ] as const;
 export type EventKind = (typeof EVENT_KINDS)[number];
 

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { HearthError } from '../errors.ts';
 import { LOG_LEVELS } from '../log/log.ts';
+import { UPDATE_SETTINGS } from './update-settings.ts';
 
 /**
  * One table drives every way to configure the daemon: defaults, the config file
@@ -322,6 +323,7 @@ export const SETTINGS = {
       'A notification that a channel could not take is tried again after this many seconds, then 4 and 16 ' +
       'times as long; after that the failure shows on the channel (notification.channel.list).',
   },
+  ...UPDATE_SETTINGS,
   torBinary: {
     schema: z.string().min(1),
     default: '/usr/sbin/tor',

@@ -16,6 +16,27 @@ export interface HearthState {
   notifications?: { unseen: number; items: Record<string, Notification> };
   checks?: Record<string, CheckResult>;
   tor?: TorState;
+  update?: UpdateState;
+}
+
+/** The OS update (update/update.ts `publish`): what runs, what is offered, an apply under way, the last outcome. */
+export interface UpdateState {
+  /** Off: not an A/B system (a development machine) or no RAUC configuration. */
+  supported: boolean;
+  version: string;
+  slot: 'A' | 'B' | null;
+  phase: 'idle' | 'downloading' | 'verifying' | 'writing' | 'written' | 'trial';
+  /** The version being applied, once known. */
+  applying: string | null;
+  available: { version: string; size: number; notes: string } | null;
+  checkedAt: number | null;
+  checkError: string | null;
+  last: {
+    outcome: 'updated' | 'fell-back' | 'failed';
+    version: string | null;
+    error: string | null;
+    at: number;
+  } | null;
 }
 
 /** Tor and the onion services (tor/tor.ts `publish`), by `<package>/<interface>`. */
