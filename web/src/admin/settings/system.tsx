@@ -26,6 +26,7 @@ const EVENTS: Record<EventKind, string> = {
   certificate: 'Certificate made or renewed',
   'certificate-issued': 'Certificate issued',
   'certificate-failed': 'Certificate not issued',
+  'os-update': 'Hearth update',
 };
 
 const T = {
