@@ -25,13 +25,13 @@ export interface BootSlots {
   bootId(): string;
   readPending(): Pending | null;
   writePending(p: Pending): void;
-  removePending(): void;
+  removePending(): unknown;
   hasSnapshot(): boolean;
   /** The database as of now, aside, durably: `vacuumInto` writes it (SQLite's VACUUM INTO). */
   snapshotDatabase(vacuumInto: (file: string) => void): void;
   /** Puts the snapshot back in place of the closed database. */
   restoreDatabase(): void;
-  removeSnapshot(): void;
+  removeSnapshot(): unknown;
   exists(file: string): boolean;
   remove(file: string): void;
   /** Moves a fetched bundle into place (same filesystem), durably. */
@@ -76,7 +76,7 @@ export function hostBootSlots(o: {
       mkdir();
       writeDurably(pendingFile, JSON.stringify(p));
     },
-    removePending: () => removeDurably(pendingFile),
+    removePending: () => fs.existsSync(pendingFile) && removeDurably(pendingFile),
     hasSnapshot: () => fs.existsSync(snapshot),
     snapshotDatabase: (vacuumInto) => {
       mkdir();
@@ -87,7 +87,7 @@ export function hostBootSlots(o: {
       renameDurably(part, snapshot);
     },
     restoreDatabase: () => replaceDatabase(db, (fresh) => fs.copyFileSync(snapshot, fresh)),
-    removeSnapshot: () => removeDurably(snapshot),
+    removeSnapshot: () => fs.existsSync(snapshot) && removeDurably(snapshot),
     exists: (file) => fs.existsSync(file),
     remove: (file) => fs.rmSync(file, { force: true }),
     place: (from, to) => {

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import type { Progress } from '../calls.ts';
 import { HearthError } from '../errors.ts';
 import type { Logger } from '../log/log.ts';
@@ -82,6 +83,7 @@ export function hostRauc(o: {
     },
     async checkPayload(bundle, scratch) {
       fs.rmSync(scratch, { recursive: true, force: true });
+      fs.mkdirSync(path.dirname(scratch), { recursive: true, mode: 0o700 });
       try {
         await run([...base, 'extract', bundle, scratch], opts);
       } catch (e) {
