@@ -52,7 +52,7 @@ export const updateMethods = [
   defineMethod({
     name: 'server.update.apply',
     description:
-      'Update Hearth itself: from the feed (the newest, or `version`), an upload (POST /upload, then upload) or a ' +
+      'Update Hearth itself: from the feed (the newest, or the version named by `release`), an upload (POST /upload, then upload) or a ' +
       'bundle file on the box (path). The bundle’s signature, its platform, its version (older only with ' +
       '`allowDowngrade`) and every block are checked before the idle slot is written; then the slot is set to be ' +
       'tried at the next start. With `reboot: true` the box restarts into it right away; otherwise at the next ' +
@@ -62,15 +62,19 @@ export const updateMethods = [
     annotations: { readOnly: false, destructive: true, openWorld: true },
     params: z
       .object({
-        version: z.string().max(64).optional(),
+        release: z
+          .string()
+          .max(64)
+          .optional()
+          .meta({ description: 'the version to apply from the feed (the CLI keeps --version for itself)' }),
         upload: z.string().max(100).optional(),
         path: z.string().min(1).max(4096).optional(),
         allowDowngrade: z.boolean().default(false),
         reboot: z.boolean().default(false),
       })
       .strict()
-      .refine((p) => [p.upload, p.path, p.version].filter((x) => x !== undefined).length <= 1, {
-        message: 'give at most one of version (from the feed), upload or path',
+      .refine((p) => [p.upload, p.path, p.release].filter((x) => x !== undefined).length <= 1, {
+        message: 'give at most one of release (from the feed), upload or path',
       }),
     result: status,
     handler: (p, ctx) =>
@@ -79,7 +83,7 @@ export const updateMethods = [
           ? { upload: p.upload }
           : p.path !== undefined
             ? { path: p.path }
-            : { feed: true, ...(p.version !== undefined ? { version: p.version } : {}) },
+            : { feed: true, ...(p.release !== undefined ? { version: p.release } : {}) },
         { allowDowngrade: p.allowDowngrade, reboot: p.reboot, progress: ctx.progress },
       ),
   }),
