@@ -9,11 +9,9 @@ import { createChecks } from './daemon-checks.ts';
 import { createPackages } from './daemon-packages.ts';
 import { createReach } from './daemon-reach.ts';
 import { httpsListener, httpsPortOf } from './daemon-tls.ts';
-import { Disks } from './disks/disks.ts';
+import { startEarly } from './daemon-update.ts';
 import { Events } from './events/events.ts';
-import { copyTree } from './host/copy.ts';
 import { closeServer, listen, removeFiles, restrictDataDir, writeJsonFile } from './host/daemon-files.ts';
-import { hostDisks } from './host/disks.ts';
 import { hostnamedHostname } from './host/hostname.ts';
 import { writeLocalCookie } from './host/local-cookie.ts';
 import { fileLogSource, journalLogSource } from './host/logs.ts';
@@ -103,18 +101,9 @@ export async function startDaemon(settings: Settings, hooks: DaemonHooks = {}): 
   });
   const started = performance.now();
 
-  // The data drive chosen at setup goes over the data directory before anything opens it.
-  const disks = new Disks({
-    host: hostDisks(log.child('disks')),
-    dataDir: paths.dataDir,
-    stagingDir: paths.dataDriveStaging,
-    dev: settings.dev,
-    copyTree,
-    log: log.child('disks'),
-    // A USB disk can take a while at boot; a loop device that is gone will not come back.
-    waitForDriveMs: settings.dev ? 5_000 : 60_000,
-  });
-  await disks.mountAtStart();
+  // The data drive goes over the data directory before anything opens it (or limited mode).
+  const { disks, ...early } = await startEarly({ settings, paths, log, env });
+  if (early.limited) return early.limited;
 
   // The containers' host side, also for a factory reset: it runs before anything opens.
   const mounts = hostMounts(log.child('mounts'));
@@ -286,6 +275,7 @@ export async function startDaemon(settings: Settings, hooks: DaemonHooks = {}): 
     system,
     tls,
     tor,
+    update: early.update({ db, state, events, notifications, uploads }),
     uploads,
   };
 

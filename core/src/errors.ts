@@ -115,6 +115,9 @@ export const ERROR_CODES = {
   target_read_only: -32000,
   backup_failed: -32000,
   restore_failed: -32000,
+  // OS updates (update/).
+  update_feed_refused: -32000,
+  update_refused: -32000,
   // The box's checks.
   nothing_to_fix: -32000,
   // Sending off the box (notifications by mail and webhook).

@@ -16,6 +16,7 @@ import type { BoxStatus } from './status/status.ts';
 import type { System } from './system/system.ts';
 import type { Tls } from './tls/tls.ts';
 import type { TorService } from './tor/tor.ts';
+import type { UpdateService } from './update/update.ts';
 import type { Uploads } from './uploads/uploads.ts';
 
 /** The domain services a method handler may call into: one line each. */
@@ -38,5 +39,6 @@ export interface Services {
   system: System;
   tls: Tls;
   tor: TorService;
+  update: UpdateService;
   uploads: Uploads;
 }

@@ -22,6 +22,7 @@ const NOT_IN_THE_UI: Record<string, string> = {
   'server.check.list': 'the state document carries the checks and their findings, live',
   'server.metrics': 'the UI charts server.metrics.history and the state document’s metrics',
   'tor.status': 'the state document carries tor’s state and every onion address, live',
+  'server.update.status': 'the state document carries the OS update’s state (/update), live',
   'auth.password.reset': 'root on the box itself only (hearth auth password reset), for a forgotten password',
 };
 

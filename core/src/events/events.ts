@@ -35,6 +35,8 @@ export const EVENT_KINDS = [
   'backup-failed',
   'restore-done',
   'restore-failed',
+  // The OS update (update/): applied, fell back after a failed trial, or failed (detail: version, error).
+  'os-update',
 ] as const;
 export type EventKind = (typeof EVENT_KINDS)[number];
 

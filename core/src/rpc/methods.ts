@@ -16,6 +16,7 @@ import { statusMethods } from '../status/status.rpc.ts';
 import { systemMethods } from '../system/system.rpc.ts';
 import { tlsMethods } from '../tls/tls.rpc.ts';
 import { torMethods } from '../tor/tor.rpc.ts';
+import { updateMethods } from '../update/update.rpc.ts';
 import { discoverMethods } from './discover.ts';
 
 /** Every method of the box, from every domain: the one registry behind all surfaces. */
@@ -39,6 +40,7 @@ export const METHODS = [
   ...backupMethods,
   ...torMethods,
   ...lanMethods,
+  ...updateMethods,
 ] as const;
 
 export type Methods = { [M in (typeof METHODS)[number] as M['name']]: M };

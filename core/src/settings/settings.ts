@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { HearthError } from '../errors.ts';
 import { LOG_LEVELS } from '../log/log.ts';
+import { LAN_SETTINGS } from './lan-settings.ts';
+import { UPDATE_SETTINGS } from './update-settings.ts';
 
 /**
  * One table drives every way to configure the daemon: defaults, the config file
@@ -75,27 +77,7 @@ export const SETTINGS = {
       'TCP port of the web UI and the API over HTTPS, with the box’s own CA, once set up; 0 picks a free one ' +
       '(written to <runtime>/daemon.json as httpsPort). Empty: 443, or none in development mode (--dev); off: none.',
   },
-  lanPorts: {
-    schema: z.string().transform((text, ctx) => {
-      const [from, to] = (/^(\d{4,5})-(\d{4,5})$/.exec(text.trim()) ?? []).slice(1).map(Number);
-      if (from && to && from >= 1024 && to <= 65535 && from <= to) return { from, to };
-      ctx.addIssue({ code: 'custom', message: 'a range of ports like 20000-20999, within 1024-65535' });
-      return z.NEVER;
-    }),
-    default: '20000-20999',
-    env: 'HEARTH_LAN_PORTS',
-    flag: '--lan-ports',
-    description:
-      'Ports for packages’ interfaces on the LAN, one each, kept across restarts, updates and restores (even outside a range changed later).',
-  },
-  lanProxyTimeoutSeconds: {
-    schema: int(1, 3600),
-    default: 60,
-    env: 'HEARTH_LAN_PROXY_TIMEOUT_SECONDS',
-    flag: '--lan-proxy-timeout-seconds',
-    description:
-      'How long the LAN ports wait for a package to answer (then 504), and keep an idle connection.',
-  },
+  ...LAN_SETTINGS,
   logLevel: {
     schema: z.enum(LOG_LEVELS),
     default: 'info',
@@ -343,6 +325,7 @@ export const SETTINGS = {
       'A notification that a channel could not take is tried again after this many seconds, then 4 and 16 ' +
       'times as long; after that the failure shows on the channel (notification.channel.list).',
   },
+  ...UPDATE_SETTINGS,
   torBinary: {
     schema: z.string().min(1),
     default: '/usr/sbin/tor',

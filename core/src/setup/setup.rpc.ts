@@ -14,10 +14,16 @@ export const setupMethods = [
   defineMethod({
     name: 'setup.status',
     description:
-      'Whether this box has been set up yet, its hostname and Hearth version. Answers anyone, always.',
+      'Whether this box has been set up yet, its hostname and Hearth version. Answers anyone, always — also in ' +
+      'limited mode (the data drive missing or unreadable), when `limited` says what is wrong and what to do.',
     access: 'public',
     params: noParams,
-    result: z.object({ setupComplete: z.boolean(), hostname: z.string(), version: z.string() }),
+    result: z.object({
+      setupComplete: z.boolean(),
+      hostname: z.string(),
+      version: z.string(),
+      limited: z.object({ code: z.string(), message: z.string(), hint: z.string().optional() }).optional(),
+    }),
     handler: (_, ctx) => ctx.services.setup.status(),
   }),
   defineMethod({

@@ -322,4 +322,36 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX backup_runs_phase ON backup_runs (phase);
     `,
   },
+  // Placeholder for the migration 15 another branch adds (update branch: drop at merge).
+  { version: 15, name: 'placeholder 15', sql: '' },
+  {
+    version: 16,
+    name: 'os update',
+    sql: `
+      -- The OS update (update/): one row, written before anything is touched. phase is how
+      -- far an apply got (a kill leaves it behind; the next pass goes on from there); source
+      -- is where the bundle comes from (JSON: feed, upload or path); last_* the outcome of the
+      -- last apply, which the owner reads after the reboot (updated, fell back, failed).
+      CREATE TABLE os_update (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        phase TEXT NOT NULL CHECK (phase IN ('idle', 'downloading', 'verifying', 'writing', 'written', 'trial')),
+        version TEXT,
+        source TEXT,
+        allow_downgrade INTEGER NOT NULL DEFAULT 0,
+        reboot_when_ready INTEGER NOT NULL DEFAULT 0,
+        from_slot TEXT CHECK (from_slot IN ('A', 'B')),
+        from_version TEXT,
+        reboot_requested_in TEXT,
+        started_at INTEGER,
+        feed_sequence INTEGER,
+        checked_at INTEGER,
+        available TEXT,
+        last_outcome TEXT CHECK (last_outcome IN ('updated', 'fell-back', 'failed')),
+        last_version TEXT,
+        last_error TEXT,
+        last_at INTEGER
+      ) STRICT;
+      INSERT INTO os_update (id, phase) VALUES (1, 'idle');
+    `,
+  },
 ];

@@ -17,6 +17,7 @@ export interface HearthState {
   checks?: Record<string, CheckResult>;
   tor?: TorState;
   backup?: BackupState;
+  update?: UpdateState;
 }
 
 /** Backups (backup/backup.ts `publish`): the targets, the run under way, the last one. */
@@ -40,6 +41,26 @@ export interface BackupState {
     phase: string;
     finishedAt: number | null;
     error: string | null;
+  } | null;
+}
+
+/** The OS update (update/update.ts `publish`): what runs, what is offered, an apply under way, the last outcome. */
+export interface UpdateState {
+  /** Off: not an A/B system (a development machine) or no RAUC configuration. */
+  supported: boolean;
+  version: string;
+  slot: 'A' | 'B' | null;
+  phase: 'idle' | 'downloading' | 'verifying' | 'writing' | 'written' | 'trial';
+  /** The version being applied, once known. */
+  applying: string | null;
+  available: { version: string; size: number; notes: string } | null;
+  checkedAt: number | null;
+  checkError: string | null;
+  last: {
+    outcome: 'updated' | 'fell-back' | 'failed';
+    version: string | null;
+    error: string | null;
+    at: number;
   } | null;
 }
 

@@ -1,13 +1,18 @@
 import { useEffect, useState } from 'preact/hooks';
-import { api } from '../lib/api.ts';
+import { api, RpcError } from '../lib/api.ts';
 import { codeOf } from '../lib/errors.ts';
 import { Live } from '../lib/live.ts';
 import { Loading } from '../ui/kit.tsx';
 import { preloadHistory } from './home.tsx';
+import { Limited } from './limited.tsx';
 import { Login, nextAfterSignIn } from './login.tsx';
 import { Shell } from './shell.tsx';
 
-type Session = { at: 'checking' } | { at: 'signed-out'; reason?: 'ended' } | { at: 'signed-in'; live: Live };
+type Session =
+  | { at: 'checking' }
+  | { at: 'signed-out'; reason?: 'ended' }
+  | { at: 'signed-in'; live: Live }
+  | { at: 'limited'; error: unknown };
 
 /** What the page starts as its script runs, before the first render: see beginSession. */
 export interface Beginning {
@@ -61,6 +66,8 @@ export function App({ beginning }: { beginning: Beginning }) {
         live.close();
         // A box that is not set up yet serves the wizard at `/`.
         if (codeOf(e) === 'setup_required') location.replace('/');
+        // Limited mode: the data drive is missing or not this box's; nothing works until it is back.
+        else if (e instanceof RpcError && e.data['limited'] === true) setSession({ at: 'limited', error: e });
         else setSession({ at: 'signed-out' });
       },
     );
@@ -72,6 +79,7 @@ export function App({ beginning }: { beginning: Beginning }) {
   }, [session]);
 
   if (session.at === 'checking') return <Loading />;
+  if (session.at === 'limited') return <Limited error={session.error} />;
   if (session.at === 'signed-out') return <Login ended={session.reason === 'ended'} onSignedIn={signIn} />;
   return (
     <Shell

@@ -28,6 +28,12 @@ const WORDS: Record<string, string | ((e: RpcError) => string)> = {
   confirmation_required: 'This needs your confirmation.',
   already_set_up: 'This box is set up already. Sign in instead.',
   setup_required: 'This box is not set up yet.',
+  data_drive_missing:
+    'The box cannot find its data drive. Plug it in (or check its cable and power), then restart the box.',
+  data_drive_invalid:
+    'The drive attached as the data drive does not hold this box’s data. Attach the right drive, then restart the box.',
+  update_refused: (e) => sentence(e.message),
+  update_feed_refused: (e) => `The update feed was not accepted: ${e.message}.`,
 };
 
 const sentence = (s: string) => (s ? s[0]!.toUpperCase() + s.slice(1) + (/[.!?]$/.test(s) ? '' : '.') : s);

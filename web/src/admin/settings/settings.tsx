@@ -10,6 +10,7 @@ import { Signers } from './signers.tsx';
 import { SystemView } from './system.tsx';
 import { Tokens } from './tokens.tsx';
 import { Trust } from './trust.tsx';
+import { Updates } from './updates.tsx';
 
 const SECTIONS = {
   box: 'The box',
@@ -19,6 +20,7 @@ const SECTIONS = {
   domains: 'Custom domains',
   notifications: 'Notifications',
   signers: 'Trusted publishers',
+  updates: 'Hearth updates',
   system: 'Checks and activity',
   audit: 'Audit log',
 } as const;
@@ -45,6 +47,7 @@ export function Settings(props: { live: Live; section: string | undefined; onSig
       {section === 'domains' ? <Domains /> : null}
       {section === 'notifications' ? <Channels /> : null}
       {section === 'signers' ? <Signers /> : null}
+      {section === 'updates' ? <Updates live={props.live} /> : null}
       {section === 'system' ? <SystemView live={props.live} /> : null}
       {section === 'audit' ? <Audit /> : null}
     </>

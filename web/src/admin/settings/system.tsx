@@ -30,6 +30,7 @@ const EVENTS: Record<EventKind, string> = {
   'backup-failed': 'Backup failed',
   'restore-done': 'Restored from a backup',
   'restore-failed': 'Restore failed (the data before is back)',
+  'os-update': 'Hearth update',
 };
 
 const T = {
