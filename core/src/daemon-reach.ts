@@ -1,6 +1,7 @@
 import type { Checks } from './checks/checks.ts';
 import { createAcme } from './daemon-acme.ts';
 import { createNames } from './daemon-names.ts';
+import { createRemote } from './daemon-remote.ts';
 import { createTls } from './daemon-tls.ts';
 import { createTor } from './daemon-tor.ts';
 import type { Events } from './events/events.ts';
@@ -15,7 +16,8 @@ import type { StateDocument } from './state/state-doc.ts';
 /**
  * Reachability's part of the composition root (daemon.ts): the box's CA and certificates
  * (tls/), custom domains (acme/), onion services (tor/), container DNS, isolation and mDNS
- * (names/) — built together, started once the packages have, and stopped together.
+ * (names/), SSH and the VPN (daemon-remote.ts) — built together, started once the packages
+ * have, and stopped together.
  */
 export function createReach(o: {
   settings: Settings;
@@ -67,7 +69,9 @@ export function createReach(o: {
     checks,
     log: log.child('acme'),
   });
+  const remote = createRemote({ settings, paths, db, events, hostname: o.hostname, log });
   const reconcile = () => {
+    remote.reconcile();
     // Onions point at the packages' containers; names and rules follow the packages.
     void tor.reconcile().catch((error) => log.warn('tor reconcile failed', { error }));
     void names.reconcile();
@@ -77,6 +81,7 @@ export function createReach(o: {
     tls,
     tor,
     acme,
+    remote,
     /** After the packages have started. */
     start(): void {
       acme.start();
@@ -88,7 +93,8 @@ export function createReach(o: {
       acme.stop();
       await tor.stop().catch((error) => log.warn('could not stop tor', { error }));
       await names.stop();
+      await remote.stop();
     },
-    idle: () => acme.idle(),
+    idle: () => Promise.all([acme.idle(), remote.idle()]),
   };
 }

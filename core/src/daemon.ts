@@ -283,6 +283,7 @@ export async function startDaemon(settings: Settings, hooks: DaemonHooks = {}): 
     tls,
     tor,
     uploads,
+    ...reach.remote.services,
   };
 
   // The state document is complete before anyone can subscribe to it.
