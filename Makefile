@@ -31,7 +31,7 @@ APT_PACKAGES := curl ca-certificates openssl python3 python3-aiosmtpd make g++ g
 	qemu-system-x86 qemu-system-arm qemu-utils ovmf qemu-efi-aarch64 \
 	chromium \
 	pebble knot \
-	wireguard-go wireguard-tools openssh-server openssh-client
+	wireguard-go wireguard-tools openssh-server openssh-client iputils-ping
 # Keyed by the list, so a checkout that needs other packages checks again.
 APT_STAMP := $(CACHE)/apt-$(shell echo $(APT_PACKAGES) | sha256sum | cut -c1-12).stamp
 
