@@ -7,9 +7,11 @@ import { Channels } from './channels.tsx';
 import { Domains } from './domains.tsx';
 import { Security } from './security.tsx';
 import { Signers } from './signers.tsx';
+import { Ssh } from './ssh.tsx';
 import { SystemView } from './system.tsx';
 import { Tokens } from './tokens.tsx';
 import { Trust } from './trust.tsx';
+import { Vpn } from './vpn.tsx';
 
 const SECTIONS = {
   box: 'The box',
@@ -17,6 +19,8 @@ const SECTIONS = {
   security: 'Password and sign-in',
   tokens: 'API tokens',
   domains: 'Custom domains',
+  vpn: 'VPN',
+  ssh: 'SSH',
   notifications: 'Notifications',
   signers: 'Trusted publishers',
   system: 'Checks and activity',
@@ -43,6 +47,8 @@ export function Settings(props: { live: Live; section: string | undefined; onSig
       {section === 'security' ? <Security onSignOut={props.onSignOut} /> : null}
       {section === 'tokens' ? <Tokens /> : null}
       {section === 'domains' ? <Domains /> : null}
+      {section === 'vpn' ? <Vpn /> : null}
+      {section === 'ssh' ? <Ssh /> : null}
       {section === 'notifications' ? <Channels /> : null}
       {section === 'signers' ? <Signers /> : null}
       {section === 'system' ? <SystemView live={props.live} /> : null}
