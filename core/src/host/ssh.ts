@@ -76,12 +76,21 @@ export function hostSsh(o: {
         );
       }
       fs.mkdirSync(dir, { mode: 0o700, recursive: true });
+      // The home is the user's: a link planted there must not lead root's writes elsewhere.
+      if (fs.lstatSync(dir).isSymbolicLink()) throw new LoginUserMissing(`${dir} is a symbolic link`);
       fs.chownSync(dir, owner.uid, owner.gid);
       fs.chmodSync(dir, 0o700);
       const tmp = `${file}.tmp`;
-      fs.writeFileSync(tmp, content, { mode: 0o600 });
-      fs.chownSync(tmp, owner.uid, owner.gid);
-      fsyncPath(tmp);
+      fs.rmSync(tmp, { force: true });
+      // 'wx' (O_CREAT|O_EXCL) creates a new file and follows no link.
+      const fd = fs.openSync(tmp, 'wx', 0o600);
+      try {
+        fs.writeFileSync(fd, content);
+        fs.fchownSync(fd, owner.uid, owner.gid);
+        fs.fsyncSync(fd);
+      } finally {
+        fs.closeSync(fd);
+      }
       fs.renameSync(tmp, file);
       fsyncPath(dir);
       o.log.info('authorized_keys written', {
