@@ -30,7 +30,8 @@ APT_PACKAGES := curl ca-certificates openssl python3 python3-aiosmtpd make g++ g
 	erofs-utils dosfstools mtools fdisk e2fsprogs zstd xz-utils \
 	qemu-system-x86 qemu-system-arm qemu-utils ovmf qemu-efi-aarch64 \
 	chromium \
-	pebble knot restic rclone rauc
+	pebble knot restic rclone rauc \
+	wireguard-go wireguard-tools openssh-server openssh-client iputils-ping
 # Keyed by the list, so a checkout that needs other packages checks again.
 APT_STAMP := $(CACHE)/apt-$(shell echo $(APT_PACKAGES) | sha256sum | cut -c1-12).stamp
 

@@ -2,6 +2,7 @@ import type { Checks } from './checks/checks.ts';
 import { createAcme } from './daemon-acme.ts';
 import { acmeContexts, createLan } from './daemon-lan.ts';
 import { createNames } from './daemon-names.ts';
+import { createRemote } from './daemon-remote.ts';
 import { createTls } from './daemon-tls.ts';
 import { createTor } from './daemon-tor.ts';
 import type { Events } from './events/events.ts';
@@ -17,8 +18,8 @@ import { packageName } from './tls/names.ts';
 /**
  * Reachability's part of the composition root (daemon.ts): the box's CA and certificates
  * (tls/), custom domains (acme/), onion services (tor/), container DNS, isolation and mDNS
- * (names/), every interface at a LAN port of its own (lan/, daemon-lan.ts) — built together,
- * started once the packages have, and stopped together.
+ * (names/), every interface at a LAN port of its own (lan/, daemon-lan.ts), SSH and the VPN
+ * (daemon-remote.ts) — built together, started once the packages have, and stopped together.
  */
 export function createReach(o: {
   settings: Settings;
@@ -74,7 +75,9 @@ export function createReach(o: {
   // The HTTPS listener serves a custom domain with its ACME certificate, by SNI.
   tls.useCustom(acmeContexts(acme));
   const lan = createLan({ ...o, ...{ settings, db, state, events, tls, acme, tor, log } });
+  const remote = createRemote({ settings, paths, db, events, hostname: o.hostname, log });
   const reconcile = () => {
+    remote.reconcile();
     // Onions point at the packages' containers; names and rules follow the packages.
     void tor.reconcile().catch((error) => log.warn('tor reconcile failed', { error }));
     void names.reconcile();
@@ -96,6 +99,7 @@ export function createReach(o: {
       const web = p.protocol === 'http' || p.protocol === 'https';
       return { host, port: p.port, tls, ...(web ? { url: `https://${host}:${p.port}/` } : {}) };
     },
+    remote,
     /** After the packages have started. */
     start(): void {
       acme.start();
@@ -108,7 +112,8 @@ export function createReach(o: {
       await lan.stop().catch((error) => log.warn('could not close the LAN ports', { error }));
       await tor.stop().catch((error) => log.warn('could not stop tor', { error }));
       await names.stop();
+      await remote.stop();
     },
-    idle: () => acme.idle(),
+    idle: () => Promise.all([acme.idle(), remote.idle()]),
   };
 }

@@ -277,6 +277,7 @@ export async function startDaemon(settings: Settings, hooks: DaemonHooks = {}): 
     tor,
     update: early.update({ db, state, events, notifications, uploads }),
     uploads,
+    ...reach.remote.services,
   };
 
   // The state document is complete before anyone can subscribe to it.

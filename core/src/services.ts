@@ -11,6 +11,7 @@ import type { Notifications } from './notifications/notifications.ts';
 import type { Packages } from './packages/packages.ts';
 import type { Signers } from './packages/signers.ts';
 import type { Setup } from './setup/setup.ts';
+import type { SshService } from './ssh/ssh.ts';
 import type { StateDocument } from './state/state-doc.ts';
 import type { BoxStatus } from './status/status.ts';
 import type { System } from './system/system.ts';
@@ -18,6 +19,7 @@ import type { Tls } from './tls/tls.ts';
 import type { TorService } from './tor/tor.ts';
 import type { UpdateService } from './update/update.ts';
 import type { Uploads } from './uploads/uploads.ts';
+import type { VpnService } from './vpn/vpn.ts';
 
 /** The domain services a method handler may call into: one line each. */
 export interface Services {
@@ -34,6 +36,7 @@ export interface Services {
   packages: Packages;
   setup: Setup;
   signers: Signers;
+  ssh: SshService;
   state: StateDocument;
   status: BoxStatus;
   system: System;
@@ -41,4 +44,5 @@ export interface Services {
   tor: TorService;
   update: UpdateService;
   uploads: Uploads;
+  vpn: VpnService;
 }

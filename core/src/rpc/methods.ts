@@ -11,12 +11,14 @@ import { notificationMethods } from '../notifications/notifications.rpc.ts';
 import { packageMethods } from '../packages/packages.rpc.ts';
 import { signerMethods } from '../packages/signers.rpc.ts';
 import { setupMethods } from '../setup/setup.rpc.ts';
+import { sshMethods } from '../ssh/ssh.rpc.ts';
 import { stateMethods } from '../state/state.rpc.ts';
 import { statusMethods } from '../status/status.rpc.ts';
 import { systemMethods } from '../system/system.rpc.ts';
 import { tlsMethods } from '../tls/tls.rpc.ts';
 import { torMethods } from '../tor/tor.rpc.ts';
 import { updateMethods } from '../update/update.rpc.ts';
+import { vpnMethods } from '../vpn/vpn.rpc.ts';
 import { discoverMethods } from './discover.ts';
 
 /** Every method of the box, from every domain: the one registry behind all surfaces. */
@@ -41,6 +43,8 @@ export const METHODS = [
   ...torMethods,
   ...lanMethods,
   ...updateMethods,
+  ...sshMethods,
+  ...vpnMethods,
 ] as const;
 
 export type Methods = { [M in (typeof METHODS)[number] as M['name']]: M };

@@ -2,28 +2,20 @@ import { z } from 'zod';
 import { HearthError } from '../errors.ts';
 import { LOG_LEVELS } from '../log/log.ts';
 import { LAN_SETTINGS } from './lan-settings.ts';
+import { REMOTE_SETTINGS } from './remote-settings.ts';
+import type { SettingSpec } from './spec.ts';
 import { UPDATE_SETTINGS } from './update-settings.ts';
-
-/**
- * One table drives every way to configure the daemon: defaults, the config file
- * (`<root>/etc/hearth/config.json`), `HEARTH_*` environment variables and command-line
- * flags — in rising precedence — and the generated docs (docs/settings.md).
- */
-interface SettingSpec {
-  schema: z.ZodType;
-  default: unknown;
-  env: string;
-  flag: string;
-  description: string;
-  /** An older name still taken everywhere (config file, variable, flag); the new name wins. */
-  alias?: { name: string; env: string; flag: string };
-}
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const bool = z
   .union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no'])])
   .transform((v) => v === true || v === 'true' || v === '1' || v === 'yes');
 
+/**
+ * One table drives every way to configure the daemon: defaults, the config file
+ * (`<root>/etc/hearth/config.json`), `HEARTH_*` environment variables and command-line
+ * flags — in rising precedence — and the generated docs (docs/settings.md).
+ */
 export const SETTINGS = {
   root: {
     schema: z.string().min(1),
@@ -341,6 +333,7 @@ export const SETTINGS = {
     description:
       'A file of torrc lines added to the one the daemon writes; for tests that run a private Tor network (TestingTorNetwork, DirAuthority…). Empty: none.',
   },
+  ...REMOTE_SETTINGS,
   bridge: {
     schema: z
       .string()

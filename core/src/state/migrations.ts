@@ -322,8 +322,37 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX backup_runs_phase ON backup_runs (phase);
     `,
   },
-  // Placeholder for the migration 15 another branch adds (update branch: drop at merge).
-  { version: 15, name: 'placeholder 15', sql: '' },
+  {
+    version: 15,
+    name: 'ssh keys and the wireguard vpn',
+    sql: `
+      -- The owner's SSH public keys (ssh/): what the login user's authorized_keys holds.
+      CREATE TABLE ssh_keys (
+        fingerprint TEXT PRIMARY KEY,
+        type TEXT NOT NULL,
+        blob TEXT NOT NULL,
+        name TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+      ) STRICT;
+      -- The box's WireGuard key (vpn/), made once, so the peers' configs stay good.
+      CREATE TABLE vpn_server (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        private_key TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+      ) STRICT;
+      -- A VPN peer: its keys (the private one to give its config again), its address in the
+      -- VPN's network, and whether it reaches the home LAN through the box.
+      CREATE TABLE vpn_peers (
+        name TEXT PRIMARY KEY,
+        private_key TEXT NOT NULL,
+        public_key TEXT NOT NULL UNIQUE,
+        preshared_key TEXT NOT NULL,
+        address TEXT NOT NULL UNIQUE,
+        lan INTEGER NOT NULL CHECK (lan IN (0, 1)),
+        created_at INTEGER NOT NULL
+      ) STRICT;
+    `,
+  },
   {
     version: 16,
     name: 'os update',

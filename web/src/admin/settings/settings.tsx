@@ -7,10 +7,12 @@ import { Channels } from './channels.tsx';
 import { Domains } from './domains.tsx';
 import { Security } from './security.tsx';
 import { Signers } from './signers.tsx';
+import { Ssh } from './ssh.tsx';
 import { SystemView } from './system.tsx';
 import { Tokens } from './tokens.tsx';
 import { Trust } from './trust.tsx';
 import { Updates } from './updates.tsx';
+import { Vpn } from './vpn.tsx';
 
 const SECTIONS = {
   box: 'The box',
@@ -18,6 +20,8 @@ const SECTIONS = {
   security: 'Password and sign-in',
   tokens: 'API tokens',
   domains: 'Custom domains',
+  vpn: 'VPN',
+  ssh: 'SSH',
   notifications: 'Notifications',
   signers: 'Trusted publishers',
   updates: 'Hearth updates',
@@ -45,6 +49,8 @@ export function Settings(props: { live: Live; section: string | undefined; onSig
       {section === 'security' ? <Security onSignOut={props.onSignOut} /> : null}
       {section === 'tokens' ? <Tokens /> : null}
       {section === 'domains' ? <Domains /> : null}
+      {section === 'vpn' ? <Vpn /> : null}
+      {section === 'ssh' ? <Ssh /> : null}
       {section === 'notifications' ? <Channels /> : null}
       {section === 'signers' ? <Signers /> : null}
       {section === 'updates' ? <Updates live={props.live} /> : null}
