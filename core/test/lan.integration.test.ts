@@ -127,8 +127,19 @@ describe('every interface at a LAN port, from a client that trusts only the boxâ
     const list = await admin().call('interface.list', {});
     return Object.fromEntries(list.map((i) => [`${i.package}/${i.interface}`, i.lanPort]));
   };
+  // lan-echo's servers live in its package code, which the runtime loads at the first call
+  // that needs it (an action), not at start: one action wakes them.
+  const wakeEcho = () =>
+    admin().call('package.action.run', {
+      id: 'lan-echo',
+      action: 'set-greeting',
+      input: { greeting: 'echo' },
+    });
   const untilPorts = async (keys: string[]) => {
+    const echo = keys.some((k) => k.startsWith('lan-echo/'));
     for (let i = 0; i < 200; i++) {
+      // Again every 2 s: after a restart the loop may start lan-echo's container anew.
+      if (echo && i % 20 === 0) await wakeEcho().catch(() => {});
       const now = await portsNow();
       if (keys.every((k) => typeof now[k] === 'number')) {
         const list = await admin().call('interface.list', {});
