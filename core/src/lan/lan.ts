@@ -1,5 +1,6 @@
 import type { Events } from '../events/events.ts';
 import type { LanProxy } from '../host/lan-proxy.ts';
+import { Passes } from '../limits/passes.ts';
 import type { Logger } from '../log/log.ts';
 import type { Db } from '../state/db.ts';
 import { execute } from './executors.ts';
@@ -41,9 +42,7 @@ export class LanPorts {
   readonly rows: PortRows;
   readonly #o: LanPortsOptions;
   readonly #problems = new Map<number, string>();
-  #pass: Promise<void> | undefined;
-  #again = false;
-  #stopped = false;
+  readonly #passes = new Passes(() => this.#passOnce());
 
   constructor(o: LanPortsOptions) {
     this.#o = o;
@@ -52,21 +51,7 @@ export class LanPorts {
 
   /** One observe → plan → act pass; passes never overlap (a call during one runs another after it). */
   reconcile(): Promise<void> {
-    if (this.#pass) {
-      this.#again = true;
-      return this.#pass;
-    }
-    this.#pass = (async () => {
-      try {
-        do {
-          this.#again = false;
-          if (!this.#stopped) await this.#passOnce();
-        } while (this.#again && !this.#stopped);
-      } finally {
-        this.#pass = undefined;
-      }
-    })();
-    return this.#pass;
+    return this.#passes.run();
   }
 
   async #passOnce(): Promise<void> {
@@ -133,8 +118,7 @@ export class LanPorts {
 
   /** The listeners stop; the rows stay, so the next start opens the same ports. */
   async stop(): Promise<void> {
-    this.#stopped = true;
-    await this.#pass?.catch(() => {});
+    await this.#passes.stop();
     await this.#o.proxy.stop();
   }
 }

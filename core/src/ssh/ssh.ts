@@ -1,6 +1,7 @@
 import { Conflict, InvalidParams, NotFound, Unavailable } from '../errors.ts';
 import type { Events } from '../events/events.ts';
 import { LoginUserMissing, type SshHost } from '../host/ssh.ts';
+import { Passes } from '../limits/passes.ts';
 import type { Logger } from '../log/log.ts';
 import type { Db } from '../state/db.ts';
 import { execute } from './executors.ts';
@@ -50,8 +51,7 @@ const view = (r: SshKeyRow): SshKeyView => ({
 export class SshService {
   readonly rows: SshKeyRows;
   readonly #o: SshServiceOptions;
-  #pass: Promise<void> | undefined;
-  #again = false;
+  readonly #passes = new Passes(() => this.#passOnce());
   #lastError: string | null = null;
   #running: boolean | null = null;
 
@@ -125,21 +125,7 @@ export class SshService {
 
   /** One observe → plan → act pass; passes never overlap. */
   reconcile(): Promise<void> {
-    if (this.#pass) {
-      this.#again = true;
-      return this.#pass;
-    }
-    this.#pass = (async () => {
-      try {
-        do {
-          this.#again = false;
-          await this.#passOnce();
-        } while (this.#again);
-      } finally {
-        this.#pass = undefined;
-      }
-    })();
-    return this.#pass;
+    return this.#passes.run();
   }
 
   async #passOnce(): Promise<void> {
@@ -161,7 +147,7 @@ export class SshService {
     }
   }
 
-  async idle(): Promise<void> {
-    await this.#pass?.catch(() => {});
+  idle(): Promise<void> {
+    return this.#passes.idle();
   }
 }

@@ -2,6 +2,7 @@ import { InvalidParams, NotFound } from '../errors.ts';
 import type { Events } from '../events/events.ts';
 import type { Tor } from '../host/tor.ts';
 import type { Bootstrap } from '../host/tor-control-protocol.ts';
+import { Passes } from '../limits/passes.ts';
 import type { Logger } from '../log/log.ts';
 import type { Db } from '../state/db.ts';
 import type { TorState as PublishedTor } from '../state/shape.ts';
@@ -62,9 +63,7 @@ export class TorService {
   #lastError: string | null = null;
   #runningSince: number | null = null;
   #bootstrap: Bootstrap | null = null;
-  #pass: Promise<void> | undefined;
-  #again = false;
-  #stopped = false;
+  readonly #passes = new Passes(() => this.#pass());
 
   constructor(o: TorServiceOptions) {
     this.#o = o;
@@ -108,26 +107,19 @@ export class TorService {
 
   /** One observe → plan → act pass (two when it had to start tor); passes never overlap. */
   reconcile(): Promise<void> {
-    if (this.#pass) {
-      this.#again = true;
-      return this.#pass;
-    }
-    this.#pass = (async () => {
-      try {
-        do {
-          this.#again = false;
-          for (let i = 0; i < 2 && !this.#stopped; i++) {
-            const steps = await this.#passOnce();
-            if (!steps.some((s) => s.kind === 'start-tor')) break;
-          }
-        } while (this.#again && !this.#stopped);
-        await this.#refreshBootstrap();
-      } finally {
-        this.#pass = undefined;
-        this.publish();
+    return this.#passes.run();
+  }
+
+  async #pass(): Promise<void> {
+    try {
+      for (let i = 0; i < 2 && !this.#passes.stopped; i++) {
+        const steps = await this.#passOnce();
+        if (!steps.some((s) => s.kind === 'start-tor')) break;
       }
-    })();
-    return this.#pass;
+      await this.#refreshBootstrap();
+    } finally {
+      this.publish();
+    }
   }
 
   async #passOnce(): Promise<Step[]> {
@@ -275,8 +267,7 @@ export class TorService {
   }
 
   async stop(): Promise<void> {
-    this.#stopped = true;
-    await this.#pass?.catch(() => {});
+    await this.#passes.stop();
     await this.#o.tor.stop();
   }
 }

@@ -1,6 +1,7 @@
 import { Conflict, InvalidParams, NotFound, Unavailable } from '../errors.ts';
 import type { Events } from '../events/events.ts';
 import type { WireGuard } from '../host/wireguard.ts';
+import { Passes } from '../limits/passes.ts';
 import type { Logger } from '../log/log.ts';
 import type { Db } from '../state/db.ts';
 import {
@@ -78,9 +79,7 @@ export class VpnService {
   readonly rows: VpnRows;
   readonly #o: VpnServiceOptions;
   readonly #now: () => number;
-  #pass: Promise<void> | undefined;
-  #again = false;
-  #stopped = false;
+  readonly #passes = new Passes(() => this.#pass());
   #failures = 0;
   #retryAt = 0;
   #lastError: string | null = null;
@@ -201,24 +200,14 @@ export class VpnService {
 
   /** One observe → plan → act pass (two when it had to start the interface); passes never overlap. */
   reconcile(): Promise<void> {
-    if (this.#pass) {
-      this.#again = true;
-      return this.#pass;
+    return this.#passes.run();
+  }
+
+  async #pass(): Promise<void> {
+    for (let i = 0; i < 2 && !this.#passes.stopped; i++) {
+      const steps = await this.#passOnce();
+      if (!steps.some((s) => s.kind === 'start-wg')) break;
     }
-    this.#pass = (async () => {
-      try {
-        do {
-          this.#again = false;
-          for (let i = 0; i < 2 && !this.#stopped; i++) {
-            const steps = await this.#passOnce();
-            if (!steps.some((s) => s.kind === 'start-wg')) break;
-          }
-        } while (this.#again && !this.#stopped);
-      } finally {
-        this.#pass = undefined;
-      }
-    })();
-    return this.#pass;
   }
 
   async #desired(peers: PeerRow[]): Promise<DesiredVpn> {
@@ -293,13 +282,12 @@ export class VpnService {
   }
 
   idle(): Promise<void> {
-    return this.#pass?.catch(() => {}) ?? Promise.resolve();
+    return this.#passes.idle();
   }
 
   /** The interface goes with the daemon; a peer's next handshake waits for it to come back. */
   async stop(): Promise<void> {
-    this.#stopped = true;
-    await this.idle();
+    await this.#passes.stop();
     await this.#o.wg.stop();
   }
 }
