@@ -39,6 +39,7 @@ const SCREENS: [name: string, route: string, ready: (p: Page) => Promise<unknown
   ['settings-system', '/settings/system', (p) => p.getByText('Recent activity').waitFor()],
   ['settings-audit', '/settings/audit', (p) => p.locator('tbody tr').first().waitFor()],
   ['settings-trust', '/settings/trust', (p) => p.locator('a[href="/hearth-ca.crt"]').waitFor()],
+  ['settings-updates', '/settings/updates', (p) => p.getByText('cannot update itself in place').waitFor()],
 ];
 
 describe('every screen, both themes, phone and desktop', { skip }, () => {
